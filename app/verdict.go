@@ -1,0 +1,71 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/checkoff-app/checkoff/app/store"
+)
+
+// Verdict is what the app concluded about a merged pull request: whether
+// every checklist was complete, with the ledger, at the moment of the merge
+// (or at a later edit that completed it). The release gate reads verdicts by
+// merge commit.
+type Verdict struct {
+	Installation int64     `json:"installation"`
+	Owner        string    `json:"owner"`
+	Repo         string    `json:"repo"`
+	PR           int       `json:"pr"`
+	Base         string    `json:"base"`       // base branch the PR was merged into
+	MergeSHA     string    `json:"merge_sha"`  // merge_commit_sha
+	HeadSHA      string    `json:"head_sha"`
+	Author       string    `json:"author"`
+	Complete     bool      `json:"complete"`
+	Reviewers    []string  `json:"reviewers,omitempty"` // who ticked counted reviewer items
+	Holding      []string  `json:"holding,omitempty"`   // "Reviewer Checklist: Are the commit messages appropriate?"
+	At           time.Time `json:"at"`
+}
+
+// ReleaseGate receives every verdict the app records: at a merge, and again
+// when a merged PR is edited. The gate decides whether the base branch feeds
+// a pipeline. A nil gate means no release gating.
+type ReleaseGate interface {
+	Verdict(ctx context.Context, v Verdict) error
+}
+
+// verdictPK is the partition of a repository's verdicts; the sort key is the
+// merge commit SHA, so the gate finds a verdict by commit in one read.
+func verdictPK(owner, repo string) string { return "verdict#" + owner + "/" + repo }
+
+// PutVerdict records v against its merge commit. Verdicts are versioned by
+// their time, so a late, stale delivery cannot overwrite a newer verdict.
+func PutVerdict(ctx context.Context, st store.Store, v Verdict) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encode verdict for %s/%s#%d: %w", v.Owner, v.Repo, v.PR, err)
+	}
+	_, err = st.PutIfNewer(ctx, store.Record{
+		PK: verdictPK(v.Owner, v.Repo), SK: v.MergeSHA,
+		Version: v.At.UnixNano(), Data: data,
+	})
+	if err != nil {
+		return fmt.Errorf("store verdict for %s/%s#%d: %w", v.Owner, v.Repo, v.PR, err)
+	}
+	return nil
+}
+
+// GetVerdict returns the verdict recorded for the merge commit sha, or
+// store.ErrNotFound when none was recorded.
+func GetVerdict(ctx context.Context, st store.Store, owner, repo, sha string) (Verdict, error) {
+	rec, err := st.Get(ctx, verdictPK(owner, repo), sha)
+	if err != nil {
+		return Verdict{}, fmt.Errorf("load verdict %s/%s@%s: %w", owner, repo, sha, err)
+	}
+	var v Verdict
+	if err := json.Unmarshal(rec.Data, &v); err != nil {
+		return Verdict{}, fmt.Errorf("decode verdict %s/%s@%s: %w", owner, repo, sha, err)
+	}
+	return v, nil
+}

@@ -1,0 +1,16 @@
+// Package checklist reads the task-list checklists of a pull-request body and
+// judges them against a configuration. It is pure: bytes in, values out, no
+// I/O and no GitHub types.
+//
+// Entry points:
+//   - Parse turns a Markdown body into a Document (headings and task items,
+//     matching what github.com renders as a checkbox).
+//   - ParseConfig decodes .github/checkoff.yml strictly; DefaultConfig is the
+//     configuration used when a repository has none.
+//   - Evaluate judges a Document against a Config, optionally with Facts
+//     about who ticked each box, giving one Result per checklist.
+//   - Diff lists the boxes whose state changed between two bodies, for the
+//     who-ticked ledger.
+//   - CheckTemplate verifies that a PR template carries every configured
+//     section and required item, all unticked.
+package checklist

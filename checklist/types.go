@@ -1,0 +1,122 @@
+package checklist
+
+import "time"
+
+// Document is a parsed pull-request body: its top-level headings and every
+// task item GitHub would render as a checkbox, both in document order.
+type Document struct {
+	Headings []Heading
+	Items    []Item
+}
+
+// PseudoLevel is the level of a bold-only paragraph used as a heading
+// ("**Reviewer Checklist**"): lower than any ATX or setext heading.
+const PseudoLevel = 7
+
+// Heading is a top-level heading (levels 1–6) or a bold-only pseudo-heading
+// (PseudoLevel). Only top-level blocks are headings.
+type Heading struct {
+	Text  string // inline markup stripped, as displayed
+	Key   string // Normalize(Text): what checklist headings are compared on
+	Level int
+	Line  int // 1-based source line
+}
+
+// Item is one task-list box.
+type Item struct {
+	Text    string // inline markup stripped, whitespace collapsed
+	Checked bool
+	Struck  bool // the whole text is struck through (~~…~~)
+	Line    int  // 1-based source line of the box
+	Depth   int  // 0 for a top-level list item, +1 per enclosing list item
+}
+
+// Role says whose tick counts for a checklist.
+type Role string
+
+// The roles a checklist may require of the person who ticks its boxes.
+const (
+	Anyone   Role = "anyone"
+	Author   Role = "author"
+	Reviewer Role = "reviewer"
+)
+
+// Config is the decoded .github/checkoff.yml.
+type Config struct {
+	Checklists           []Checklist
+	Branches             []string // base branches enforced; empty means all
+	SkipAuthors          []string
+	OptionalMarkers      []string // item text prefixes that make an item optional
+	ResetReviewerOnPush  bool
+	IncompleteConclusion string // failure | action_required | neutral
+}
+
+// Checklist is one configured checklist; Name is also the check-run name.
+type Checklist struct {
+	Name            string
+	Heading         string // defaults to Name
+	TickedBy        Role   // defaults to Anyone
+	Items           []string
+	AllowExtraItems bool // defaults to true
+}
+
+// Status is the outcome of one checklist.
+type Status int
+
+// The statuses Evaluate gives a checklist.
+const (
+	Missing    Status = iota // no section with the checklist's heading
+	Incomplete               // present but not fully and validly ticked
+	Complete
+)
+
+// Facts tells Evaluate who set each box's state. A nil *Facts means no
+// attribution: ticks are taken as they stand in the body.
+type Facts struct {
+	Author string // the PR author's login
+	// Ticks holds, per item key (ItemResult.Key), the latest recorded change.
+	Ticks map[string]Tick
+	// ResetAt, when set, is the latest push: reviewer ticks recorded before it
+	// do not count (reset_reviewer_on_push).
+	ResetAt time.Time
+}
+
+// Tick is the latest recorded change of one box.
+type Tick struct {
+	Checked  bool
+	By       string    // login of whoever made the change
+	At       time.Time // the PR's updated_at (or the review's submitted_at)
+	CanWrite bool      // By has write, maintain or admin permission
+	Bot      bool      // By is a bot account
+	Review   bool      // ticked in an approving review body, not the PR body
+}
+
+// Result is the verdict on one checklist.
+type Result struct {
+	Checklist    Checklist
+	Status       Status
+	Heading      *Heading     // the matching heading; nil when Missing
+	Items        []ItemResult // every box of the section, document order
+	Ticked       int          // counted ticks among non-optional items
+	Total        int          // non-optional items
+	MissingItems []string     // configured items absent from the section
+	ExtraItems   []string     // boxes not in Items when AllowExtraItems is false
+}
+
+// ItemResult is one box as judged.
+type ItemResult struct {
+	Item
+	Key      string // stable identity for the ledger: checklist, normalised text, occurrence
+	Optional bool
+	Counted  bool   // checked, and the tick counts
+	By       string // who ticked it, when known
+	Reason   string // why a tick does not count, or why an item is unticked; "" when counted
+}
+
+// Change is one box whose state differs between two bodies.
+type Change struct {
+	Checklist string // checklist name
+	Key       string
+	Text      string
+	Checked   bool // the new state
+}
