@@ -18,8 +18,8 @@ type Verdict struct {
 	Owner        string    `json:"owner"`
 	Repo         string    `json:"repo"`
 	PR           int       `json:"pr"`
-	Base         string    `json:"base"`       // base branch the PR was merged into
-	MergeSHA     string    `json:"merge_sha"`  // merge_commit_sha
+	Base         string    `json:"base"`      // base branch the PR was merged into
+	MergeSHA     string    `json:"merge_sha"` // merge_commit_sha
 	HeadSHA      string    `json:"head_sha"`
 	Author       string    `json:"author"`
 	Complete     bool      `json:"complete"`
