@@ -1,0 +1,477 @@
+package checklist
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Limits on a configuration, so that a hostile .github/checkoff.yml cannot
+// make evaluation of every pull request in a repository expensive.
+const (
+	maxConfigBytes = 256 << 10
+	maxChecklists  = 20
+	maxItems       = 200 // per checklist
+	maxListEntries = 200 // branches, skip_authors, optional_markers
+	maxNameLen     = 100 // check-run names; GitHub truncates long ones
+	maxStringLen   = 1000
+	maxAliasHops   = 64
+)
+
+// The conclusions incomplete_conclusion may name.
+var conclusions = []string{"failure", "action_required", "neutral"}
+
+// ConfigError is a problem with a configuration file, at a 1-based line
+// (0 when the problem has no single line, such as an oversized file).
+type ConfigError struct {
+	File string
+	Line int
+	Msg  string
+}
+
+// Error formats the problem as "<file>:<line>: <msg>", the form editors and
+// CI logs link to.
+func (e *ConfigError) Error() string {
+	if e.Line <= 0 {
+		return e.File + ": " + e.Msg
+	}
+	return e.File + ":" + strconv.Itoa(e.Line) + ": " + e.Msg
+}
+
+// DefaultConfig returns the configuration used when a repository has no
+// .github/checkoff.yml: the Author and Reviewer checklists teams already use.
+// Every call returns a fresh value the caller may modify.
+func DefaultConfig() *Config {
+	return &Config{
+		Checklists: []Checklist{
+			{
+				Name:     "Author Checklist",
+				Heading:  "Author Checklist",
+				TickedBy: Author,
+				Items: []string{
+					"Do the changes implement the correct feature?",
+					"Did you implement and update your Unit Tests?",
+					"Does a build from the Cmd Line Pass?",
+					"Has the author tested changes?",
+				},
+				AllowExtraItems: true,
+			},
+			{
+				Name:     "Reviewer Checklist",
+				Heading:  "Reviewer Checklist",
+				TickedBy: Reviewer,
+				Items: []string{
+					"Do the changes implement the correct functionality?",
+					"Are there a sufficient amount of Unit Tests included?",
+					"Does the file's code-style and inline comments meet standards?",
+					"Are the commit messages appropriate?",
+				},
+				AllowExtraItems: true,
+			},
+		},
+		Branches:             []string{},
+		SkipAuthors:          []string{"dependabot[bot]", "renovate[bot]"},
+		OptionalMarkers:      []string{"N/A", "OPTIONAL", "POST-MERGE"},
+		IncompleteConclusion: "failure",
+	}
+}
+
+// ParseConfig decodes a .github/checkoff.yml strictly: unknown keys, values
+// of the wrong type, bad enum values and duplicates are errors, returned as
+// a *ConfigError naming file (as given) and line. An empty file yields
+// DefaultConfig; a key absent takes its default.
+func ParseConfig(file string, data []byte) (*Config, error) {
+	p := &configParser{file: file}
+	if err := p.precheck(data); err != nil {
+		return nil, err
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return DefaultConfig(), nil // empty, or only comments
+		}
+		return nil, p.yamlError(err, data)
+	}
+	var extra yaml.Node
+	switch err := dec.Decode(&extra); {
+	case err == nil:
+		return nil, p.errorf(&extra, "multiple YAML documents; checkoff reads one")
+	case !errors.Is(err, io.EOF):
+		return nil, p.yamlError(err, data)
+	}
+	cfg := DefaultConfig()
+	if len(doc.Content) == 0 {
+		return cfg, nil
+	}
+	if err := p.top(doc.Content[0], cfg); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+type configParser struct {
+	file string
+}
+
+func (p *configParser) errorf(n *yaml.Node, format string, args ...any) *ConfigError {
+	line := 0
+	if n != nil {
+		line = n.Line
+	}
+	return &ConfigError{File: p.file, Line: line, Msg: fmt.Sprintf(format, args...)}
+}
+
+// precheck rejects what the YAML library reports without a line number.
+func (p *configParser) precheck(data []byte) error {
+	if len(data) > maxConfigBytes {
+		return &ConfigError{File: p.file, Msg: fmt.Sprintf("file is %d bytes; the limit is %d", len(data), maxConfigBytes)}
+	}
+	line := 1
+	for i := 0; i < len(data); {
+		r, size := utf8.DecodeRune(data[i:])
+		switch {
+		case r == utf8.RuneError && size <= 1:
+			return &ConfigError{File: p.file, Line: line, Msg: "invalid UTF-8"}
+		case r == '\n':
+			line++
+		case r == '\t' || r == '\r':
+		case r < 0x20 || r == 0x7f:
+			return &ConfigError{File: p.file, Line: line, Msg: fmt.Sprintf("control character %U is not allowed", r)}
+		}
+		i += size
+	}
+	return nil
+}
+
+var (
+	yamlLine      = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+	unknownAnchor = regexp.MustCompile(`^yaml: unknown anchor '(.*)' referenced$`)
+)
+
+// parserProblems are the errors of the YAML library's parser stage, which
+// it reports with a 0-based line (its scanner's errors are 1-based).
+var parserProblems = map[string]bool{
+	"did not find expected <stream-start>":   true,
+	"did not find expected <document start>": true,
+	"did not find expected node content":     true,
+	"did not find expected '-' indicator":    true,
+	"did not find expected key":              true,
+	"did not find expected ',' or ']'":       true,
+	"did not find expected ',' or '}'":       true,
+	"found undefined tag handle":             true,
+	"found duplicate %YAML directive":        true,
+	"found incompatible YAML document":       true,
+	"found duplicate %TAG directive":         true,
+}
+
+// yamlError turns a syntax error from the YAML library into a ConfigError
+// with a 1-based line. The library leaves the line out for errors on the
+// first line, and counts from 0 for parser errors.
+func (p *configParser) yamlError(err error, data []byte) error {
+	msg := err.Error()
+	if m := yamlLine.FindStringSubmatch(msg); m != nil {
+		line, _ := strconv.Atoi(m[1])
+		if parserProblems[m[2]] {
+			line++
+		}
+		return &ConfigError{File: p.file, Line: line, Msg: m[2]}
+	}
+	line := 1
+	if m := unknownAnchor.FindStringSubmatch(msg); m != nil {
+		for i, l := range bytes.Split(data, []byte("\n")) {
+			if bytes.Contains(l, []byte("*"+m[1])) {
+				line = i + 1
+				break
+			}
+		}
+	}
+	return &ConfigError{File: p.file, Line: line, Msg: strings.TrimPrefix(msg, "yaml: ")}
+}
+
+// deref follows aliases (*name) to the anchored node. The YAML library
+// rejects cycles; the hop limit is a second guard.
+func (p *configParser) deref(n *yaml.Node) (*yaml.Node, error) {
+	at := n
+	for i := 0; n.Kind == yaml.AliasNode; i++ {
+		if n.Alias == nil || i >= maxAliasHops {
+			return nil, p.errorf(at, "alias cannot be resolved")
+		}
+		n = n.Alias
+	}
+	return n, nil
+}
+
+func isNull(n *yaml.Node) bool {
+	return n.Kind == yaml.ScalarNode && n.Tag == "!!null"
+}
+
+// mapping walks a mapping node, calling field for each key in order.
+// Duplicate keys and non-string keys are errors: the YAML library accepts
+// them silently when building nodes.
+func (p *configParser) mapping(n *yaml.Node, what string, field func(key string, k, v *yaml.Node) error) error {
+	n, err := p.deref(n)
+	if err != nil {
+		return err
+	}
+	if n.Kind != yaml.MappingNode {
+		return p.errorf(n, "%s must be a mapping, not %s", what, describe(n))
+	}
+	seen := make(map[string]int, len(n.Content)/2)
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if k.Kind != yaml.ScalarNode || k.Tag == "!!merge" {
+			return p.errorf(k, "keys in %s must be plain names", what)
+		}
+		if first, dup := seen[k.Value]; dup {
+			return p.errorf(k, "duplicate key %q (first at line %d)", k.Value, first)
+		}
+		seen[k.Value] = k.Line
+		if err := field(k.Value, k, v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (p *configParser) top(n *yaml.Node, cfg *Config) error {
+	if isNull(n) {
+		return nil
+	}
+	return p.mapping(n, "the top level", func(key string, k, v *yaml.Node) error {
+		var err error
+		switch key {
+		case "checklists":
+			cfg.Checklists, err = p.checklists(k, v)
+		case "branches":
+			cfg.Branches, err = p.stringList(key, v, maxStringLen)
+		case "skip_authors":
+			cfg.SkipAuthors, err = p.stringList(key, v, maxStringLen)
+		case "optional_markers":
+			cfg.OptionalMarkers, err = p.stringList(key, v, maxNameLen)
+		case "reset_reviewer_on_push":
+			cfg.ResetReviewerOnPush, err = p.boolean(key, v)
+		case "incomplete_conclusion":
+			cfg.IncompleteConclusion, err = p.enum(key, v, conclusions)
+		default:
+			err = p.errorf(k, "unknown key %q", key)
+		}
+		return err
+	})
+}
+
+func (p *configParser) checklists(k, v *yaml.Node) ([]Checklist, error) {
+	v, err := p.deref(v)
+	if err != nil {
+		return nil, err
+	}
+	if isNull(v) || (v.Kind == yaml.SequenceNode && len(v.Content) == 0) {
+		return nil, p.errorf(k, "checklists is empty; remove the key to use the default checklists")
+	}
+	if v.Kind != yaml.SequenceNode {
+		return nil, p.errorf(v, "checklists must be a list, not %s", describe(v))
+	}
+	if len(v.Content) > maxChecklists {
+		return nil, p.errorf(v.Content[maxChecklists], "too many checklists: the limit is %d", maxChecklists)
+	}
+	out := make([]Checklist, 0, len(v.Content))
+	names := map[string]int{}    // folded name -> line
+	headings := map[string]int{} // normalised heading -> line
+	for _, e := range v.Content {
+		cl, err := p.checklist(e)
+		if err != nil {
+			return nil, err
+		}
+		folded := strings.ToLower(cl.Name)
+		if first, dup := names[folded]; dup {
+			return nil, p.errorf(e, "duplicate checklist name %q (first at line %d)", cl.Name, first)
+		}
+		names[folded] = e.Line
+		hk := Normalize(cl.Heading)
+		if first, dup := headings[hk]; dup {
+			return nil, p.errorf(e, "heading %q is already used by the checklist at line %d", cl.Heading, first)
+		}
+		headings[hk] = e.Line
+		out = append(out, cl)
+	}
+	return out, nil
+}
+
+func (p *configParser) checklist(n *yaml.Node) (Checklist, error) {
+	cl := Checklist{TickedBy: Anyone, AllowExtraItems: true}
+	var nameNode, headingNode *yaml.Node
+	err := p.mapping(n, "a checklist", func(key string, k, v *yaml.Node) error {
+		var err error
+		switch key {
+		case "name":
+			nameNode = v
+			cl.Name, err = p.str(key, v, maxNameLen)
+		case "heading":
+			headingNode = v
+			cl.Heading, err = p.str(key, v, maxNameLen)
+		case "ticked_by":
+			var s string
+			s, err = p.enum(key, v, []string{string(Author), string(Reviewer), string(Anyone)})
+			cl.TickedBy = Role(s)
+		case "items":
+			cl.Items, err = p.items(v)
+		case "allow_extra_items":
+			cl.AllowExtraItems, err = p.boolean(key, v)
+		default:
+			err = p.errorf(k, "unknown key %q", key)
+		}
+		return err
+	})
+	if err != nil {
+		return cl, err
+	}
+	if nameNode == nil {
+		return cl, p.errorf(n, "checklist has no name")
+	}
+	if cl.Name == "" {
+		return cl, p.errorf(nameNode, "name is empty")
+	}
+	if headingNode == nil {
+		cl.Heading = cl.Name
+	}
+	if Normalize(cl.Heading) == "" {
+		at := headingNode
+		if at == nil {
+			at = nameNode
+		}
+		return cl, p.errorf(at, "heading %q has no text to match", cl.Heading)
+	}
+	return cl, nil
+}
+
+func (p *configParser) items(v *yaml.Node) ([]string, error) {
+	list, err := p.stringList("items", v, maxStringLen)
+	if err != nil {
+		return nil, err
+	}
+	v, _ = p.deref(v) // already resolved once by stringList
+	seen := map[string]int{}
+	for i, s := range list {
+		at := v.Content[i]
+		key := Normalize(s)
+		if key == "" {
+			return nil, p.errorf(at, "item %q has no text to match", s)
+		}
+		if first, dup := seen[key]; dup {
+			return nil, p.errorf(at, "duplicate item %q (first at line %d)", s, first)
+		}
+		seen[key] = at.Line
+	}
+	return list, nil
+}
+
+// stringList decodes a list of non-empty strings; null is the empty list.
+func (p *configParser) stringList(key string, v *yaml.Node, maxLen int) ([]string, error) {
+	v, err := p.deref(v)
+	if err != nil {
+		return nil, err
+	}
+	if isNull(v) {
+		return []string{}, nil
+	}
+	if v.Kind != yaml.SequenceNode {
+		return nil, p.errorf(v, "%s must be a list of strings, not %s", key, describe(v))
+	}
+	if len(v.Content) > maxListEntries {
+		return nil, p.errorf(v.Content[maxListEntries], "%s has too many entries: the limit is %d", key, maxListEntries)
+	}
+	out := make([]string, 0, len(v.Content))
+	for _, e := range v.Content {
+		s, err := p.str(key, e, maxLen)
+		if err != nil {
+			return nil, err
+		}
+		if s == "" {
+			return nil, p.errorf(e, "%s has an empty entry", key)
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// str decodes a string scalar, trimmed. Unquoted numbers and booleans are
+// errors rather than silently converted: `name: yes` is more likely a
+// mistake than a checklist called "yes".
+func (p *configParser) str(key string, v *yaml.Node, maxLen int) (string, error) {
+	at := v
+	v, err := p.deref(v)
+	if err != nil {
+		return "", err
+	}
+	if v.Kind != yaml.ScalarNode || v.Tag != "!!str" {
+		return "", p.errorf(at, "%s must be a string, not %s", key, describe(v))
+	}
+	s := strings.TrimSpace(v.Value)
+	if utf8.RuneCountInString(s) > maxLen {
+		return "", p.errorf(at, "%s is longer than %d characters", key, maxLen)
+	}
+	if strings.IndexFunc(s, unicode.IsControl) >= 0 {
+		return "", p.errorf(at, "%s contains a control character", key)
+	}
+	return s, nil
+}
+
+func (p *configParser) boolean(key string, v *yaml.Node) (bool, error) {
+	at := v
+	v, err := p.deref(v)
+	if err != nil {
+		return false, err
+	}
+	if v.Kind != yaml.ScalarNode || v.Tag != "!!bool" {
+		return false, p.errorf(at, "%s must be true or false, not %s", key, describe(v))
+	}
+	var b bool
+	if err := v.Decode(&b); err != nil {
+		return false, p.errorf(at, "%s must be true or false, not %s", key, describe(v))
+	}
+	return b, nil
+}
+
+func (p *configParser) enum(key string, v *yaml.Node, allowed []string) (string, error) {
+	s, err := p.str(key, v, maxNameLen)
+	if err != nil {
+		return "", err
+	}
+	for _, a := range allowed {
+		if s == a {
+			return s, nil
+		}
+	}
+	return "", p.errorf(v, "%s must be one of %s, not %q", key, strings.Join(allowed, ", "), s)
+}
+
+// describe names a node's kind for error messages.
+func describe(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.ScalarNode:
+		switch n.Tag {
+		case "!!null":
+			return "empty"
+		case "!!str":
+			return strconv.Quote(n.Value)
+		case "!!int", "!!float":
+			return "the number " + n.Value
+		case "!!bool":
+			return "the boolean " + n.Value
+		}
+		return "a value tagged " + n.Tag
+	}
+	return "an unsupported value"
+}
