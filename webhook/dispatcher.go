@@ -1,0 +1,408 @@
+package webhook
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/google/go-github/v62/github"
+)
+
+// Defaults for Options.
+const (
+	// DefaultMaxBody is GitHub's own cap on a webhook payload (25 MB).
+	DefaultMaxBody int64 = 25 << 20
+	// DefaultTimeout leaves headroom inside the 10 s GitHub waits for an answer.
+	DefaultTimeout = 8 * time.Second
+)
+
+// Paths served by the Dispatcher.
+const (
+	WebhookPath = "/webhook"
+	HealthPath  = "/healthz"
+)
+
+// Header names GitHub sets on a delivery (canonical form).
+const (
+	headerSignature256 = "X-Hub-Signature-256"
+	headerEvent        = "X-Github-Event"
+	headerDelivery     = "X-Github-Delivery"
+)
+
+// EventHandler handles the webhook events it names (palantir/go-githubapp
+// style). Handle gets a payload whose signature was already verified and a
+// context carrying a deadline and a logger (see LoggerFrom). A nil error means
+// the delivery is done and will not be processed again when redelivered.
+type EventHandler interface {
+	// Handles returns the X-GitHub-Event values this handler accepts.
+	Handles() []string
+	// Handle processes one delivery.
+	Handle(ctx context.Context, eventType, deliveryID string, payload []byte) error
+}
+
+// Deliveries remembers which deliveries were handled successfully, so that a
+// redelivery of one of them is a no-op. The app implements it over its store.
+type Deliveries interface {
+	// Seen reports whether the delivery id was already marked Done.
+	Seen(ctx context.Context, id string) (bool, error)
+	// Done marks the delivery id as handled successfully.
+	Done(ctx context.Context, id string) error
+}
+
+// Options configures a Dispatcher. Zero values get the documented defaults.
+type Options struct {
+	// Secret is the webhook secret. Empty: every delivery is rejected (401).
+	Secret []byte
+	// Handlers route events by name; two handlers for one event is a wiring
+	// bug and makes NewDispatcher panic.
+	Handlers []EventHandler
+	// Deliveries de-duplicates redeliveries; nil disables de-duplication.
+	Deliveries Deliveries
+	// Logger receives one line per delivery; nil means slog.Default().
+	Logger *slog.Logger
+	// MaxBody caps the request body; default DefaultMaxBody.
+	MaxBody int64
+	// Timeout is the deadline a handler gets; default DefaultTimeout.
+	Timeout time.Duration
+	// BotLogin is the App's own bot login ("checkoff[bot]"); events it sent
+	// are ignored, so checkoff never reacts to its own writes.
+	BotLogin string
+}
+
+// Dispatcher is the webhook ingress as a plain http.Handler: POST /webhook
+// and GET /healthz. It is safe for concurrent use.
+type Dispatcher struct {
+	secret     []byte
+	handlers   map[string]EventHandler
+	deliveries Deliveries
+	log        *slog.Logger
+	maxBody    int64
+	timeout    time.Duration
+	botLogin   string
+}
+
+// NewDispatcher builds a Dispatcher from opts. It panics when two handlers
+// claim the same event, or a handler claims none: both are wiring bugs that
+// would otherwise silently drop events.
+func NewDispatcher(opts Options) *Dispatcher {
+	d := &Dispatcher{
+		secret:     bytes.Clone(opts.Secret),
+		handlers:   make(map[string]EventHandler),
+		deliveries: opts.Deliveries,
+		log:        opts.Logger,
+		maxBody:    opts.MaxBody,
+		timeout:    opts.Timeout,
+		botLogin:   opts.BotLogin,
+	}
+	if d.log == nil {
+		d.log = slog.Default()
+	}
+	if d.maxBody <= 0 {
+		d.maxBody = DefaultMaxBody
+	}
+	if d.timeout <= 0 {
+		d.timeout = DefaultTimeout
+	}
+	for i, h := range opts.Handlers {
+		if h == nil {
+			panic(fmt.Sprintf("webhook: handler %d is nil", i))
+		}
+		events := h.Handles()
+		if len(events) == 0 {
+			panic(fmt.Sprintf("webhook: handler %T handles no events", h))
+		}
+		for _, ev := range events {
+			if prev, dup := d.handlers[ev]; dup {
+				panic(fmt.Sprintf("webhook: event %q handled by both %T and %T", ev, prev, h))
+			}
+			d.handlers[ev] = h
+		}
+	}
+	return d
+}
+
+// ServeHTTP routes POST /webhook and GET /healthz; any other path is 404 and
+// any other method 405.
+func (d *Dispatcher) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	switch r.URL.Path {
+	case WebhookPath:
+		if r.Method != http.MethodPost {
+			methodNotAllowed(w, http.MethodPost)
+			return
+		}
+		d.serveWebhook(w, r)
+	case HealthPath:
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			methodNotAllowed(w, "GET, HEAD")
+			return
+		}
+		reply(w, http.StatusOK, "ok")
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+// envelope is the part of every payload needed for routing and logging.
+type envelope struct {
+	Action string `json:"action"`
+	Sender struct {
+		Login string `json:"login"`
+		Type  string `json:"type"`
+	} `json:"sender"`
+	Installation struct {
+		ID int64 `json:"id"`
+	} `json:"installation"`
+	Repository struct {
+		FullName string `json:"full_name"`
+	} `json:"repository"`
+	PullRequest struct {
+		Number int `json:"number"`
+	} `json:"pull_request"`
+}
+
+// serveWebhook runs the ingress checks in order: configuration, signature
+// header, content type, body size, HMAC, GitHub headers, JSON. Every rejection
+// returns before a handler or Deliveries is touched.
+func (d *Dispatcher) serveWebhook(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	// The delivery header is unauthenticated until the HMAC passes; it is
+	// only ever logged, quoted by slog, and bounded in length here.
+	rawDelivery := r.Header.Get(headerDelivery)
+	if len(rawDelivery) > maxHeaderLen {
+		rawDelivery = rawDelivery[:maxHeaderLen]
+	}
+	reject := func(status int, reason string) {
+		d.log.LogAttrs(r.Context(), slog.LevelWarn, "webhook rejected",
+			slog.Int("status", status), slog.String("reason", reason),
+			slog.String("delivery", rawDelivery), slog.String("remote", r.RemoteAddr))
+		reply(w, status, http.StatusText(status))
+	}
+
+	if len(d.secret) == 0 {
+		// Fail closed: without a secret nothing can be authenticated.
+		reject(http.StatusUnauthorized, "webhook secret not configured")
+		return
+	}
+	sig := r.Header.Get(headerSignature256)
+	if reason := checkSignatureShape(sig); reason != "" {
+		reject(http.StatusUnauthorized, reason)
+		return
+	}
+	// GitHub Apps always deliver application/json; the form encoding exists
+	// only for repository hooks, so it is refused rather than parsed.
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+		reject(http.StatusUnsupportedMediaType, "content type is not application/json")
+		return
+	}
+	body, err := readBody(w, r, d.maxBody)
+	if err != nil {
+		if errors.Is(err, errTooLarge) {
+			reject(http.StatusRequestEntityTooLarge, "body over limit")
+		} else {
+			reject(http.StatusBadRequest, "read body failed")
+		}
+		return
+	}
+	if err := github.ValidateSignature(sig, body, d.secret); err != nil {
+		reject(http.StatusUnauthorized, "signature mismatch")
+		return
+	}
+
+	event := r.Header.Get(headerEvent)
+	delivery := r.Header.Get(headerDelivery)
+	if !validToken(event, isEventByte) {
+		reject(http.StatusBadRequest, "missing or invalid X-GitHub-Event")
+		return
+	}
+	if !validToken(delivery, isDeliveryByte) {
+		reject(http.StatusBadRequest, "missing or invalid X-GitHub-Delivery")
+		return
+	}
+	var env envelope
+	if t := bytes.TrimLeft(body, " \t\r\n"); len(t) == 0 || t[0] != '{' {
+		reject(http.StatusBadRequest, "payload is not a JSON object")
+		return
+	}
+	if err := json.Unmarshal(body, &env); err != nil {
+		reject(http.StatusBadRequest, "malformed JSON payload")
+		return
+	}
+
+	log := d.log.With(deliveryAttrs(delivery, event, &env)...)
+	ctx := context.WithValue(r.Context(), loggerKey{}, log)
+
+	if event == "ping" {
+		log.LogAttrs(ctx, slog.LevelInfo, "ping")
+		reply(w, http.StatusOK, "pong")
+		return
+	}
+	h, ok := d.handlers[event]
+	if !ok {
+		log.LogAttrs(ctx, slog.LevelInfo, "no handler for event")
+		reply(w, http.StatusAccepted, "accepted: event not handled")
+		return
+	}
+	if d.botLogin != "" && strings.EqualFold(env.Sender.Login, d.botLogin) {
+		log.LogAttrs(ctx, slog.LevelInfo, "ignored: sent by own bot")
+		reply(w, http.StatusOK, "ignored: own event")
+		return
+	}
+	if d.deliveries != nil {
+		seen, err := d.deliveries.Seen(ctx, delivery)
+		if err != nil {
+			// Unknown state: answer 5xx so the sweeper redelivers later,
+			// rather than risk handling on a store that is down.
+			log.LogAttrs(ctx, slog.LevelError, "delivery lookup failed", slog.Any("err", err))
+			reply(w, http.StatusInternalServerError, "delivery lookup failed")
+			return
+		}
+		if seen {
+			log.LogAttrs(ctx, slog.LevelInfo, "redelivery of a handled delivery: no-op")
+			reply(w, http.StatusOK, "already handled")
+			return
+		}
+	}
+
+	if err := d.call(ctx, h, event, delivery, body); err != nil {
+		log.LogAttrs(ctx, slog.LevelError, "handler failed",
+			slog.Any("err", err), slog.Duration("took", time.Since(start)))
+		reply(w, http.StatusInternalServerError, "handler failed")
+		return
+	}
+	if d.deliveries != nil {
+		// Best effort: a lost mark only means a redelivery is handled again,
+		// which handlers tolerate (their writes converge).
+		if err := d.deliveries.Done(ctx, delivery); err != nil {
+			log.LogAttrs(ctx, slog.LevelWarn, "mark delivery done failed", slog.Any("err", err))
+		}
+	}
+	log.LogAttrs(ctx, slog.LevelInfo, "delivery handled", slog.Duration("took", time.Since(start)))
+	reply(w, http.StatusOK, "ok")
+}
+
+// call runs the handler under the dispatcher's deadline and turns a panic
+// into an error, so one bad payload cannot take the process (or the warm
+// Lambda) down.
+func (d *Dispatcher) call(ctx context.Context, h EventHandler, event, delivery string, body []byte) (err error) {
+	ctx, cancel := context.WithTimeout(ctx, d.timeout)
+	defer cancel()
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("handler %T panicked: %v", h, p)
+		}
+	}()
+	return h.Handle(ctx, event, delivery, body)
+}
+
+func deliveryAttrs(delivery, event string, env *envelope) []any {
+	attrs := make([]any, 0, 6)
+	attrs = append(attrs, slog.String("delivery", delivery), slog.String("event", event))
+	if env.Action != "" {
+		attrs = append(attrs, slog.String("action", env.Action))
+	}
+	if env.Installation.ID != 0 {
+		attrs = append(attrs, slog.Int64("installation", env.Installation.ID))
+	}
+	if env.Repository.FullName != "" {
+		attrs = append(attrs, slog.String("repo", env.Repository.FullName))
+	}
+	if env.PullRequest.Number != 0 {
+		attrs = append(attrs, slog.Int("pr", env.PullRequest.Number))
+	}
+	return attrs
+}
+
+type loggerKey struct{}
+
+// LoggerFrom returns the logger the Dispatcher attached to ctx (carrying the
+// delivery, event, action, installation, repo and PR number), or
+// slog.Default() when there is none.
+func LoggerFrom(ctx context.Context) *slog.Logger {
+	if l, ok := ctx.Value(loggerKey{}).(*slog.Logger); ok && l != nil {
+		return l
+	}
+	return slog.Default()
+}
+
+// checkSignatureShape returns why sig cannot be a GitHub HMAC-SHA256 header,
+// or "". go-github's ValidateSignature also accepts sha1= and sha512=
+// prefixes, so the algorithm is pinned here: the header must carry SHA-256.
+func checkSignatureShape(sig string) string {
+	const prefix = "sha256="
+	switch {
+	case sig == "":
+		return "missing X-Hub-Signature-256"
+	case !strings.HasPrefix(sig, prefix):
+		return "signature is not sha256"
+	case len(sig) != len(prefix)+64:
+		return "signature has the wrong length"
+	}
+	return ""
+}
+
+var errTooLarge = errors.New("request body too large")
+
+// readBody reads the whole body, at most max bytes. A declared length over
+// the limit is refused without reading anything.
+func readBody(w http.ResponseWriter, r *http.Request, max int64) ([]byte, error) {
+	if r.ContentLength > max {
+		return nil, errTooLarge
+	}
+	var buf bytes.Buffer
+	if r.ContentLength > 0 {
+		// Exact size plus ReadFrom's probe for EOF: one allocation.
+		buf.Grow(int(r.ContentLength) + bytes.MinRead)
+	}
+	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, max))
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooLarge):
+		return nil, errTooLarge
+	case err != nil:
+		return nil, fmt.Errorf("read body: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// maxHeaderLen bounds the event and delivery headers: GitHub's are short
+// (event names, GUIDs) and the delivery id becomes a store key.
+const maxHeaderLen = 128
+
+func validToken(s string, ok func(byte) bool) bool {
+	if s == "" || len(s) > maxHeaderLen {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !ok(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// isEventByte accepts GitHub event names: lower-case words joined by '_'.
+func isEventByte(c byte) bool { return c >= 'a' && c <= 'z' || c == '_' }
+
+// isDeliveryByte accepts printable ASCII without spaces (GUIDs in practice).
+func isDeliveryByte(c byte) bool { return c > ' ' && c < 0x7f }
+
+func methodNotAllowed(w http.ResponseWriter, allow string) {
+	w.Header().Set("Allow", allow)
+	reply(w, http.StatusMethodNotAllowed, http.StatusText(http.StatusMethodNotAllowed))
+}
+
+func reply(w http.ResponseWriter, status int, msg string) {
+	h := w.Header()
+	h.Set("Content-Type", "text/plain; charset=utf-8")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	io.WriteString(w, msg+"\n")
+}

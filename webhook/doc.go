@@ -1,0 +1,40 @@
+// Package webhook is checkoff's ingress: it authenticates GitHub webhook
+// deliveries, bounds them, routes them to per-event handlers, and adapts
+// Lambda invocations to the same code path.
+//
+// Entry points:
+//
+//   - NewDispatcher builds a *Dispatcher, a plain http.Handler serving
+//     POST /webhook and GET /healthz. `checkoff serve` and the Lambda adapter
+//     share it.
+//   - EventHandler is implemented by the per-event handlers (pull_request,
+//     pull_request_review, ...); Deliveries by the app over its store, to make
+//     redeliveries of handled deliveries a no-op.
+//   - LoggerFrom gives a handler the logger carrying the delivery's
+//     identifiers.
+//   - Lambda.Invoke is the Lambda entry point (lambda.Handler): API Gateway
+//     HTTP API v2 and Function URL requests go to the Dispatcher, CodePipeline
+//     action events to the release gate, scheduled events to the sweeper.
+//
+// A POST /webhook passes these checks in order, and every rejection answers
+// before any handler or Deliveries is called:
+//
+//	secret not configured                    401 (fail closed)
+//	X-Hub-Signature-256 missing, not sha256=,
+//	  or not 64 hex digits                   401
+//	Content-Type not application/json        415
+//	body over Options.MaxBody (25 MiB)       413
+//	HMAC-SHA256 over the raw body wrong      401
+//	X-GitHub-Event / X-GitHub-Delivery bad   400
+//	payload not a JSON object                400
+//	ping                                     200
+//	no handler for the event                 202
+//	sender is Options.BotLogin               200 (ignored)
+//	delivery already Done                    200 (no-op)
+//	handler error, panic or timeout          500
+//	handled                                  200
+//
+// The form encoding (application/x-www-form-urlencoded, payload=...) is
+// refused with 415: GitHub Apps always deliver JSON, and accepting only one
+// encoding keeps the unauthenticated surface small.
+package webhook
