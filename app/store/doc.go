@@ -1,0 +1,16 @@
+// Package store persists checkoff's tick ledger and delivery IDs.
+//
+// Entry points:
+//
+//   - [Store], [Record] and [ErrNotFound]: the interface the app programs
+//     against. Writes are conditional ([Store.PutIfNewer],
+//     [Store.PutIfAbsent]) so deliveries applied in any order, or twice,
+//     converge.
+//   - [OpenFile] returns a [File]: an embedded store in a local directory for
+//     `checkoff serve` and the CLI. It is safe across goroutines and across
+//     processes sharing the directory.
+//   - [NewDynamo] returns a [Dynamo]: the DynamoDB store used on Lambda.
+//
+// Both implementations hide expired records and reject empty, non-UTF-8 or
+// over-long keys with an error, changing nothing.
+package store

@@ -1,0 +1,441 @@
+package store
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// Layout of a File directory:
+//
+//	lock                  flock(2) target; never written
+//	swept                 its mtime records the last sweep
+//	p/<sha256(pk)>.json   one partition: all records under one pk, sorted by SK
+//	p/.tmp-*              a write in progress (or left by a crash)
+const (
+	lockName     = "lock"
+	sweptName    = "swept"
+	partsDir     = "p"
+	tmpPrefix    = ".tmp-"
+	partSuffix   = ".json"
+	fileFormat   = 1
+	sweepEvery   = time.Hour // how stale the last sweep may get
+	sweepCheckOp = 256       // writes between checks of the sweep marker
+)
+
+var errClosed = errors.New("store is closed")
+
+// File is the embedded Store for `checkoff serve` and the CLI. It keeps one
+// JSON file per partition key under a directory.
+//
+// Writes take an exclusive flock(2) on the directory's lock file, so that
+// several processes (serve and the gate CLI) can share one directory, and
+// replace the partition file atomically (temp file, fsync, rename, fsync
+// directory), so a crash leaves either the old or the new partition. Reads
+// take no lock: a rename is atomic, so a reader sees one whole version of a
+// partition. Expired records are hidden on read, dropped whenever their
+// partition is rewritten, and partitions holding only expired records are
+// deleted by a sweep at most once per hour.
+type File struct {
+	dir    string // holds partition files
+	root   string
+	now    func() time.Time
+	closed atomic.Bool
+
+	mu     sync.Mutex // serialises writers in this process: flock is per open file, not per goroutine
+	lock   *os.File
+	writes int
+}
+
+var _ Store = (*File)(nil)
+
+// OpenFile opens the File store in dir, creating dir (mode 0700) if needed.
+// Close releases it.
+func OpenFile(dir string) (*File, error) {
+	if dir == "" {
+		return nil, errors.New("open file store: empty directory name")
+	}
+	parts := filepath.Join(dir, partsDir)
+	if err := os.MkdirAll(parts, 0o700); err != nil {
+		return nil, fmt.Errorf("open file store %s: %w", dir, err)
+	}
+	lock, err := os.OpenFile(filepath.Join(dir, lockName), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open file store %s: %w", dir, err)
+	}
+	f := &File{dir: parts, root: dir, now: time.Now, lock: lock}
+	if err := f.maybeSweep(); err != nil {
+		lock.Close()
+		return nil, fmt.Errorf("open file store %s: %w", dir, err)
+	}
+	return f, nil
+}
+
+// Close releases the store. Operations after Close fail.
+func (f *File) Close() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.closed.Swap(true) {
+		return nil
+	}
+	if err := f.lock.Close(); err != nil {
+		return fmt.Errorf("close file store %s: %w", f.root, err)
+	}
+	return nil
+}
+
+// Get returns the live record at (pk, sk), or ErrNotFound.
+func (f *File) Get(ctx context.Context, pk, sk string) (Record, error) {
+	if err := f.ready(ctx, pk, sk); err != nil {
+		return Record{}, err
+	}
+	p, err := f.read(pk)
+	if err != nil {
+		return Record{}, err
+	}
+	i, ok := p.find(sk)
+	if !ok || !live(p.Records[i].Expires, f.now()) {
+		return Record{}, ErrNotFound
+	}
+	return p.Records[i].record(pk), nil
+}
+
+// Query returns every live record under pk, ordered by SK.
+func (f *File) Query(ctx context.Context, pk string) ([]Record, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if f.closed.Load() {
+		return nil, errClosed
+	}
+	if err := checkPart("partition", pk, maxPKBytes); err != nil {
+		return nil, err
+	}
+	p, err := f.read(pk)
+	if err != nil {
+		return nil, err
+	}
+	now := f.now()
+	var out []Record
+	for _, r := range p.Records {
+		if live(r.Expires, now) {
+			out = append(out, r.record(pk))
+		}
+	}
+	return out, nil
+}
+
+// PutIfNewer writes rec unless a live record at its key has a Version >=
+// rec.Version, and reports whether it wrote.
+func (f *File) PutIfNewer(ctx context.Context, rec Record) (bool, error) {
+	return f.put(ctx, rec, func(old fileRecord) bool { return old.Version < rec.Version })
+}
+
+// PutIfAbsent writes rec unless a live record exists at its key, and reports
+// whether it wrote.
+func (f *File) PutIfAbsent(ctx context.Context, rec Record) (bool, error) {
+	return f.put(ctx, rec, func(fileRecord) bool { return false })
+}
+
+// put writes rec when no live record is at its key or replace(old) is true.
+func (f *File) put(ctx context.Context, rec Record, replace func(old fileRecord) bool) (bool, error) {
+	if err := f.ready(ctx, rec.PK, rec.SK); err != nil {
+		return false, err
+	}
+	nr := fileRecord{SK: rec.SK, Version: rec.Version, Data: rec.Data, Expires: rec.Expires}
+	wrote := false
+	err := f.update(rec.PK, func(p *partition, now time.Time) bool {
+		i, ok := p.find(rec.SK)
+		switch {
+		case !ok:
+			p.Records = slices.Insert(p.Records, i, nr)
+		case !live(p.Records[i].Expires, now) || replace(p.Records[i]):
+			p.Records[i] = nr
+		default:
+			return false
+		}
+		wrote = true
+		return true
+	})
+	if err != nil {
+		return false, err
+	}
+	return wrote, nil
+}
+
+// Delete removes the record at (pk, sk); deleting nothing is not an error.
+func (f *File) Delete(ctx context.Context, pk, sk string) error {
+	if err := f.ready(ctx, pk, sk); err != nil {
+		return err
+	}
+	return f.update(pk, func(p *partition, _ time.Time) bool {
+		i, ok := p.find(sk)
+		if !ok {
+			return false
+		}
+		p.Records = slices.Delete(p.Records, i, i+1)
+		return true
+	})
+}
+
+func (f *File) ready(ctx context.Context, pk, sk string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if f.closed.Load() {
+		return errClosed
+	}
+	return checkKey(pk, sk)
+}
+
+// update runs change on the partition of pk under the exclusive lock and
+// persists the partition when change reports a modification.
+func (f *File) update(pk string, change func(p *partition, now time.Time) bool) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.closed.Load() {
+		return errClosed
+	}
+	if err := f.flock(syscall.LOCK_EX); err != nil {
+		return err
+	}
+	defer f.flock(syscall.LOCK_UN) // closing the file would release it anyway
+
+	p, err := f.read(pk)
+	if err != nil {
+		return err
+	}
+	now := f.now()
+	if !change(p, now) {
+		return nil
+	}
+	// Expired records are dropped whenever the partition is rewritten anyway.
+	p.Records = slices.DeleteFunc(p.Records, func(r fileRecord) bool { return !live(r.Expires, now) })
+	if err := f.write(pk, p); err != nil {
+		return err
+	}
+	f.writes++
+	if f.writes%sweepCheckOp == 0 {
+		return f.sweepIfDue()
+	}
+	return nil
+}
+
+func (f *File) flock(how int) error {
+	for {
+		err := syscall.Flock(int(f.lock.Fd()), how)
+		if err != syscall.EINTR { // the Go runtime's preemption signals interrupt blocking calls
+			if err != nil {
+				return fmt.Errorf("lock file store %s: %w", f.root, err)
+			}
+			return nil
+		}
+	}
+}
+
+func (f *File) path(pk string) string {
+	sum := sha256.Sum256([]byte(pk))
+	return filepath.Join(f.dir, hex.EncodeToString(sum[:])+partSuffix)
+}
+
+// read loads the partition of pk; a missing file is an empty partition.
+func (f *File) read(pk string) (*partition, error) {
+	path := f.path(pk)
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return &partition{Format: fileFormat, PK: pk}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read partition %s: %w", path, err)
+	}
+	p, err := decodePartition(b)
+	if err != nil {
+		return nil, fmt.Errorf("read partition %s: %w", path, err)
+	}
+	if p.PK != pk {
+		return nil, fmt.Errorf("read partition %s: holds key %q, want %q", path, p.PK, pk)
+	}
+	return p, nil
+}
+
+// write replaces the partition file of pk, or removes it when p is empty.
+func (f *File) write(pk string, p *partition) error {
+	path := f.path(pk)
+	if len(p.Records) == 0 {
+		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("remove partition %s: %w", path, err)
+		}
+		return f.syncDir()
+	}
+	b, err := json.Marshal(p)
+	if err != nil {
+		return fmt.Errorf("encode partition %s: %w", path, err)
+	}
+	if err := f.replaceFile(path, b); err != nil {
+		return fmt.Errorf("write partition %s: %w", path, err)
+	}
+	return nil
+}
+
+// replaceFile makes path hold b, or leaves it as it was.
+func (f *File) replaceFile(path string, b []byte) error {
+	tmp, err := os.CreateTemp(f.dir, tmpPrefix+"*")
+	if err != nil {
+		return err
+	}
+	name := tmp.Name()
+	_, err = tmp.Write(b)
+	if err == nil {
+		err = tmp.Chmod(0o600)
+	}
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(name, path)
+	}
+	if err != nil {
+		os.Remove(name)
+		return err
+	}
+	return f.syncDir()
+}
+
+// syncDir makes a rename or removal in the partition directory durable.
+func (f *File) syncDir() error {
+	d, err := os.Open(f.dir)
+	if err != nil {
+		return fmt.Errorf("sync directory: %w", err)
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("sync directory %s: %w", f.dir, err)
+	}
+	return nil
+}
+
+// maybeSweep sweeps under the exclusive lock when the last sweep is stale.
+func (f *File) maybeSweep() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.flock(syscall.LOCK_EX); err != nil {
+		return err
+	}
+	defer f.flock(syscall.LOCK_UN)
+	return f.sweepIfDue()
+}
+
+// sweepIfDue needs the exclusive lock held.
+func (f *File) sweepIfDue() error {
+	marker := filepath.Join(f.root, sweptName)
+	now := f.now()
+	if st, err := os.Stat(marker); err == nil && now.Sub(st.ModTime()) < sweepEvery && !st.ModTime().After(now) {
+		return nil
+	}
+	if err := f.sweep(now); err != nil {
+		return err
+	}
+	if err := os.WriteFile(marker, nil, 0o600); err != nil {
+		return fmt.Errorf("sweep %s: %w", f.root, err)
+	}
+	if err := os.Chtimes(marker, now, now); err != nil {
+		return fmt.Errorf("sweep %s: %w", f.root, err)
+	}
+	return nil
+}
+
+// sweep deletes partitions whose records have all expired (delivery IDs are
+// written once and never rewritten, so lazy pruning alone would keep them
+// forever) and temp files left by a crash. It needs the exclusive lock held:
+// then no write is in progress, so every temp file is garbage.
+func (f *File) sweep(now time.Time) error {
+	entries, err := os.ReadDir(f.dir)
+	if err != nil {
+		return fmt.Errorf("sweep %s: %w", f.dir, err)
+	}
+	removed := false
+	for _, e := range entries {
+		name := e.Name()
+		path := filepath.Join(f.dir, name)
+		switch {
+		case strings.HasPrefix(name, tmpPrefix):
+		case strings.HasSuffix(name, partSuffix):
+			b, err := os.ReadFile(path)
+			if err != nil {
+				return fmt.Errorf("sweep %s: %w", path, err)
+			}
+			p, err := decodePartition(b)
+			if err != nil {
+				return fmt.Errorf("sweep %s: %w", path, err)
+			}
+			if slices.ContainsFunc(p.Records, func(r fileRecord) bool { return live(r.Expires, now) }) {
+				continue
+			}
+		default:
+			continue
+		}
+		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("sweep %s: %w", path, err)
+		}
+		removed = true
+	}
+	if removed {
+		return f.syncDir()
+	}
+	return nil
+}
+
+// partition is the JSON content of one partition file.
+type partition struct {
+	Format  int          `json:"format"`
+	PK      string       `json:"pk"`
+	Records []fileRecord `json:"records"` // sorted by SK, unique
+}
+
+type fileRecord struct {
+	SK      string    `json:"sk"`
+	Version int64     `json:"v"`
+	Data    []byte    `json:"data,omitempty"`
+	Expires time.Time `json:"expires,omitzero"`
+}
+
+func decodePartition(b []byte) (*partition, error) {
+	var p partition
+	if err := json.Unmarshal(b, &p); err != nil {
+		return nil, err
+	}
+	if p.Format != fileFormat {
+		return nil, fmt.Errorf("format %d, want %d", p.Format, fileFormat)
+	}
+	if !slices.IsSortedFunc(p.Records, func(a, b fileRecord) int { return strings.Compare(a.SK, b.SK) }) {
+		return nil, errors.New("records not sorted by sort key")
+	}
+	return &p, nil
+}
+
+// find returns the index of sk, or where to insert it.
+func (p *partition) find(sk string) (int, bool) {
+	return slices.BinarySearchFunc(p.Records, sk, func(r fileRecord, sk string) int { return strings.Compare(r.SK, sk) })
+}
+
+func (r fileRecord) record(pk string) Record {
+	return Record{PK: pk, SK: r.SK, Version: r.Version, Data: r.Data, Expires: r.Expires}
+}
