@@ -17,5 +17,6 @@ func TestMain(m *testing.M) {
 		os.Exit(0)
 	}
 	code := m.Run()
+	stopDynalite()
 	os.Exit(code)
 }

@@ -1,0 +1,259 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+// Table schema. The production table is declared in serverless.yml with the
+// same names: key pk (S, HASH) and sk (S, RANGE), PAY_PER_REQUEST, TTL
+// attribute ttl.
+const (
+	attrPK      = "pk"   // S, partition key
+	attrSK      = "sk"   // S, sort key
+	attrVersion = "v"    // N, Record.Version
+	attrData    = "data" // B, Record.Data; absent when empty
+	attrTTL     = "ttl"  // N, Record.Expires in epoch seconds (rounded up); absent when never
+)
+
+// Conditions and filters. DynamoDB deletes expired items lazily (often days
+// later), so every condition and read treats an item whose ttl has passed as
+// absent. ttl is a reserved word, hence #ttl.
+const (
+	condNewer  = "attribute_not_exists(pk) OR #v < :v OR #ttl <= :now"
+	condAbsent = "attribute_not_exists(pk) OR #ttl <= :now"
+	filterLive = "attribute_not_exists(#ttl) OR #ttl > :now"
+)
+
+// dynamoAPI is the part of the DynamoDB client that Dynamo calls.
+type dynamoAPI interface {
+	GetItem(ctx context.Context, in *dynamodb.GetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
+	Query(ctx context.Context, in *dynamodb.QueryInput, optFns ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
+	PutItem(ctx context.Context, in *dynamodb.PutItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
+	DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
+}
+
+var _ dynamoAPI = (*dynamodb.Client)(nil)
+
+// Dynamo is the Store backed by a DynamoDB table, used on Lambda. Reads are
+// strongly consistent, because a ledger write must be visible to the
+// evaluation that follows it. Expires is kept to the second, rounded up.
+type Dynamo struct {
+	client    dynamoAPI
+	table     string
+	now       func() time.Time
+	pageLimit int32 // Query page size; 0 leaves it to DynamoDB (1 MB pages)
+}
+
+var _ Store = (*Dynamo)(nil)
+
+// NewDynamo returns a Dynamo storing in table through client, normally a
+// *dynamodb.Client.
+func NewDynamo(client dynamoAPI, table string) *Dynamo {
+	return &Dynamo{client: client, table: table, now: time.Now}
+}
+
+// Get returns the live record at (pk, sk), or ErrNotFound.
+func (d *Dynamo) Get(ctx context.Context, pk, sk string) (Record, error) {
+	if err := checkKey(pk, sk); err != nil {
+		return Record{}, err
+	}
+	out, err := d.client.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:      aws.String(d.table),
+		Key:            itemKey(pk, sk),
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return Record{}, fmt.Errorf("dynamodb get %s/%s from %s: %w", pk, sk, d.table, err)
+	}
+	if len(out.Item) == 0 {
+		return Record{}, ErrNotFound
+	}
+	rec, err := decodeItem(out.Item)
+	if err != nil {
+		return Record{}, fmt.Errorf("dynamodb get %s/%s from %s: %w", pk, sk, d.table, err)
+	}
+	if !live(rec.Expires, d.now()) {
+		return Record{}, ErrNotFound
+	}
+	return rec, nil
+}
+
+// Query returns every live record under pk, ordered by SK, reading all pages.
+func (d *Dynamo) Query(ctx context.Context, pk string) ([]Record, error) {
+	if err := checkPart("partition", pk, maxPKBytes); err != nil {
+		return nil, err
+	}
+	now := d.now()
+	in := &dynamodb.QueryInput{
+		TableName:                aws.String(d.table),
+		KeyConditionExpression:   aws.String("pk = :pk"),
+		FilterExpression:         aws.String(filterLive),
+		ExpressionAttributeNames: map[string]string{"#ttl": attrTTL},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":pk":  &types.AttributeValueMemberS{Value: pk},
+			":now": epochSeconds(now.Unix()),
+		},
+		ConsistentRead: aws.Bool(true),
+	}
+	if d.pageLimit > 0 {
+		in.Limit = aws.Int32(d.pageLimit)
+	}
+	var recs []Record
+	for {
+		out, err := d.client.Query(ctx, in)
+		if err != nil {
+			return nil, fmt.Errorf("dynamodb query %s in %s: %w", pk, d.table, err)
+		}
+		for _, item := range out.Items {
+			rec, err := decodeItem(item)
+			if err != nil {
+				return nil, fmt.Errorf("dynamodb query %s in %s: %w", pk, d.table, err)
+			}
+			if live(rec.Expires, now) { // the filter already did this; cheap to be sure
+				recs = append(recs, rec)
+			}
+		}
+		if len(out.LastEvaluatedKey) == 0 {
+			return recs, nil
+		}
+		in.ExclusiveStartKey = out.LastEvaluatedKey
+	}
+}
+
+// PutIfNewer writes rec unless a live item at its key has a version >=
+// rec.Version, and reports whether it wrote.
+func (d *Dynamo) PutIfNewer(ctx context.Context, rec Record) (bool, error) {
+	return d.put(ctx, rec, condNewer, map[string]types.AttributeValue{
+		":v": &types.AttributeValueMemberN{Value: strconv.FormatInt(rec.Version, 10)},
+	})
+}
+
+// PutIfAbsent writes rec unless a live item exists at its key, and reports
+// whether it wrote.
+func (d *Dynamo) PutIfAbsent(ctx context.Context, rec Record) (bool, error) {
+	return d.put(ctx, rec, condAbsent, map[string]types.AttributeValue{})
+}
+
+func (d *Dynamo) put(ctx context.Context, rec Record, cond string, values map[string]types.AttributeValue) (bool, error) {
+	if err := checkKey(rec.PK, rec.SK); err != nil {
+		return false, err
+	}
+	values[":now"] = epochSeconds(d.now().Unix())
+	names := map[string]string{"#ttl": attrTTL}
+	if cond == condNewer {
+		names["#v"] = attrVersion
+	}
+	_, err := d.client.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName:                 aws.String(d.table),
+		Item:                      encodeItem(rec),
+		ConditionExpression:       aws.String(cond),
+		ExpressionAttributeNames:  names,
+		ExpressionAttributeValues: values,
+	})
+	var failed *types.ConditionalCheckFailedException
+	switch {
+	case errors.As(err, &failed):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("dynamodb put %s/%s in %s: %w", rec.PK, rec.SK, d.table, err)
+	}
+	return true, nil
+}
+
+// Delete removes the item at (pk, sk); deleting nothing is not an error.
+func (d *Dynamo) Delete(ctx context.Context, pk, sk string) error {
+	if err := checkKey(pk, sk); err != nil {
+		return err
+	}
+	_, err := d.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+		TableName: aws.String(d.table),
+		Key:       itemKey(pk, sk),
+	})
+	if err != nil {
+		return fmt.Errorf("dynamodb delete %s/%s from %s: %w", pk, sk, d.table, err)
+	}
+	return nil
+}
+
+func itemKey(pk, sk string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{
+		attrPK: &types.AttributeValueMemberS{Value: pk},
+		attrSK: &types.AttributeValueMemberS{Value: sk},
+	}
+}
+
+func epochSeconds(s int64) *types.AttributeValueMemberN {
+	return &types.AttributeValueMemberN{Value: strconv.FormatInt(s, 10)}
+}
+
+// ttlSeconds rounds up, so an item never looks expired before rec.Expires.
+func ttlSeconds(t time.Time) int64 {
+	s := t.Unix()
+	if t.Nanosecond() > 0 {
+		s++
+	}
+	return s
+}
+
+func encodeItem(rec Record) map[string]types.AttributeValue {
+	item := itemKey(rec.PK, rec.SK)
+	item[attrVersion] = &types.AttributeValueMemberN{Value: strconv.FormatInt(rec.Version, 10)}
+	if len(rec.Data) > 0 {
+		item[attrData] = &types.AttributeValueMemberB{Value: rec.Data}
+	}
+	if !rec.Expires.IsZero() {
+		item[attrTTL] = epochSeconds(ttlSeconds(rec.Expires))
+	}
+	return item
+}
+
+// decodeItem rejects items that this package did not write, rather than
+// guessing at them.
+func decodeItem(item map[string]types.AttributeValue) (Record, error) {
+	var rec Record
+	pk, ok := item[attrPK].(*types.AttributeValueMemberS)
+	if !ok {
+		return Record{}, fmt.Errorf("item has no string %q", attrPK)
+	}
+	sk, ok := item[attrSK].(*types.AttributeValueMemberS)
+	if !ok {
+		return Record{}, fmt.Errorf("item %s has no string %q", pk.Value, attrSK)
+	}
+	rec.PK, rec.SK = pk.Value, sk.Value
+	v, ok := item[attrVersion].(*types.AttributeValueMemberN)
+	if !ok {
+		return Record{}, fmt.Errorf("item %s/%s has no number %q", rec.PK, rec.SK, attrVersion)
+	}
+	n, err := strconv.ParseInt(v.Value, 10, 64)
+	if err != nil {
+		return Record{}, fmt.Errorf("item %s/%s: %q: %w", rec.PK, rec.SK, attrVersion, err)
+	}
+	rec.Version = n
+	if a, ok := item[attrData]; ok {
+		b, ok := a.(*types.AttributeValueMemberB)
+		if !ok {
+			return Record{}, fmt.Errorf("item %s/%s: %q is not binary", rec.PK, rec.SK, attrData)
+		}
+		rec.Data = b.Value
+	}
+	if a, ok := item[attrTTL]; ok {
+		t, ok := a.(*types.AttributeValueMemberN)
+		if !ok {
+			return Record{}, fmt.Errorf("item %s/%s: %q is not a number", rec.PK, rec.SK, attrTTL)
+		}
+		s, err := strconv.ParseInt(t.Value, 10, 64)
+		if err != nil {
+			return Record{}, fmt.Errorf("item %s/%s: %q: %w", rec.PK, rec.SK, attrTTL, err)
+		}
+		rec.Expires = time.Unix(s, 0)
+	}
+	return rec, nil
+}
