@@ -205,6 +205,7 @@ func newDynamoStore(t *testing.T, now func() time.Time) Store {
 }
 
 func TestDynamoConformance(t *testing.T) {
+	dynamoClient(t) // skip once here rather than in every subtest
 	testConformance(t, newDynamoStore)
 }
 

@@ -48,6 +48,9 @@ var errClosed = errors.New("store is closed")
 // partition. Expired records are hidden on read, dropped whenever their
 // partition is rewritten, and partitions holding only expired records are
 // deleted by a sweep at most once per hour.
+//
+// Every write rewrites its whole partition, so keep partitions small: one per
+// pull request, and one per delivery ID rather than one for all deliveries.
 type File struct {
 	dir    string // holds partition files
 	root   string
