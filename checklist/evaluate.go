@@ -1,0 +1,261 @@
+package checklist
+
+import (
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// keySep separates the checklist name from the item text in an item key.
+// ParseConfig rejects names holding control characters, so it cannot occur
+// in a name.
+const keySep = "\x1f"
+
+// Reasons a box does not count. The app shows them in check-run output, so
+// they say what to do where something can be done.
+const (
+	reasonNotTicked  = "not ticked"
+	reasonNoRecord   = "no record of who ticked it: untick and tick again"
+	reasonByAuthor   = "ticked by the author"
+	reasonBeforePush = "ticked before the latest push: tick again"
+	reasonNoAuthor   = "the pull request's author is unknown"
+)
+
+// Evaluate judges doc against every checklist of cfg, in configuration
+// order. With facts nil, ticks are taken as they stand; with facts, a tick
+// counts only when the ledger shows it was made by someone the checklist's
+// ticked_by allows. It is pure and fails closed: on any doubt a tick does
+// not count. A nil cfg means DefaultConfig.
+func Evaluate(doc *Document, cfg *Config, facts *Facts) []Result {
+	if cfg == nil {
+		cfg = DefaultConfig()
+	}
+	if doc == nil {
+		doc = &Document{}
+	}
+	out := make([]Result, len(cfg.Checklists))
+	for i, cl := range cfg.Checklists {
+		out[i] = evaluate(doc, withDefaults(cl), cfg.OptionalMarkers, facts)
+	}
+	return out
+}
+
+// withDefaults fills what a Config built in Go (not by ParseConfig) may
+// leave empty.
+func withDefaults(cl Checklist) Checklist {
+	if cl.Heading == "" {
+		cl.Heading = cl.Name
+	}
+	if cl.TickedBy == "" {
+		cl.TickedBy = Anyone
+	}
+	return cl
+}
+
+func evaluate(doc *Document, cl Checklist, markers []string, facts *Facts) Result {
+	res := Result{Checklist: cl, Status: Missing}
+	boxes, at := sectionBoxes(doc, cl, markers)
+	if at == nil {
+		return res
+	}
+	res.Heading = at
+	res.Items = make([]ItemResult, len(boxes))
+
+	var required map[string]bool
+	if len(cl.Items) > 0 {
+		required = make(map[string]bool, len(cl.Items))
+		for _, t := range cl.Items {
+			required[matchKey(t, markers)] = true
+		}
+	}
+	present := make(map[string]bool, len(boxes))
+	for i, b := range boxes {
+		ir := ItemResult{Item: b.Item, Key: b.key, Optional: b.optional}
+		judge(&ir, cl.TickedBy, facts)
+		if !ir.Optional {
+			res.Total++
+			if ir.Counted {
+				res.Ticked++
+			}
+		}
+		res.Items[i] = ir
+		present[b.match] = true
+		if required != nil && !cl.AllowExtraItems && !required[b.match] {
+			res.ExtraItems = append(res.ExtraItems, b.Text)
+		}
+	}
+	for _, t := range cl.Items {
+		if !present[matchKey(t, markers)] {
+			res.MissingItems = append(res.MissingItems, t)
+		}
+	}
+
+	res.Status = Incomplete
+	if res.Total > 0 && res.Ticked == res.Total && len(res.MissingItems) == 0 && len(res.ExtraItems) == 0 {
+		res.Status = Complete
+	}
+	return res
+}
+
+// judge decides whether one box's tick counts, and why not.
+func judge(ir *ItemResult, role Role, facts *Facts) {
+	defer func() {
+		if ir.Optional && ir.Reason == reasonNotTicked {
+			ir.Reason = "" // an optional box may stay unticked
+		}
+	}()
+	if facts == nil {
+		ir.Counted = ir.Checked
+		if !ir.Checked {
+			ir.Reason = reasonNotTicked
+		}
+		return
+	}
+	rec, ok := facts.Ticks[ir.Key]
+	if ok {
+		ir.By = rec.By
+	}
+	// A reviewer may tick the Reviewer Checklist in an approving review's
+	// body; the PR body's box then stays unticked.
+	if !ir.Checked && !(ok && rec.Review && rec.Checked) {
+		ir.Reason = reasonNotTicked
+		return
+	}
+	recorded := ok && rec.Checked && rec.By != ""
+	switch role {
+	case Anyone:
+		ir.Counted = true
+	case Author:
+		switch {
+		case !recorded:
+			ir.Reason = reasonNoRecord
+		case facts.Author == "":
+			ir.Reason = reasonNoAuthor
+		case !strings.EqualFold(rec.By, facts.Author):
+			ir.Reason = "ticked by @" + rec.By + ", not the author"
+		default:
+			ir.Counted = true
+		}
+	case Reviewer:
+		switch {
+		case !recorded:
+			ir.Reason = reasonNoRecord
+		case facts.Author == "":
+			ir.Reason = reasonNoAuthor
+		case strings.EqualFold(rec.By, facts.Author):
+			ir.Reason = reasonByAuthor
+		case rec.Bot || isBotLogin(rec.By):
+			ir.Reason = "ticked by @" + rec.By + ", a bot"
+		case !rec.CanWrite:
+			ir.Reason = "ticked by @" + rec.By + ", who lacks write access"
+		case !facts.ResetAt.IsZero() && rec.At.Before(facts.ResetAt):
+			ir.Reason = reasonBeforePush
+		default:
+			ir.Counted = true
+		}
+	default:
+		ir.Reason = "checklist requires ticks by " + strconv.Quote(string(role)) + ", which checkoff does not know"
+	}
+}
+
+// isBotLogin reports a GitHub App's login ("renovate[bot]"), as a second
+// guard should a caller not set Tick.Bot.
+func isBotLogin(login string) bool {
+	return strings.HasSuffix(strings.ToLower(login), "[bot]")
+}
+
+// box is one task item of a checklist's section with its identity.
+type box struct {
+	Item
+	key      string // ItemResult.Key
+	match    string // normalised text, optional marker stripped: what template items match on
+	optional bool
+}
+
+// sectionBoxes returns the boxes of every section headed cl.Heading, in
+// document order, with their keys; at is nil when no such section exists.
+func sectionBoxes(doc *Document, cl Checklist, markers []string) (boxes []box, at *Heading) {
+	items, at := doc.Section(cl.Heading)
+	if at == nil {
+		return nil, nil
+	}
+	boxes = make([]box, len(items))
+	seen := make(map[string]int, len(items)) // match -> occurrences so far
+	used := make(map[string]bool, len(items))
+	prefix := cl.Name + keySep
+	for i, it := range items {
+		rest, marked := stripMarker(it.Text, markers)
+		m := Normalize(rest)
+		// The nth box with the same text gets "#n", so that repeated
+		// texts keep distinct ledger entries. The loop also steps over
+		// a text that itself ends in "#n".
+		n := seen[m] + 1
+		key := prefix + m
+		if n > 1 {
+			key += "#" + strconv.Itoa(n)
+		}
+		for used[key] {
+			n++
+			key = prefix + m + "#" + strconv.Itoa(n)
+		}
+		seen[m] = n
+		used[key] = true
+		boxes[i] = box{Item: it, key: key, match: m, optional: it.Struck || marked}
+	}
+	return boxes, at
+}
+
+// matchKey is what a configured template item is compared on.
+func matchKey(text string, markers []string) string {
+	rest, _ := stripMarker(text, markers)
+	return Normalize(rest)
+}
+
+// stripMarker reports whether text starts with one of markers (compared
+// case-insensitively, and followed by the end, a space or punctuation, so
+// that "OPTIONALLY" is not "OPTIONAL"), and returns text without it.
+func stripMarker(text string, markers []string) (string, bool) {
+	t := strings.TrimLeftFunc(text, unicode.IsSpace)
+	for _, m := range markers {
+		rest, ok := cutPrefixFold(t, m)
+		if !ok {
+			continue
+		}
+		if rest == "" {
+			return "", true
+		}
+		r, _ := utf8.DecodeRuneInString(rest)
+		if unicode.IsSpace(r) || unicode.IsPunct(r) || unicode.IsSymbol(r) {
+			return rest, true
+		}
+	}
+	return text, false
+}
+
+// cutPrefixFold is strings.CutPrefix under Unicode simple case folding.
+func cutPrefixFold(s, prefix string) (string, bool) {
+	if prefix == "" {
+		return s, false
+	}
+	for _, pr := range prefix {
+		sr, size := utf8.DecodeRuneInString(s)
+		if size == 0 || !equalFoldRune(sr, pr) {
+			return s, false
+		}
+		s = s[size:]
+	}
+	return s, true
+}
+
+func equalFoldRune(a, b rune) bool {
+	if a == b {
+		return true
+	}
+	for r := unicode.SimpleFold(a); r != a; r = unicode.SimpleFold(r) {
+		if r == b {
+			return true
+		}
+	}
+	return false
+}
