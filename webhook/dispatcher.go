@@ -26,8 +26,10 @@ const (
 
 // Paths served by the Dispatcher.
 const (
+	// WebhookPath receives GitHub deliveries (POST).
 	WebhookPath = "/webhook"
-	HealthPath  = "/healthz"
+	// HealthPath answers 200 "ok" (GET, HEAD) without touching anything.
+	HealthPath = "/healthz"
 )
 
 // Header names GitHub sets on a delivery (canonical form).
@@ -155,7 +157,6 @@ type envelope struct {
 	Action string `json:"action"`
 	Sender struct {
 		Login string `json:"login"`
-		Type  string `json:"type"`
 	} `json:"sender"`
 	Installation struct {
 		ID int64 `json:"id"`

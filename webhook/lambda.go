@@ -19,10 +19,15 @@ import (
 
 // EventBridge detail types and sources the Lambda adapter understands.
 const (
+	// DetailTypePipelineAction events (source aws.codepipeline) go to
+	// Lambda.PipelineAction.
 	DetailTypePipelineAction = "CodePipeline Action Execution State Change"
-	DetailTypeScheduled      = "Scheduled Event"
-	sourceCodePipeline       = "aws.codepipeline"
-	sourceSchedule           = "aws.events"
+	// DetailTypeScheduled events (source aws.events, an EventBridge schedule
+	// rule) go to Lambda.Schedule.
+	DetailTypeScheduled = "Scheduled Event"
+
+	sourceCodePipeline = "aws.codepipeline"
+	sourceSchedule     = "aws.events"
 )
 
 // ErrUnsupportedEvent is returned by Lambda.Invoke for a payload that is
@@ -36,6 +41,10 @@ var ErrUnsupportedEvent = errors.New("unsupported event")
 // run through HTTP, the same http.Handler `checkoff serve` uses;
 // CodePipeline action events go to PipelineAction; EventBridge schedule
 // events go to Schedule.
+//
+// The request path is rawPath as API Gateway passes it, so the HTTP API must
+// use the $default stage (as Serverless `httpApi` does); a named stage would
+// prefix the path and every request would be 404.
 type Lambda struct {
 	// HTTP serves webhook requests, normally a *Dispatcher.
 	HTTP http.Handler
