@@ -240,28 +240,3 @@ func TestParseConfigDefaultsPerKey(t *testing.T) {
 		t.Errorf("got %+v\nwant %+v", cfg, want)
 	}
 }
-
-func FuzzParseConfig(f *testing.F) {
-	files, _ := filepath.Glob("testdata/config/*.yml")
-	for _, file := range files {
-		if data, err := os.ReadFile(file); err == nil {
-			f.Add(data)
-		}
-	}
-	f.Fuzz(func(t *testing.T, data []byte) {
-		cfg, err := ParseConfig("checkoff.yml", data)
-		if err != nil {
-			var ce *ConfigError
-			if !errors.As(err, &ce) {
-				t.Fatalf("error %v is not a *ConfigError", err)
-			}
-			if cfg != nil {
-				t.Fatal("config returned with an error")
-			}
-			return
-		}
-		if err := validConfig(cfg); err != nil {
-			t.Fatalf("accepted invalid config: %v", err)
-		}
-	})
-}
