@@ -1,0 +1,473 @@
+package release
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/aws/aws-sdk-go-v2/service/codepipeline/types"
+	"github.com/google/go-github/v62/github"
+
+	"github.com/checkoff-app/checkoff/app"
+	"github.com/checkoff-app/checkoff/app/store"
+)
+
+// maxSummary is CodePipeline's limit on an approval summary (ApprovalSummary).
+const maxSummary = 512
+
+// prPages bounds the pages of pull requests read per commit.
+const prPages = 3
+
+// commitCacheTTL is how long a commit's pull requests are remembered. A
+// commit merged through a PR stays merged through it, so the cache only
+// spares GitHub; the TTL bounds the store's growth.
+const commitCacheTTL = 30 * 24 * time.Hour
+
+// prCheck is one pull request covering checked commits.
+type prCheck struct {
+	Number   int
+	MergeSHA string
+	Owner    string // base repository as GitHub spells it (verdicts are keyed by it)
+	Repo     string
+	Verdict  app.Verdict
+	Problem  string // why the PR holds the release without a usable verdict
+}
+
+func (p *prCheck) complete() bool { return p.Problem == "" && p.Verdict.Complete }
+
+// checkResult is what a reconcile found in the commits being released.
+type checkResult struct {
+	Commits  int
+	TooMany  int      // commits in range when over the limit; nothing else is filled then
+	Direct   []string // commits that arrived without a merged PR into the branch
+	PRs      []*prCheck
+	Revision string
+	Deployed string
+}
+
+func (c *checkResult) prNumbers() []int {
+	ns := make([]int, len(c.PRs))
+	for i, p := range c.PRs {
+		ns[i] = p.Number
+	}
+	return ns
+}
+
+func (c *checkResult) incomplete() []*prCheck {
+	var out []*prCheck
+	for _, p := range c.PRs {
+		if !p.complete() {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// check maps every commit between dep and rev to the pull requests that
+// merged it into the release branch, with their verdicts.
+func (g *Gate) check(ctx context.Context, rel Release, dep, rev string) (*checkResult, error) {
+	gh, err := g.gh(ctx, rel.Owner, rel.Name)
+	if err != nil {
+		return nil, fmt.Errorf("github client for %s: %w", rel.Repo, err)
+	}
+	res := &checkResult{Revision: rev, Deployed: dep}
+	commits, total, err := g.commitRange(ctx, gh, rel, dep, rev)
+	if err != nil {
+		return nil, err
+	}
+	if total > g.maxCommits {
+		res.TooMany = total
+		return res, nil
+	}
+	res.Commits = len(commits)
+	byNumber := map[int]*prCheck{}
+	for _, sha := range commits {
+		prs, err := g.mergedPRs(ctx, gh, rel, sha)
+		if err != nil {
+			return nil, err
+		}
+		if len(prs) == 0 {
+			res.Direct = append(res.Direct, sha)
+			continue
+		}
+		for _, p := range prs {
+			if _, seen := byNumber[p.Number]; !seen {
+				byNumber[p.Number] = p
+				res.PRs = append(res.PRs, p)
+			}
+		}
+	}
+	slices.SortFunc(res.PRs, func(a, b *prCheck) int { return a.Number - b.Number })
+	for _, p := range res.PRs {
+		if err := g.verdict(ctx, p); err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+// commitRange lists the commits from dep (exclusive) to rev (inclusive).
+// Without a deployed revision, or when rev is not ahead of it (a
+// redeploy or a rollback), only rev itself is checked. When rev diverged
+// from dep (history rewritten), the commits of rev that dep lacks are
+// checked: everything else in rev was in an earlier, approved release.
+func (g *Gate) commitRange(ctx context.Context, gh *github.Client, rel Release, dep, rev string) ([]string, int, error) {
+	if dep == "" || dep == rev {
+		return []string{rev}, 1, nil
+	}
+	var shas []string
+	total := -1
+	for page := 1; ; page++ {
+		cmp, _, err := gh.Repositories.CompareCommits(ctx, rel.Owner, rel.Name, dep, rev, &github.ListOptions{PerPage: 100, Page: page})
+		if err != nil {
+			return nil, 0, fmt.Errorf("compare %s...%s: %w", short(dep), short(rev), err)
+		}
+		if total < 0 {
+			switch cmp.GetStatus() {
+			case "identical", "behind":
+				return []string{rev}, 1, nil
+			case "ahead", "diverged":
+			default:
+				return nil, 0, fmt.Errorf("compare %s...%s: unknown status %q", short(dep), short(rev), cmp.GetStatus())
+			}
+			total = cmp.GetAheadBy()
+			if total > g.maxCommits {
+				return nil, total, nil
+			}
+		}
+		for _, c := range cmp.Commits {
+			shas = append(shas, c.GetSHA())
+		}
+		if len(shas) >= total || len(cmp.Commits) == 0 || page > g.maxCommits/100+1 {
+			break
+		}
+	}
+	if len(shas) != total || !slices.Contains(shas, rev) {
+		return nil, 0, fmt.Errorf("compare %s...%s: got %d commits of %d, revision included: %t",
+			short(dep), short(rev), len(shas), total, slices.Contains(shas, rev))
+	}
+	return shas, total, nil
+}
+
+// commitPRs is the cached answer for one commit.
+type commitPRs struct {
+	PRs []cachedPR `json:"prs"`
+}
+
+type cachedPR struct {
+	Number   int    `json:"number"`
+	MergeSHA string `json:"merge_sha"`
+	Owner    string `json:"owner"`
+	Repo     string `json:"repo"`
+}
+
+func commitPK(rel Release) string {
+	return "release-commit#" + strings.ToLower(rel.Repo) + "#" + rel.Branch
+}
+
+// mergedPRs returns the pull requests merged into the release branch that
+// brought sha in: the PR whose merge commit it is, or whose commits (merge
+// or rebase merges) it is among. None means a direct push. Every such PR
+// must be complete (fail closed when two claim the same commit).
+func (g *Gate) mergedPRs(ctx context.Context, gh *github.Client, rel Release, sha string) ([]*prCheck, error) {
+	pk := commitPK(rel)
+	if rec, err := g.st.Get(ctx, pk, sha); err == nil {
+		var c commitPRs
+		if json.Unmarshal(rec.Data, &c) == nil && len(c.PRs) > 0 {
+			out := make([]*prCheck, len(c.PRs))
+			for i, p := range c.PRs {
+				out[i] = &prCheck{Number: p.Number, MergeSHA: p.MergeSHA, Owner: p.Owner, Repo: p.Repo}
+			}
+			return out, nil
+		}
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return nil, fmt.Errorf("load pull requests of %s: %w", short(sha), err)
+	}
+
+	var out []*prCheck
+	var cache commitPRs
+	opts := &github.ListOptions{PerPage: 100}
+	for page := 0; page < prPages; page++ {
+		prs, resp, err := gh.PullRequests.ListPullRequestsWithCommit(ctx, rel.Owner, rel.Name, sha, opts)
+		if err != nil {
+			return nil, fmt.Errorf("pull requests of %s: %w", short(sha), err)
+		}
+		for _, pr := range prs {
+			if pr.MergedAt == nil || pr.GetBase().GetRef() != rel.Branch || !shaPattern.MatchString(pr.GetMergeCommitSHA()) {
+				continue
+			}
+			owner, repo := rel.Owner, rel.Name
+			if r := pr.GetBase().GetRepo(); r != nil && r.GetName() != "" && r.GetOwner().GetLogin() != "" {
+				if !strings.EqualFold(r.GetOwner().GetLogin(), rel.Owner) || !strings.EqualFold(r.GetName(), rel.Name) {
+					continue
+				}
+				owner, repo = r.GetOwner().GetLogin(), r.GetName()
+			}
+			out = append(out, &prCheck{Number: pr.GetNumber(), MergeSHA: pr.GetMergeCommitSHA(), Owner: owner, Repo: repo})
+			cache.PRs = append(cache.PRs, cachedPR{Number: pr.GetNumber(), MergeSHA: pr.GetMergeCommitSHA(), Owner: owner, Repo: repo})
+		}
+		if resp == nil || resp.NextPage == 0 {
+			break
+		}
+		opts.Page = resp.NextPage
+	}
+	// Only a found PR is remembered: GitHub may not have associated a
+	// fresh merge with its PR yet, and a direct push is re-asked.
+	if len(out) > 0 {
+		data, _ := json.Marshal(cache)
+		if _, err := g.st.PutIfAbsent(ctx, store.Record{PK: pk, SK: sha, Version: 1, Data: data, Expires: g.now().Add(commitCacheTTL)}); err != nil {
+			g.log.WarnContext(ctx, "release gate: cache pull requests of commit", "repo", rel.Repo, "commit", sha, "err", err)
+		}
+	}
+	return out, nil
+}
+
+// verdict fills p's verdict from the store, or from the Evaluator when
+// none is stored (and records it). No verdict holds the release.
+func (g *Gate) verdict(ctx context.Context, p *prCheck) error {
+	v, err := app.GetVerdict(ctx, g.st, p.Owner, p.Repo, p.MergeSHA)
+	switch {
+	case err == nil:
+	case !errors.Is(err, store.ErrNotFound):
+		return err
+	case g.eval == nil:
+		p.Problem = "no verdict recorded for its merge"
+		return nil
+	default:
+		v, err = g.eval.EvaluateMerged(ctx, p.Owner, p.Repo, p.Number)
+		if err != nil {
+			return fmt.Errorf("evaluate merged %s/%s#%d: %w", p.Owner, p.Repo, p.Number, err)
+		}
+		if v.MergeSHA == p.MergeSHA && v.PR == p.Number {
+			if err := app.PutVerdict(ctx, g.st, v); err != nil {
+				return err
+			}
+		}
+	}
+	if v.PR != p.Number || v.MergeSHA != p.MergeSHA {
+		p.Problem = fmt.Sprintf("its verdict is for #%d@%s", v.PR, short(v.MergeSHA))
+		return nil
+	}
+	p.Verdict = v
+	return nil
+}
+
+// decide turns what was found into an approval status and its summary; an
+// empty status means wait. reported says every direct push in the range
+// already had a release rejected: the gate then waits, so that a person can
+// approve one in CodePipeline (which makes it what is deployed) instead of
+// every new execution being rejected before anyone can look.
+func (c *checkResult) decide(rel Release, dep, rev string, reported bool) (types.ApprovalStatus, string) {
+	head := "checkoff"
+	if c.TooMany > 0 {
+		return "", fmt.Sprintf("%d commits since %s are more than checkoff checks; approve or reject in CodePipeline", c.TooMany, short(dep))
+	}
+	if len(c.Direct) > 0 {
+		names := make([]string, 0, 5)
+		for i, sha := range c.Direct {
+			if i == 5 {
+				names = append(names, fmt.Sprintf("and %d more", len(c.Direct)-5))
+				break
+			}
+			names = append(names, short(sha))
+		}
+		noun := "commit"
+		if len(c.Direct) > 1 {
+			noun = "commits"
+		}
+		if reported {
+			return "", truncate(fmt.Sprintf(
+				"%s waits on %s: %s %s reached %s without a pull request (a release with it was already rejected); a person must approve a release in CodePipeline.",
+				head, short(rev), noun, strings.Join(names, ", "), rel.Branch))
+		}
+		return types.ApprovalStatusRejected, truncate(fmt.Sprintf(
+			"%s rejected %s: %s %s reached %s without a pull request. Review it, then approve a release in CodePipeline by hand; checkoff approves none that includes it.",
+			head, short(rev), noun, strings.Join(names, ", "), rel.Branch))
+	}
+	if bad := c.incomplete(); len(bad) > 0 {
+		var b strings.Builder
+		verb := "waits"
+		status := types.ApprovalStatus("")
+		if rel.OnIncomplete == OnIncompleteReject {
+			verb, status = "rejected", types.ApprovalStatusRejected
+		}
+		fmt.Fprintf(&b, "%s %s %s: not every PR is checked off:", head, verb, short(rev))
+		for i, p := range bad {
+			if i > 0 {
+				b.WriteString(";")
+			}
+			fmt.Fprintf(&b, " #%d (%s)", p.Number, p.holdReason())
+		}
+		b.WriteString(".")
+		return status, truncate(b.String())
+	}
+	since := "(first release)"
+	if dep != "" && dep != rev {
+		since = "since " + short(dep)
+	}
+	prefix := fmt.Sprintf("%s approved %s: every change %s was merged through checked-off PRs:", head, short(rev), since)
+	if len(c.PRs) == 0 {
+		// Unreachable (commitRange always yields rev itself, which maps to
+		// a PR or is a direct push), but approving nothing checked would
+		// be the one wrong answer.
+		return "", "nothing was checked"
+	}
+	var b strings.Builder
+	b.WriteString(prefix)
+	for i, p := range c.PRs {
+		part := fmt.Sprintf(" #%d", p.Number)
+		if len(p.Verdict.Reviewers) > 0 {
+			part += " reviewed by " + strings.Join(p.Verdict.Reviewers, ", ")
+		}
+		last := i == len(c.PRs)-1
+		room := maxSummary - b.Len() - len(part) - 1
+		if !last {
+			room -= len(morePRs(len(c.PRs) - i - 1))
+		}
+		if room < 0 {
+			b.WriteString(morePRs(len(c.PRs) - i))
+			break
+		}
+		b.WriteString(part)
+		if last {
+			b.WriteString(".")
+		} else {
+			b.WriteString(";")
+		}
+	}
+	return types.ApprovalStatusApproved, truncate(b.String())
+}
+
+func directPK(pipeline string) string { return "release-direct#" + pipeline }
+
+// directReported says whether a release with each direct push was already
+// rejected.
+func (g *Gate) directReported(ctx context.Context, pipeline string, shas []string) (bool, error) {
+	for _, sha := range shas {
+		_, err := g.st.Get(ctx, directPK(pipeline), sha)
+		if errors.Is(err, store.ErrNotFound) {
+			return false, nil
+		}
+		if err != nil {
+			return false, fmt.Errorf("load rejected direct push %s: %w", short(sha), err)
+		}
+	}
+	return len(shas) > 0, nil
+}
+
+// recordDirect remembers that a release with these direct pushes was
+// rejected. Best effort: without the record the next release is rejected
+// again, which is the safe side.
+func (g *Gate) recordDirect(ctx context.Context, pipeline, execID string, shas []string) {
+	for _, sha := range shas {
+		data, _ := json.Marshal(map[string]string{"execution": execID})
+		if _, err := g.st.PutIfAbsent(ctx, store.Record{PK: directPK(pipeline), SK: sha, Version: 1, Data: data}); err != nil {
+			g.log.WarnContext(ctx, "release gate: record rejected direct push", "pipeline", pipeline, "execution", execID, "commit", sha, "err", err)
+		}
+	}
+}
+
+func morePRs(n int) string {
+	if n == 1 {
+		return " and 1 more PR."
+	}
+	return fmt.Sprintf(" and %d more PRs.", n)
+}
+
+func (p *prCheck) holdReason() string {
+	if p.Problem != "" {
+		return p.Problem
+	}
+	if len(p.Verdict.Holding) == 0 {
+		return "checklists incomplete"
+	}
+	return strings.Join(p.Verdict.Holding, "; ")
+}
+
+// truncate cuts s to CodePipeline's summary limit at a rune boundary. The
+// limit is counted in bytes, which is never more than runes.
+func truncate(s string) string {
+	if len(s) <= maxSummary {
+		return s
+	}
+	const ell = "…"
+	cut := maxSummary - len(ell)
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + ell
+}
+
+// short abbreviates a commit SHA as git does.
+func short(sha string) string {
+	if len(sha) > 7 {
+		return sha[:7]
+	}
+	return sha
+}
+
+// commentMarker starts every hold comment, so people and tools can find
+// them.
+const commentMarker = "<!-- checkoff:release-hold"
+
+// commentHolds comments on each incomplete PR with a verdict, once per PR,
+// pipeline and set of holding boxes: a store claim makes it idempotent
+// across duplicate events and processes. Best effort: failures are logged
+// and the claim released so a later reconcile comments.
+func (g *Gate) commentHolds(ctx context.Context, rel Release, rev string, c *checkResult) {
+	if c.TooMany > 0 {
+		return
+	}
+	var gh *github.Client
+	for _, p := range c.incomplete() {
+		if p.Problem != "" {
+			continue // nothing the author can tick: no verdict yet
+		}
+		sum := sha256.Sum256([]byte(strings.Join(p.Verdict.Holding, "\x00")))
+		pk := "release-comment#" + strings.ToLower(rel.Repo)
+		sk := fmt.Sprintf("%s#%d#%s", rel.Pipeline, p.Number, hex.EncodeToString(sum[:8]))
+		claimed, err := g.st.PutIfAbsent(ctx, store.Record{PK: pk, SK: sk, Version: 1, Data: []byte(`{}`), Expires: g.now().Add(commitCacheTTL)})
+		if err != nil {
+			g.log.WarnContext(ctx, "release gate: claim hold comment", "pipeline", rel.Pipeline, "pr", p.Number, "err", err)
+			continue
+		}
+		if !claimed {
+			continue
+		}
+		if gh == nil {
+			if gh, err = g.gh(ctx, rel.Owner, rel.Name); err != nil {
+				g.log.WarnContext(ctx, "release gate: github client for hold comment", "pipeline", rel.Pipeline, "err", err)
+				_ = g.st.Delete(ctx, pk, sk)
+				return
+			}
+		}
+		_, _, err = gh.Issues.CreateComment(ctx, p.Owner, p.Repo, p.Number, &github.IssueComment{Body: github.String(holdComment(rel, rev, p))})
+		if err != nil {
+			g.log.WarnContext(ctx, "release gate: hold comment", "pipeline", rel.Pipeline, "pr", p.Number, "err", err)
+			if err := g.st.Delete(ctx, pk, sk); err != nil {
+				g.log.WarnContext(ctx, "release gate: release hold comment claim", "pipeline", rel.Pipeline, "pr", p.Number, "err", err)
+			}
+		}
+	}
+}
+
+func holdComment(rel Release, rev string, p *prCheck) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s pipeline=%s -->\n", commentMarker, rel.Pipeline)
+	fmt.Fprintf(&b, "**Release Gate:** this pull request holds the release of `%s` (pipeline `%s`, revision %s). These boxes are not checked off:\n\n", rel.Branch, rel.Pipeline, short(rev))
+	for _, h := range p.Verdict.Holding {
+		fmt.Fprintf(&b, "- %s\n", h)
+	}
+	if len(p.Verdict.Holding) == 0 {
+		b.WriteString("- the checklists are incomplete\n")
+	}
+	b.WriteString("\nOnce they are ticked (reviewer items by a reviewer with write access), checkoff approves the release.\n")
+	return b.String()
+}

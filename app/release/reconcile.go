@@ -1,0 +1,393 @@
+package release
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/codepipeline"
+	"github.com/aws/aws-sdk-go-v2/service/codepipeline/types"
+)
+
+// Decision is what a reconcile did to the pipeline's approval.
+type Decision string
+
+// The decisions of a reconcile.
+const (
+	Nothing  Decision = "nothing"  // no approval waiting, or it was already answered
+	Approved Decision = "approved" // PutApprovalResult Approved
+	Rejected Decision = "rejected" // PutApprovalResult Rejected
+	Waiting  Decision = "waiting"  // left pending: something holds the release
+)
+
+// Outcome is the result of one reconcile, for logs and the CLI.
+type Outcome struct {
+	Pipeline    string
+	ExecutionID string // the execution waiting at the approval, when there is one
+	Revision    string // its source commit
+	Deployed    string // source commit of the latest succeeded execution; "" when none
+	Decision    Decision
+	Reason      string // the summary sent to CodePipeline, or why nothing was sent
+	PRs         []int  // pull requests covering the checked commits
+}
+
+// String renders o on one line.
+func (o Outcome) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s: %s", o.Pipeline, o.Decision)
+	if o.ExecutionID != "" {
+		fmt.Fprintf(&b, " (execution %s", o.ExecutionID)
+		if o.Revision != "" {
+			fmt.Fprintf(&b, ", revision %s", short(o.Revision))
+		}
+		b.WriteString(")")
+	}
+	if o.Reason != "" {
+		b.WriteString(": " + o.Reason)
+	}
+	return b.String()
+}
+
+// ErrUnknownPipeline is returned by Reconcile for a pipeline that is not in
+// the release config.
+var ErrUnknownPipeline = errors.New("pipeline is not in the release config")
+
+// shaPattern matches a full git commit id (SHA-1, or SHA-256 repositories).
+var shaPattern = regexp.MustCompile(`^(?:[0-9a-f]{40}|[0-9a-f]{64})$`)
+
+// maxReconcileAttempts bounds how often a reconcile starts over when the
+// approval changed under it (a newer execution entered the stage).
+const maxReconcileAttempts = 3
+
+// maxExecutionPages bounds the ListPipelineExecutions pages read while
+// looking for the deployed revision (100 executions a page).
+const maxExecutionPages = 5
+
+// ReconcileAll reconciles every configured pipeline (the schedule's
+// sweep), in config order. One pipeline's failure does not stop the
+// others; the errors are joined.
+func (g *Gate) ReconcileAll(ctx context.Context) ([]Outcome, error) {
+	var outs []Outcome
+	var errs []error
+	for _, name := range g.cfg.Pipelines() {
+		out, err := g.Reconcile(ctx, name)
+		outs = append(outs, out)
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return outs, errors.Join(errs...)
+}
+
+// ActionEvent is the part of an EventBridge "CodePipeline Action Execution
+// State Change" event's detail the gate reads.
+type ActionEvent struct {
+	Pipeline    string // detail.pipeline
+	ExecutionID string // detail.execution-id
+	Stage       string // detail.stage
+	Action      string // detail.action
+	State       string // detail.state: STARTED, SUCCEEDED, ...
+	Category    string // detail.type.category: Approval, Build, ...
+}
+
+// HandleActionEvent reconciles the event's pipeline when an approval
+// action of a configured pipeline started. Other events, other pipelines
+// and other approval actions are ignored with a log line. The event only
+// triggers the reconcile: which execution and token to answer are read
+// from CodePipeline, never taken from the event.
+func (g *Gate) HandleActionEvent(ctx context.Context, e ActionEvent) (Outcome, error) {
+	out := Outcome{Pipeline: e.Pipeline, ExecutionID: e.ExecutionID, Decision: Nothing}
+	if e.State != "STARTED" || e.Category != "Approval" {
+		out.Reason = fmt.Sprintf("ignored %s %s action event", e.State, e.Category)
+		g.log.DebugContext(ctx, "release gate: event ignored", "pipeline", e.Pipeline, "state", e.State, "category", e.Category)
+		return out, nil
+	}
+	rel, ok := g.cfg.ForPipeline(e.Pipeline)
+	if !ok {
+		out.Reason = "pipeline not in the release config"
+		g.log.InfoContext(ctx, "release gate: pipeline not configured, event ignored", "pipeline", e.Pipeline, "execution", e.ExecutionID)
+		return out, nil
+	}
+	if e.Stage != rel.Stage || (rel.Action != "" && e.Action != rel.Action) {
+		out.Reason = fmt.Sprintf("approval %s/%s is not the configured one", e.Stage, e.Action)
+		g.log.InfoContext(ctx, "release gate: other approval action, event ignored", "pipeline", e.Pipeline, "stage", e.Stage, "action", e.Action)
+		return out, nil
+	}
+	return g.Reconcile(ctx, e.Pipeline)
+}
+
+// Reconcile brings the pipeline's approval in line with what it would
+// release. It reads the approval waiting in the configured stage (its
+// token and execution), the execution's source commit, and what is
+// deployed (the source commit of the latest Succeeded execution); it
+// checks every commit in between — each must have arrived through a pull
+// request merged into the release branch with a complete verdict — and
+// then:
+//   - approves when every such pull request is complete;
+//   - rejects when a commit arrived without a pull request (a direct push),
+//     naming it; once a release with that push was rejected, later ones wait
+//     instead, so that a person can approve one in CodePipeline (which makes
+//     it what is deployed and unblocks the branch);
+//   - otherwise waits (on_incomplete: wait, commenting once on each PR that
+//     holds the release) or rejects (on_incomplete: reject).
+//
+// When the stage's action is not configured, the approval is the single
+// action of the stage that is InProgress with an approval token;
+// GetPipelineState does not say an action's category, and only approval
+// actions carry a token.
+//
+// It is idempotent and fails closed: an approval already answered or a
+// token that expired is an Outcome with Decision Nothing, not an error; any
+// error means no approval, and names the pipeline and execution. Right
+// before answering, the state is read again and the answer is sent only if
+// the same execution still waits with the same token; otherwise the
+// reconcile starts over for the new execution. Reconciles of one pipeline
+// are serialised within the process; across processes CodePipeline accepts
+// one answer per token.
+func (g *Gate) Reconcile(ctx context.Context, pipeline string) (Outcome, error) {
+	rel, ok := g.cfg.ForPipeline(pipeline)
+	if !ok {
+		return Outcome{Pipeline: pipeline, Decision: Nothing}, fmt.Errorf("reconcile %s: %w", pipeline, ErrUnknownPipeline)
+	}
+	defer g.lock(pipeline)()
+	var out Outcome
+	for range maxReconcileAttempts {
+		var again bool
+		var err error
+		out, again, err = g.reconcileOnce(ctx, rel)
+		if err != nil {
+			if out.ExecutionID != "" {
+				err = fmt.Errorf("reconcile %s execution %s: %w", pipeline, out.ExecutionID, err)
+			} else {
+				err = fmt.Errorf("reconcile %s: %w", pipeline, err)
+			}
+			return out, err
+		}
+		if !again {
+			g.log.InfoContext(ctx, "release gate", "pipeline", pipeline, "execution", out.ExecutionID,
+				"revision", out.Revision, "deployed", out.Deployed, "decision", string(out.Decision), "reason", out.Reason)
+			return out, nil
+		}
+	}
+	out.Decision, out.Reason = Nothing, "the approval kept changing while it was checked; the next event reconciles it"
+	return out, nil
+}
+
+// pending is an approval waiting for an answer.
+type pending struct {
+	Stage, Action string
+	ExecutionID   string
+	Token         string
+}
+
+// pendingApproval finds the approval waiting in the release's stage.
+func (g *Gate) pendingApproval(ctx context.Context, rel Release) (pending, bool, error) {
+	st, err := g.cp.GetPipelineState(ctx, &codepipeline.GetPipelineStateInput{Name: aws.String(rel.Pipeline)})
+	if err != nil {
+		return pending{}, false, fmt.Errorf("get pipeline state: %w", err)
+	}
+	var stage *types.StageState
+	for i := range st.StageStates {
+		if aws.ToString(st.StageStates[i].StageName) == rel.Stage {
+			stage = &st.StageStates[i]
+			break
+		}
+	}
+	if stage == nil {
+		return pending{}, false, fmt.Errorf("pipeline has no stage %q", rel.Stage)
+	}
+	if stage.LatestExecution == nil || stage.LatestExecution.Status != types.StageExecutionStatusInProgress {
+		return pending{}, false, nil
+	}
+	execID := aws.ToString(stage.LatestExecution.PipelineExecutionId)
+	var found []pending
+	for _, a := range stage.ActionStates {
+		name := aws.ToString(a.ActionName)
+		if rel.Action != "" && name != rel.Action {
+			continue
+		}
+		if a.LatestExecution == nil || a.LatestExecution.Status != types.ActionExecutionStatusInProgress {
+			continue
+		}
+		tok := aws.ToString(a.LatestExecution.Token)
+		if tok == "" {
+			if rel.Action != "" {
+				// An approval in progress without a token: PARALLEL
+				// execution mode, which GetPipelineState cannot answer.
+				return pending{}, false, fmt.Errorf("approval %s/%s is in progress but has no token (PARALLEL execution mode is not supported)", rel.Stage, name)
+			}
+			continue
+		}
+		found = append(found, pending{Stage: rel.Stage, Action: name, ExecutionID: execID, Token: tok})
+	}
+	switch {
+	case len(found) == 0:
+		if rel.Action != "" {
+			for _, a := range stage.ActionStates {
+				if aws.ToString(a.ActionName) == rel.Action {
+					return pending{}, false, nil
+				}
+			}
+			return pending{}, false, fmt.Errorf("stage %s has no action %q", rel.Stage, rel.Action)
+		}
+		return pending{}, false, nil
+	case len(found) > 1:
+		return pending{}, false, fmt.Errorf("stage %s has %d approvals waiting; name the action in the release config", rel.Stage, len(found))
+	}
+	if execID == "" {
+		return pending{}, false, fmt.Errorf("stage %s is in progress without an execution id", rel.Stage)
+	}
+	return found[0], true, nil
+}
+
+// sourceRevision picks the git commit among an execution's source
+// revisions. More than one commit (several source actions) is refused:
+// which one the release config's branch is would be a guess.
+func sourceRevision(ids []string) (string, error) {
+	var sha string
+	for _, id := range ids {
+		if !shaPattern.MatchString(id) || id == sha {
+			continue
+		}
+		if sha != "" {
+			return "", fmt.Errorf("more than one source commit (%s, %s); checkoff gates pipelines with one GitHub source", short(sha), short(id))
+		}
+		sha = id
+	}
+	if sha == "" {
+		return "", errors.New("no source commit among the execution's revisions")
+	}
+	return sha, nil
+}
+
+// deployed returns the source commit of the latest Succeeded execution, or
+// "" when the pipeline never succeeded.
+func (g *Gate) deployed(ctx context.Context, pipeline string) (string, error) {
+	var next *string
+	for range maxExecutionPages {
+		out, err := g.cp.ListPipelineExecutions(ctx, &codepipeline.ListPipelineExecutionsInput{
+			PipelineName: aws.String(pipeline), MaxResults: aws.Int32(100), NextToken: next,
+		})
+		if err != nil {
+			return "", fmt.Errorf("list pipeline executions: %w", err)
+		}
+		// Summaries come newest first.
+		for _, s := range out.PipelineExecutionSummaries {
+			if s.Status != types.PipelineExecutionStatusSucceeded {
+				continue
+			}
+			ids := make([]string, len(s.SourceRevisions))
+			for i, r := range s.SourceRevisions {
+				ids[i] = aws.ToString(r.RevisionId)
+			}
+			sha, err := sourceRevision(ids)
+			if err != nil {
+				return "", fmt.Errorf("deployed execution %s: %w", aws.ToString(s.PipelineExecutionId), err)
+			}
+			return sha, nil
+		}
+		if aws.ToString(out.NextToken) == "" {
+			return "", nil
+		}
+		next = out.NextToken
+	}
+	return "", fmt.Errorf("no succeeded execution among the latest %d; cannot tell what is deployed", maxExecutionPages*100)
+}
+
+// reconcileOnce runs the algorithm once. again reports that the approval
+// changed before it was answered.
+func (g *Gate) reconcileOnce(ctx context.Context, rel Release) (out Outcome, again bool, err error) {
+	out = Outcome{Pipeline: rel.Pipeline, Decision: Nothing}
+	p, ok, err := g.pendingApproval(ctx, rel)
+	if err != nil {
+		return out, false, err
+	}
+	if !ok {
+		out.Reason = "no approval is waiting"
+		return out, false, nil
+	}
+	out.ExecutionID = p.ExecutionID
+
+	ex, err := g.cp.GetPipelineExecution(ctx, &codepipeline.GetPipelineExecutionInput{
+		PipelineName: aws.String(rel.Pipeline), PipelineExecutionId: aws.String(p.ExecutionID),
+	})
+	if err != nil {
+		return out, false, fmt.Errorf("get pipeline execution: %w", err)
+	}
+	if ex.PipelineExecution == nil {
+		return out, false, errors.New("get pipeline execution: empty answer")
+	}
+	if st := ex.PipelineExecution.Status; st != types.PipelineExecutionStatusInProgress {
+		out.Reason = fmt.Sprintf("execution is %s", st)
+		return out, false, nil
+	}
+	ids := make([]string, len(ex.PipelineExecution.ArtifactRevisions))
+	for i, r := range ex.PipelineExecution.ArtifactRevisions {
+		ids[i] = aws.ToString(r.RevisionId)
+	}
+	rev, err := sourceRevision(ids)
+	if err != nil {
+		return out, false, err
+	}
+	out.Revision = rev
+
+	dep, err := g.deployed(ctx, rel.Pipeline)
+	if err != nil {
+		return out, false, err
+	}
+	out.Deployed = dep
+
+	chk, err := g.check(ctx, rel, dep, rev)
+	if err != nil {
+		return out, false, err
+	}
+	out.PRs = chk.prNumbers()
+	reported, err := g.directReported(ctx, rel.Pipeline, chk.Direct)
+	if err != nil {
+		return out, false, err
+	}
+	status, summary := chk.decide(rel, dep, rev, reported)
+	if status == "" {
+		out.Decision, out.Reason = Waiting, summary
+		g.commentHolds(ctx, rel, rev, chk)
+		return out, false, nil
+	}
+
+	// The token answers one action execution; make sure it is still the
+	// one whose revision was checked before answering.
+	p2, ok, err := g.pendingApproval(ctx, rel)
+	if err != nil {
+		return out, false, err
+	}
+	if !ok || p2 != p {
+		return out, true, nil
+	}
+	_, err = g.cp.PutApprovalResult(ctx, &codepipeline.PutApprovalResultInput{
+		PipelineName: aws.String(rel.Pipeline), StageName: aws.String(p.Stage), ActionName: aws.String(p.Action),
+		Token:  aws.String(p.Token),
+		Result: &types.ApprovalResult{Status: status, Summary: aws.String(summary)},
+	})
+	var done *types.ApprovalAlreadyCompletedException
+	var expired *types.InvalidApprovalTokenException
+	switch {
+	case errors.As(err, &done):
+		out.Reason = "the approval was already answered"
+		return out, false, nil
+	case errors.As(err, &expired):
+		out.Reason = "the approval token is no longer valid (answered, expired or superseded)"
+		return out, false, nil
+	case err != nil:
+		return out, false, fmt.Errorf("put approval result %s: %w", status, err)
+	}
+	out.Reason = summary
+	if status == types.ApprovalStatusApproved {
+		out.Decision = Approved
+	} else {
+		out.Decision = Rejected
+		g.recordDirect(ctx, rel.Pipeline, p.ExecutionID, chk.Direct)
+	}
+	return out, false, nil
+}
