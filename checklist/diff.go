@@ -19,12 +19,12 @@ func Diff(old, new *Document, cfg *Config) []Change {
 		cl = withDefaults(cl)
 		before := map[string]bool{}
 		if old != nil {
-			boxes, _ := sectionBoxes(old, cl, cfg.OptionalMarkers)
+			boxes, _, _ := sectionBoxes(old, cl, cfg.OptionalMarkers)
 			for _, b := range boxes {
 				before[b.key] = b.Checked
 			}
 		}
-		boxes, _ := sectionBoxes(new, cl, cfg.OptionalMarkers)
+		boxes, _, _ := sectionBoxes(new, cl, cfg.OptionalMarkers)
 		for _, b := range boxes {
 			was, existed := before[b.key]
 			if (existed && was != b.Checked) || (!existed && b.Checked) {

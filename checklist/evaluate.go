@@ -55,7 +55,7 @@ func withDefaults(cl Checklist) Checklist {
 
 func evaluate(doc *Document, cl Checklist, markers []string, facts *Facts) Result {
 	res := Result{Checklist: cl, Status: Missing}
-	boxes, at := sectionBoxes(doc, cl, markers)
+	boxes, present, at := sectionBoxes(doc, cl, markers)
 	if at == nil {
 		return res
 	}
@@ -69,7 +69,6 @@ func evaluate(doc *Document, cl Checklist, markers []string, facts *Facts) Resul
 			required[matchKey(t, markers)] = true
 		}
 	}
-	present := make(map[string]bool, len(boxes))
 	for i, b := range boxes {
 		ir := ItemResult{Item: b.Item, Key: b.key, Optional: b.optional}
 		judge(&ir, cl.TickedBy, facts)
@@ -80,13 +79,12 @@ func evaluate(doc *Document, cl Checklist, markers []string, facts *Facts) Resul
 			}
 		}
 		res.Items[i] = ir
-		present[b.match] = true
 		if required != nil && !cl.AllowExtraItems && !required[b.match] {
 			res.ExtraItems = append(res.ExtraItems, b.Text)
 		}
 	}
 	for _, t := range cl.Items {
-		if !present[matchKey(t, markers)] {
+		if present[matchKey(t, markers)] == 0 {
 			res.MissingItems = append(res.MissingItems, t)
 		}
 	}
@@ -174,14 +172,15 @@ type box struct {
 }
 
 // sectionBoxes returns the boxes of every section headed cl.Heading, in
-// document order, with their keys; at is nil when no such section exists.
-func sectionBoxes(doc *Document, cl Checklist, markers []string) (boxes []box, at *Heading) {
+// document order, with their keys, and how often each normalised text
+// (box.match) occurs; at is nil when no such section exists.
+func sectionBoxes(doc *Document, cl Checklist, markers []string) (boxes []box, seen map[string]int, at *Heading) {
 	items, at := doc.Section(cl.Heading)
 	if at == nil {
-		return nil, nil
+		return nil, nil, nil
 	}
 	boxes = make([]box, len(items))
-	seen := make(map[string]int, len(items)) // match -> occurrences so far
+	seen = make(map[string]int, len(items))
 	used := make(map[string]bool, len(items))
 	prefix := cl.Name + keySep
 	for i, it := range items {
@@ -203,7 +202,7 @@ func sectionBoxes(doc *Document, cl Checklist, markers []string) (boxes []box, a
 		used[key] = true
 		boxes[i] = box{Item: it, key: key, match: m, optional: it.Struck || marked}
 	}
-	return boxes, at
+	return boxes, seen, at
 }
 
 // matchKey is what a configured template item is compared on.

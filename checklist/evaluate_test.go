@@ -529,3 +529,23 @@ func BenchmarkEvaluate(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkEvaluateOnly isolates Evaluate from Parse, to tell which of the
+// two a regression of BenchmarkEvaluate is in.
+func BenchmarkEvaluateOnly(b *testing.B) {
+	cfg := DefaultConfig()
+	for _, size := range []struct {
+		name string
+		n    int
+	}{{"1KB", 1 << 10}, {"16KB", 16 << 10}, {"64KB", 64 << 10}} {
+		body := benchBody(size.n)
+		doc := Parse(body)
+		b.Run(size.name, func(b *testing.B) {
+			b.SetBytes(int64(len(body)))
+			b.ReportAllocs()
+			for b.Loop() {
+				Evaluate(doc, cfg, nil)
+			}
+		})
+	}
+}
