@@ -62,11 +62,13 @@ func evaluate(doc *Document, cl Checklist, markers []string, facts *Facts) Resul
 	res.Heading = at
 	res.Items = make([]ItemResult, len(boxes))
 
+	tmpl := make([]string, len(cl.Items)) // what each template item matches on
 	var required map[string]bool
 	if len(cl.Items) > 0 {
 		required = make(map[string]bool, len(cl.Items))
-		for _, t := range cl.Items {
-			required[matchKey(t, markers)] = true
+		for i, t := range cl.Items {
+			tmpl[i] = matchKey(t, markers)
+			required[tmpl[i]] = true
 		}
 	}
 	for i, b := range boxes {
@@ -83,8 +85,8 @@ func evaluate(doc *Document, cl Checklist, markers []string, facts *Facts) Resul
 			res.ExtraItems = append(res.ExtraItems, b.Text)
 		}
 	}
-	for _, t := range cl.Items {
-		if present[matchKey(t, markers)] == 0 {
+	for i, t := range cl.Items {
+		if present[tmpl[i]] == 0 {
 			res.MissingItems = append(res.MissingItems, t)
 		}
 	}
@@ -96,19 +98,21 @@ func evaluate(doc *Document, cl Checklist, markers []string, facts *Facts) Resul
 	return res
 }
 
-// judge decides whether one box's tick counts, and why not.
+// judge decides whether one box's tick counts, and why not. An optional
+// box may stay unticked without a reason.
 func judge(ir *ItemResult, role Role, facts *Facts) {
-	defer func() {
-		if ir.Optional && ir.Reason == reasonNotTicked {
-			ir.Reason = "" // an optional box may stay unticked
-		}
-	}()
+	ir.Counted, ir.Reason = tickCounts(ir, role, facts)
+	if ir.Optional && ir.Reason == reasonNotTicked {
+		ir.Reason = ""
+	}
+}
+
+func tickCounts(ir *ItemResult, role Role, facts *Facts) (counted bool, reason string) {
 	if facts == nil {
-		ir.Counted = ir.Checked
 		if !ir.Checked {
-			ir.Reason = reasonNotTicked
+			return false, reasonNotTicked
 		}
-		return
+		return true, ""
 	}
 	rec, ok := facts.Ticks[ir.Key]
 	if ok {
@@ -117,44 +121,40 @@ func judge(ir *ItemResult, role Role, facts *Facts) {
 	// A reviewer may tick the Reviewer Checklist in an approving review's
 	// body; the PR body's box then stays unticked.
 	if !ir.Checked && !(ok && rec.Review && rec.Checked) {
-		ir.Reason = reasonNotTicked
-		return
+		return false, reasonNotTicked
 	}
 	recorded := ok && rec.Checked && rec.By != ""
 	switch role {
 	case Anyone:
-		ir.Counted = true
+		return true, ""
 	case Author:
 		switch {
 		case !recorded:
-			ir.Reason = reasonNoRecord
+			return false, reasonNoRecord
 		case facts.Author == "":
-			ir.Reason = reasonNoAuthor
+			return false, reasonNoAuthor
 		case !strings.EqualFold(rec.By, facts.Author):
-			ir.Reason = "ticked by @" + rec.By + ", not the author"
-		default:
-			ir.Counted = true
+			return false, "ticked by @" + rec.By + ", not the author"
 		}
+		return true, ""
 	case Reviewer:
 		switch {
 		case !recorded:
-			ir.Reason = reasonNoRecord
+			return false, reasonNoRecord
 		case facts.Author == "":
-			ir.Reason = reasonNoAuthor
+			return false, reasonNoAuthor
 		case strings.EqualFold(rec.By, facts.Author):
-			ir.Reason = reasonByAuthor
+			return false, reasonByAuthor
 		case rec.Bot || isBotLogin(rec.By):
-			ir.Reason = "ticked by @" + rec.By + ", a bot"
+			return false, "ticked by @" + rec.By + ", a bot"
 		case !rec.CanWrite:
-			ir.Reason = "ticked by @" + rec.By + ", who lacks write access"
+			return false, "ticked by @" + rec.By + ", who lacks write access"
 		case !facts.ResetAt.IsZero() && rec.At.Before(facts.ResetAt):
-			ir.Reason = reasonBeforePush
-		default:
-			ir.Counted = true
+			return false, reasonBeforePush
 		}
-	default:
-		ir.Reason = "checklist requires ticks by " + strconv.Quote(string(role)) + ", which checkoff does not know"
+		return true, ""
 	}
+	return false, "checklist requires ticks by " + strconv.Quote(string(role)) + ", which checkoff does not know"
 }
 
 // isBotLogin reports a GitHub App's login ("renovate[bot]"), as a second
