@@ -275,6 +275,11 @@ func (a *api) validateRequest(op *operation, params map[string]string, query url
 			problems = append(problems, fmt.Sprintf("request body is not JSON: %v", err))
 			break
 		}
+		if v == nil && !op.bodyReq {
+			// ghinstallation sends "null" for no token options; GitHub
+			// takes it as no body.
+			break
+		}
 		body = v
 		for _, e := range a.doc.Validate(op.body, v) {
 			problems = append(problems, "request body "+e.Error())
