@@ -73,7 +73,7 @@ type Gate struct {
 	maxCommits int
 
 	mu    sync.Mutex
-	locks map[string]*sync.Mutex // per pipeline: one reconcile at a time in this process
+	locks map[string]*sync.Mutex // per pipeline, and per merge commit's check run: one at a time in this process
 }
 
 var _ app.ReleaseGate = (*Gate)(nil)
@@ -107,12 +107,12 @@ func New(opts Options) (*Gate, error) {
 	return g, nil
 }
 
-func (g *Gate) lock(pipeline string) func() {
+func (g *Gate) lock(key string) func() {
 	g.mu.Lock()
-	l, ok := g.locks[pipeline]
+	l, ok := g.locks[key]
 	if !ok {
 		l = &sync.Mutex{}
-		g.locks[pipeline] = l
+		g.locks[key] = l
 	}
 	g.mu.Unlock()
 	l.Lock()
@@ -161,6 +161,8 @@ func (g *Gate) postCheck(ctx context.Context, rel Release, v app.Verdict) error 
 	digest := hex.EncodeToString(sum[:8])
 
 	pk := checkPK(v.Owner, v.Repo)
+	// Duplicate deliveries handled at once would each create a run.
+	defer g.lock(pk + "@" + v.MergeSHA)()
 	var prev checkRecord
 	rec, err := g.st.Get(ctx, pk, v.MergeSHA)
 	switch {

@@ -705,6 +705,9 @@ func TestConcurrentDuplicateTriggers(t *testing.T) {
 	if n := e.cp.Calls("PutApprovalResult"); n != 1 {
 		t.Errorf("PutApprovalResult calls = %d, want 1", n)
 	}
+	if runs := e.gh.CheckRuns(repoName); len(runs) != 1 || runs[0].Updates != 0 {
+		t.Errorf("duplicate verdicts made check runs %+v", runs)
+	}
 }
 
 func TestActionDiscovery(t *testing.T) {

@@ -152,7 +152,7 @@ func (g *Gate) Reconcile(ctx context.Context, pipeline string) (Outcome, error) 
 	if !ok {
 		return Outcome{Pipeline: pipeline, Decision: Nothing}, fmt.Errorf("reconcile %s: %w", pipeline, ErrUnknownPipeline)
 	}
-	defer g.lock(pipeline)()
+	defer g.lock("pipeline#" + pipeline)()
 	var out Outcome
 	for range maxReconcileAttempts {
 		var again bool
