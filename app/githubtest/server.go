@@ -136,7 +136,7 @@ func New(t testing.TB) *Server {
 		t.Fatalf("githubtest: generate app key: %v", err)
 	}
 	s := &Server{
-		AppID:         1001,
+		AppID:         FixtureAppID,
 		AppSlug:       "checkoff",
 		t:             t,
 		api:           a,
