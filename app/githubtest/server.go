@@ -339,6 +339,8 @@ type response struct {
 	header http.Header
 }
 
+// ServeHTTP validates, records and answers one request; it is the handler
+// of the httptest server New starts.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	raw, err := io.ReadAll(io.LimitReader(r.Body, 64<<20))
 	if err != nil {

@@ -650,3 +650,34 @@ func TestResponseValidationCatchesBadShapes(t *testing.T) {
 		t.Errorf("problems = %q, want the missing head and the string number", p)
 	}
 }
+
+// BenchmarkRoundTrip measures the fake's cost per request, with and without
+// checking its own responses, for callers' benchmarks to subtract.
+func BenchmarkRoundTrip(b *testing.B) {
+	for _, check := range []bool{true, false} {
+		name := "validate-responses"
+		if !check {
+			name = "skip-response-validation"
+		}
+		b.Run(name, func(b *testing.B) {
+			s := New(b)
+			setup(s)
+			if !check {
+				s.SkipResponseValidation()
+			}
+			tok := "token " + s.InstallationToken(testInst)
+			body := map[string]any{"name": "Author Checklist", "head_sha": sha3rd, "conclusion": "success",
+				"output": map[string]any{"title": "Author Checklist: 3 of 3 ticked", "summary": strings.Repeat("- [x] item\n", 20)}}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if resp, _ := call(b, s, "GET", "/repos/"+testRepo+"/pulls/12", tok, nil); resp.StatusCode != 200 {
+					b.Fatal(resp.StatusCode)
+				}
+				if resp, _ := call(b, s, "POST", "/repos/"+testRepo+"/check-runs", tok, body); resp.StatusCode != 201 {
+					b.Fatal(resp.StatusCode)
+				}
+			}
+		})
+	}
+}

@@ -334,7 +334,7 @@ func (a *api) validateResponse(op *operation, status int, body []byte) []string 
 }
 
 // apiVersions are the X-GitHub-Api-Version values api.github.com accepts.
-var apiVersions = map[string]bool{"2022-11-28": true, "2026-03-10": true}
+var apiVersions = map[string]bool{"2022-11-28": true}
 
 // checkHeaders returns what GitHub would reject in headers common to all
 // operations (credentials are checked separately).
