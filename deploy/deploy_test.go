@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/checkoff-app/checkoff/app/release"
+	"github.com/checkoff-app/checkoff/webhook"
 )
 
 // The stack the tests package: fixed, so generated names are predictable.
@@ -514,8 +515,10 @@ func TestServerlessPackage(t *testing.T) {
 			}
 			routes[key] = target
 		}
-		if len(routes) != 2 || routes["POST /webhook"] == "" || routes["GET /healthz"] == "" {
-			t.Fatalf("routes %v, want exactly POST /webhook and GET /healthz", routes)
+		// The paths the dispatcher serves.
+		post, get := "POST "+webhook.WebhookPath, "GET "+webhook.HealthPath
+		if len(routes) != 2 || routes[post] == "" || routes[get] == "" {
+			t.Fatalf("routes %v, want exactly %s and %s", routes, post, get)
 		}
 		for _, name := range tpl.OfType("AWS::ApiGatewayV2::Integration") {
 			p := tpl.Resources[name].Properties
@@ -568,7 +571,7 @@ func TestServerlessPackage(t *testing.T) {
 		}
 		want := map[string]any{
 			"source":      []any{"aws.codepipeline"},
-			"detail-type": []any{"CodePipeline Action Execution State Change"},
+			"detail-type": []any{webhook.DetailTypePipelineAction}, // what the Lambda adapter routes to the gate
 			"detail": map[string]any{
 				"state":    []any{"STARTED"},
 				"type":     map[string]any{"category": []any{"Approval"}},
