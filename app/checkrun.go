@@ -1,0 +1,150 @@
+package app
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/go-github/v62/github"
+
+	"github.com/checkoff-app/checkoff/checklist"
+)
+
+// checkRun is one completed check run to post.
+type checkRun struct {
+	Name       string
+	HeadSHA    string
+	Conclusion string // success | failure | neutral | action_required
+	Title      string
+	Summary    string
+	Recheck    bool // offer the "Re-check" button
+	At         time.Time
+}
+
+// RecheckAction is the identifier of the check run's "Re-check" button.
+const RecheckAction = "recheck"
+
+// GitHub caps a check run's output.summary at 65,535 characters.
+const maxSummary = 65535
+
+func (r checkRun) options() github.CreateCheckRunOptions {
+	summary := r.Summary
+	if len(summary) > maxSummary {
+		const cut = "\n\n… (truncated)"
+		summary = strings.ToValidUTF8(summary[:maxSummary-len(cut)], "") + cut
+	}
+	opts := github.CreateCheckRunOptions{
+		Name:        r.Name,
+		HeadSHA:     r.HeadSHA,
+		Status:      github.String("completed"),
+		Conclusion:  github.String(r.Conclusion),
+		CompletedAt: &github.Timestamp{Time: r.At},
+		Output:      &github.CheckRunOutput{Title: github.String(r.Title), Summary: github.String(summary)},
+	}
+	if r.Recheck {
+		opts.Actions = []*github.CheckRunAction{{
+			Label:       "Re-check",
+			Description: "Evaluate the checklist again",
+			Identifier:  RecheckAction,
+		}}
+	}
+	return opts
+}
+
+// conclusion is the one place a checklist status becomes a check-run
+// conclusion.
+func conclusion(s checklist.Status, cfg *checklist.Config) string {
+	switch s {
+	case checklist.Complete:
+		return "success"
+	default:
+		if cfg.IncompleteConclusion == "" {
+			return "failure"
+		}
+		return cfg.IncompleteConclusion
+	}
+}
+
+// resultRun renders one checklist result as a check run.
+func resultRun(r checklist.Result, cfg *checklist.Config, sha string, at time.Time) checkRun {
+	return checkRun{
+		Name:       r.Checklist.Name,
+		HeadSHA:    sha,
+		Conclusion: conclusion(r.Status, cfg),
+		Title:      title(r),
+		Summary:    summary(r),
+		Recheck:    true,
+		At:         at,
+	}
+}
+
+func title(r checklist.Result) string {
+	switch r.Status {
+	case checklist.Missing:
+		return fmt.Sprintf("%s: section %q not found", r.Checklist.Name, r.Checklist.Heading)
+	default:
+		return fmt.Sprintf("%s: %d of %d ticked", r.Checklist.Name, r.Ticked, r.Total)
+	}
+}
+
+// summary lists every item with its state and who ticked it, then what
+// holds the checklist: unticked items, missing template items, ticks that do
+// not count and why.
+func summary(r checklist.Result) string {
+	var b strings.Builder
+	switch r.Status {
+	case checklist.Missing:
+		fmt.Fprintf(&b, "The pull request body has no **%s** section. Add it from the pull request template.\n", mdEscape(r.Checklist.Heading))
+		return b.String()
+	case checklist.Complete:
+		b.WriteString("Every item is ticked.\n\n")
+	default:
+		if r.Total == 0 {
+			b.WriteString("The section holds no required box: deleting the items does not complete a checklist.\n\n")
+		}
+	}
+	if r.Checklist.TickedBy == checklist.Reviewer {
+		b.WriteString("Items count only when ticked by a reviewer with write access who is not the author.\n\n")
+	}
+	if r.Checklist.TickedBy == checklist.Author {
+		b.WriteString("Items count only when ticked by the author.\n\n")
+	}
+	for _, it := range r.Items {
+		box := "⬜"
+		if it.Counted {
+			box = "✅"
+		} else if it.Checked {
+			box = "⚠️"
+		}
+		fmt.Fprintf(&b, "- %s %s", box, mdEscape(it.Text))
+		switch {
+		case it.Optional:
+			b.WriteString(" _(optional)_")
+		case it.Counted && it.By != "":
+			fmt.Fprintf(&b, " — ticked by @%s", it.By)
+		case !it.Counted && it.Reason != "":
+			fmt.Fprintf(&b, " — %s", mdEscape(it.Reason))
+		}
+		b.WriteString("\n")
+	}
+	if len(r.MissingItems) > 0 {
+		b.WriteString("\n**Missing from the pull request body** (restore them from the template):\n")
+		for _, m := range r.MissingItems {
+			fmt.Fprintf(&b, "- %s\n", mdEscape(m))
+		}
+	}
+	if len(r.ExtraItems) > 0 {
+		b.WriteString("\n**Not in the template** (extra boxes are not allowed here):\n")
+		for _, m := range r.ExtraItems {
+			fmt.Fprintf(&b, "- %s\n", mdEscape(m))
+		}
+	}
+	return b.String()
+}
+
+// mdEscape keeps item text from the PR body from becoming markup (or
+// mentions) in the check-run summary.
+func mdEscape(s string) string {
+	r := strings.NewReplacer("\\", "\\\\", "*", "\\*", "_", "\\_", "`", "\\`", "[", "\\[", "]", "\\]", "<", "&lt;", ">", "&gt;", "@", "@\u200b", "#", "\\#")
+	return r.Replace(s)
+}

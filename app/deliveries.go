@@ -1,0 +1,50 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/checkoff-app/checkoff/app/store"
+)
+
+// deliveryTTL is how long a handled delivery ID is remembered. GitHub lets
+// deliveries be redelivered for three days; a week leaves margin.
+const deliveryTTL = 7 * 24 * time.Hour
+
+// Deliveries remembers handled webhook deliveries so a redelivery of one
+// that already succeeded is a no-op.
+type Deliveries struct {
+	Store store.Store
+	Now   func() time.Time
+}
+
+func deliveryPK(id string) string { return "delivery#" + id }
+
+// Seen reports whether delivery id was handled successfully before.
+func (d Deliveries) Seen(ctx context.Context, id string) (bool, error) {
+	_, err := d.Store.Get(ctx, deliveryPK(id), "done")
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, store.ErrNotFound):
+		return false, nil
+	default:
+		return false, fmt.Errorf("look up delivery %s: %w", id, err)
+	}
+}
+
+// Done marks delivery id handled.
+func (d Deliveries) Done(ctx context.Context, id string) error {
+	now := time.Now
+	if d.Now != nil {
+		now = d.Now
+	}
+	t := now()
+	_, err := d.Store.PutIfAbsent(ctx, store.Record{PK: deliveryPK(id), SK: "done", Version: t.UnixNano(), Data: []byte("{}"), Expires: t.Add(deliveryTTL)})
+	if err != nil {
+		return fmt.Errorf("mark delivery %s done: %w", id, err)
+	}
+	return nil
+}

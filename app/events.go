@@ -1,0 +1,311 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/google/go-github/v62/github"
+
+	"github.com/checkoff-app/checkoff/checklist"
+)
+
+// isBot reports whether a GitHub account is a bot.
+func isBot(u *github.User) bool {
+	return u.GetType() == "Bot" || strings.HasSuffix(u.GetLogin(), "[bot]")
+}
+
+func actorOf(u *github.User) actor { return actor{Login: u.GetLogin(), Bot: isBot(u)} }
+
+// Evaluate judges pr and posts its check runs (reopened,
+// ready_for_review); for a merged PR (closed with merged true) it records
+// the verdict and hands it to the release gate instead.
+func (a *App) Evaluate(ctx context.Context, pr PR) error {
+	return a.evaluate(ctx, a.github(pr.Installation), pr)
+}
+
+// Opened records every box ticked in the opening body as ticked by sender,
+// then evaluates.
+func (a *App) Opened(ctx context.Context, pr PR, sender *github.User) error {
+	gh, by := a.github(pr.Installation), actorOf(sender)
+	rc, err := a.loadConfig(ctx, gh, pr)
+	if err != nil {
+		return err
+	}
+	if rc.cfg != nil {
+		changes := checklist.Diff(nil, checklist.Parse([]byte(pr.Body)), rc.cfg)
+		if err := a.recordChanges(ctx, pr, changes, by, pr.UpdatedAt, false); err != nil {
+			return err
+		}
+	}
+	return a.evaluateWith(ctx, gh, pr, rc)
+}
+
+// Edited records who changed which box between oldBody and pr.Body, then
+// evaluates; an edit that cannot change a result makes no GitHub call.
+func (a *App) Edited(ctx context.Context, pr PR, oldBody string, sender *github.User) error {
+	gh, by := a.github(pr.Installation), actorOf(sender)
+	oldDoc, newDoc := checklist.Parse([]byte(oldBody)), checklist.Parse([]byte(pr.Body))
+	if sameStructure(oldDoc, newDoc) {
+		a.logger(ctx).Debug("edit changes no heading or box; nothing to do", "pr", pr.String())
+		return nil
+	}
+	rc, err := a.loadConfig(ctx, gh, pr)
+	if err != nil {
+		return err
+	}
+	var changes []checklist.Change
+	if rc.cfg != nil {
+		changes = checklist.Diff(oldDoc, newDoc, rc.cfg)
+		if err := a.recordChanges(ctx, pr, changes, by, pr.UpdatedAt, false); err != nil {
+			return err
+		}
+	}
+	l, err := a.loadLedger(ctx, pr)
+	if err != nil {
+		return err
+	}
+	j, err := a.judge(ctx, gh, pr, rc, l)
+	if err != nil {
+		return err
+	}
+	if pr.Merged {
+		return a.verdictChanged(ctx, pr, j)
+	}
+	if len(changes) == 0 {
+		// No box changed state, so the ledger is as before: the old body's
+		// result under the same facts is what the PR shows now.
+		old := pr
+		old.Body = oldBody
+		jOld, err := a.judge(ctx, gh, old, rc, l)
+		if err != nil {
+			return err
+		}
+		if sameRuns(jOld.runs, j.runs) {
+			a.logger(ctx).Debug("edit changes no checklist result; no write", "pr", pr.String())
+			return nil
+		}
+	}
+	return a.post(ctx, gh, pr, j.runs)
+}
+
+// Pushed notes a new head commit (for reset_reviewer_on_push) and
+// evaluates on it.
+func (a *App) Pushed(ctx context.Context, pr PR) error {
+	if err := a.recordPush(ctx, pr, pr.UpdatedAt); err != nil {
+		return err
+	}
+	return a.evaluate(ctx, a.github(pr.Installation), pr)
+}
+
+// sameStructure reports whether two bodies have the same headings and boxes
+// in the same order, ignoring line numbers: then no config can judge them
+// differently.
+func sameStructure(a, b *checklist.Document) bool {
+	if len(a.Headings) != len(b.Headings) || len(a.Items) != len(b.Items) {
+		return false
+	}
+	for i := range a.Headings {
+		x, y := a.Headings[i], b.Headings[i]
+		if x.Key != y.Key || x.Level != y.Level {
+			return false
+		}
+	}
+	for i := range a.Items {
+		x, y := a.Items[i], b.Items[i]
+		if x.Text != y.Text || x.Checked != y.Checked || x.Struck != y.Struck || x.Depth != y.Depth {
+			return false
+		}
+	}
+	// Interleaving decides which section an item falls in.
+	return slices.Equal(interleave(a), interleave(b))
+}
+
+// interleave gives, for each item, how many headings precede it.
+func interleave(d *checklist.Document) []int {
+	out := make([]int, len(d.Items))
+	h := 0
+	for i, it := range d.Items {
+		for h < len(d.Headings) && d.Headings[h].Line < it.Line {
+			h++
+		}
+		out[i] = h
+	}
+	return out
+}
+
+// evaluate judges pr and posts its check runs.
+func (a *App) evaluate(ctx context.Context, gh gitHub, pr PR) error {
+	rc, err := a.loadConfig(ctx, gh, pr)
+	if err != nil {
+		return err
+	}
+	return a.evaluateWith(ctx, gh, pr, rc)
+}
+
+func (a *App) evaluateWith(ctx context.Context, gh gitHub, pr PR, rc repoConfig) error {
+	l, err := a.loadLedger(ctx, pr)
+	if err != nil {
+		return err
+	}
+	j, err := a.judge(ctx, gh, pr, rc, l)
+	if err != nil {
+		return err
+	}
+	if pr.Merged {
+		return a.verdictChanged(ctx, pr, j)
+	}
+	return a.post(ctx, gh, pr, j.runs)
+}
+
+func (a *App) verdictChanged(ctx context.Context, pr PR, j judgement) error {
+	v, err := a.verdict(ctx, pr, j)
+	if err != nil {
+		return err
+	}
+	a.logger(ctx).Info("recorded merge verdict", "pr", pr.String(), "merge_sha", v.MergeSHA, "complete", v.Complete)
+	if a.gate == nil {
+		return nil
+	}
+	if err := a.gate.Verdict(ctx, v); err != nil {
+		return fmt.Errorf("release gate for %s: %w", pr, err)
+	}
+	return nil
+}
+
+// Reviewed handles a review submitted, edited or (dismissed true)
+// dismissed. Boxes ticked in an approving review's own copy of a reviewer
+// checklist count as ticked by the reviewer; a dismissal withdraws them.
+func (a *App) Reviewed(ctx context.Context, pr PR, review *github.PullRequestReview, dismissed bool) error {
+	gh := a.github(pr.Installation)
+	reviewer := actorOf(review.GetUser())
+	rc, err := a.loadConfig(ctx, gh, pr)
+	if err != nil {
+		return err
+	}
+	if rc.cfg != nil {
+		switch {
+		case dismissed:
+			if err := a.withdrawReviewTicks(ctx, pr, reviewer, a.now().UTC()); err != nil {
+				return err
+			}
+		case strings.EqualFold(review.GetState(), "approved"):
+			changes := reviewTicks(checklist.Parse([]byte(review.GetBody())), rc.cfg)
+			at := review.GetSubmittedAt().Time
+			if at.IsZero() {
+				at = pr.UpdatedAt
+			}
+			if err := a.recordChanges(ctx, pr, changes, reviewer, at, true); err != nil {
+				return err
+			}
+		}
+	}
+	return a.evaluateWith(ctx, gh, pr, rc)
+}
+
+// reviewTicks are the ticked, required boxes of reviewer checklists in a
+// review body.
+func reviewTicks(doc *checklist.Document, cfg *checklist.Config) []checklist.Change {
+	var out []checklist.Change
+	for _, r := range checklist.Evaluate(doc, cfg, nil) {
+		if r.Checklist.TickedBy != checklist.Reviewer {
+			continue
+		}
+		for _, it := range r.Items {
+			if it.Checked && !it.Optional {
+				out = append(out, checklist.Change{Checklist: r.Checklist.Name, Key: it.Key, Text: it.Text, Checked: true})
+			}
+		}
+	}
+	return out
+}
+
+// withdrawReviewTicks unticks every box whose latest record is a review
+// tick by reviewer.
+func (a *App) withdrawReviewTicks(ctx context.Context, pr PR, reviewer actor, at time.Time) error {
+	l, err := a.loadLedger(ctx, pr)
+	if err != nil {
+		return err
+	}
+	var changes []checklist.Change
+	for key, t := range l.ticks {
+		if t.Review && t.Checked && strings.EqualFold(t.By, reviewer.Login) {
+			changes = append(changes, checklist.Change{Key: key, Text: key, Checked: false})
+		}
+	}
+	return a.recordChanges(ctx, pr, changes, reviewer, at, true)
+}
+
+// Recheck re-evaluates pull requests named by number (check_run
+// rerequested or "Re-check", check_suite rerequested): those events do not
+// carry the body, so each PR is fetched.
+func (a *App) Recheck(ctx context.Context, installation int64, owner, repo string, numbers []int) error {
+	gh := a.github(installation)
+	var errs []error
+	for _, n := range numbers {
+		pr, err := gh.PullRequest(ctx, owner, repo, n)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		ref := PRFrom(installation, &github.Repository{Owner: &github.User{Login: &owner}, Name: &repo}, pr)
+		if pr.GetState() == "closed" && !pr.GetMerged() {
+			continue
+		}
+		if err := a.evaluate(ctx, gh, ref); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// MergeGroup answers a merge queue's checks_requested with success for
+// every checklist: each PR in the group was already held by its checks.
+// The group is located by pr's Installation, Owner, Repo, HeadSHA and Base.
+func (a *App) MergeGroup(ctx context.Context, pr PR) error {
+	gh := a.github(pr.Installation)
+	rc, err := a.loadConfig(ctx, gh, pr)
+	if err != nil {
+		return err
+	}
+	cfg := rc.cfg
+	if cfg == nil {
+		cfg = checklist.DefaultConfig()
+	}
+	var runs []checkRun
+	for _, c := range cfg.Checklists {
+		runs = append(runs, checkRun{Name: c.Name, HeadSHA: pr.HeadSHA, Conclusion: "success", At: a.now().UTC(),
+			Title: "merge queue", Summary: "Every pull request in this merge group passed its checklist checks before joining the queue."})
+	}
+	return a.post(ctx, gh, pr, runs)
+}
+
+// EvaluateMerged gives the verdict on a merged PR now (for the release
+// gate, when the merge webhook was lost) and records it.
+func (a *App) EvaluateMerged(ctx context.Context, installation int64, owner, repo string, number int) (Verdict, error) {
+	gh := a.github(installation)
+	raw, err := gh.PullRequest(ctx, owner, repo, number)
+	if err != nil {
+		return Verdict{}, err
+	}
+	if !raw.GetMerged() {
+		return Verdict{}, fmt.Errorf("%s/%s#%d is not merged", owner, repo, number)
+	}
+	pr := PRFrom(installation, &github.Repository{Owner: &github.User{Login: &owner}, Name: &repo}, raw)
+	rc, err := a.loadConfig(ctx, gh, pr)
+	if err != nil {
+		return Verdict{}, err
+	}
+	l, err := a.loadLedger(ctx, pr)
+	if err != nil {
+		return Verdict{}, err
+	}
+	j, err := a.judge(ctx, gh, pr, rc, l)
+	if err != nil {
+		return Verdict{}, err
+	}
+	return a.verdict(ctx, pr, j)
+}

@@ -1,0 +1,163 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/go-github/v62/github"
+)
+
+// gitHub is everything the App asks of GitHub for one installation.
+type gitHub interface {
+	// Config returns the repository config file at ref; found is false
+	// when the file does not exist.
+	Config(ctx context.Context, owner, repo, ref string) (data []byte, found bool, err error)
+	// Permission returns the collaborator permission of user: admin,
+	// write, read or none (GitHub folds maintain into write).
+	Permission(ctx context.Context, owner, repo, user string) (string, error)
+	// CreateCheckRun posts a completed check run.
+	CreateCheckRun(ctx context.Context, owner, repo string, run checkRun) error
+	// PullRequest fetches a pull request (for events that carry only its number).
+	PullRequest(ctx context.Context, owner, repo string, number int) (*github.PullRequest, error)
+}
+
+// configPath is where a repository keeps its checkoff configuration.
+const configPath = ".github/checkoff.yml"
+
+// restCaches are shared by every installation's restGitHub, so they live
+// as long as the App (on Lambda: across warm invocations).
+type restCaches struct {
+	ttl time.Duration
+	now func() time.Time
+
+	mu     sync.Mutex
+	config map[string]cachedFile // owner/repo@ref
+	perm   map[string]cachedPerm // owner/repo:user
+}
+
+type cachedFile struct {
+	etag  string
+	data  []byte
+	found bool
+}
+
+type cachedPerm struct {
+	perm    string
+	expires time.Time
+}
+
+func newRESTCaches(ttl time.Duration, now func() time.Time) *restCaches {
+	return &restCaches{ttl: ttl, now: now, config: map[string]cachedFile{}, perm: map[string]cachedPerm{}}
+}
+
+// maxCacheEntries bounds each cache: a long-lived server must not grow
+// without limit; dropping everything is crude but the entries are cheap to
+// fetch again.
+const maxCacheEntries = 4096
+
+// restGitHub is gitHub over go-github with an installation client.
+type restGitHub struct {
+	client *github.Client
+	caches *restCaches
+}
+
+var _ gitHub = (*restGitHub)(nil)
+
+// Config fetches the file with If-None-Match, so an unchanged config costs
+// a 304 that does not count against the rate limit.
+func (g *restGitHub) Config(ctx context.Context, owner, repo, ref string) ([]byte, bool, error) {
+	key := owner + "/" + repo + "@" + ref
+	g.caches.mu.Lock()
+	cached, ok := g.caches.config[key]
+	g.caches.mu.Unlock()
+
+	u := fmt.Sprintf("repos/%s/%s/contents/%s?ref=%s", owner, repo, configPath, ref)
+	req, err := g.client.NewRequest(http.MethodGet, u, nil)
+	if err != nil {
+		return nil, false, fmt.Errorf("build config request: %w", err)
+	}
+	if ok && cached.etag != "" {
+		req.Header.Set("If-None-Match", cached.etag)
+	}
+	var file github.RepositoryContent
+	resp, err := g.client.Do(ctx, req, &file)
+	switch {
+	case resp != nil && resp.StatusCode == http.StatusNotModified && ok:
+		return cached.data, cached.found, nil
+	case resp != nil && resp.StatusCode == http.StatusNotFound:
+		g.storeConfig(key, cachedFile{etag: resp.Header.Get("ETag")})
+		return nil, false, nil
+	case err != nil:
+		return nil, false, fmt.Errorf("get %s of %s/%s@%s: %w", configPath, owner, repo, ref, err)
+	}
+	if file.GetType() != "file" {
+		return nil, false, fmt.Errorf("get %s of %s/%s@%s: not a file (%s)", configPath, owner, repo, ref, file.GetType())
+	}
+	data, err := file.GetContent()
+	if err != nil {
+		return nil, false, fmt.Errorf("decode %s of %s/%s@%s: %w", configPath, owner, repo, ref, err)
+	}
+	g.storeConfig(key, cachedFile{etag: resp.Header.Get("ETag"), data: []byte(data), found: true})
+	return []byte(data), true, nil
+}
+
+func (g *restGitHub) storeConfig(key string, f cachedFile) {
+	g.caches.mu.Lock()
+	defer g.caches.mu.Unlock()
+	if len(g.caches.config) >= maxCacheEntries {
+		clear(g.caches.config)
+	}
+	g.caches.config[key] = f
+}
+
+// Permission is cached for the App's PermissionTTL.
+func (g *restGitHub) Permission(ctx context.Context, owner, repo, user string) (string, error) {
+	key := strings.ToLower(owner + "/" + repo + ":" + user)
+	now := g.caches.now()
+	g.caches.mu.Lock()
+	c, ok := g.caches.perm[key]
+	g.caches.mu.Unlock()
+	if ok && now.Before(c.expires) {
+		return c.perm, nil
+	}
+	level, resp, err := g.client.Repositories.GetPermissionLevel(ctx, owner, repo, user)
+	if err != nil {
+		// GitHub answers 404 for a login that is not a collaborator of a
+		// private repo's org; that is "none", not a failure.
+		var er *github.ErrorResponse
+		if errors.As(err, &er) && resp != nil && resp.StatusCode == http.StatusNotFound {
+			level = &github.RepositoryPermissionLevel{Permission: github.String("none")}
+		} else {
+			return "", fmt.Errorf("get permission of %s on %s/%s: %w", user, owner, repo, err)
+		}
+	}
+	perm := level.GetPermission()
+	g.caches.mu.Lock()
+	if len(g.caches.perm) >= maxCacheEntries {
+		clear(g.caches.perm)
+	}
+	g.caches.perm[key] = cachedPerm{perm: perm, expires: now.Add(g.caches.ttl)}
+	g.caches.mu.Unlock()
+	return perm, nil
+}
+
+func (g *restGitHub) CreateCheckRun(ctx context.Context, owner, repo string, run checkRun) error {
+	opts := run.options()
+	if _, _, err := g.client.Checks.CreateCheckRun(ctx, owner, repo, opts); err != nil {
+		return fmt.Errorf("create check run %q on %s: %w", run.Name, run.HeadSHA, err)
+	}
+	return nil
+}
+
+func (g *restGitHub) PullRequest(ctx context.Context, owner, repo string, number int) (*github.PullRequest, error) {
+	pr, _, err := g.client.PullRequests.Get(ctx, owner, repo, number)
+	if err != nil {
+		return nil, fmt.Errorf("get pull request %s/%s#%d: %w", owner, repo, number, err)
+	}
+	return pr, nil
+}

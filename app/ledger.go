@@ -1,0 +1,144 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/checkoff-app/checkoff/app/store"
+	"github.com/checkoff-app/checkoff/checklist"
+)
+
+// The ledger keeps, per pull request, the latest recorded change of every
+// box (sort key "item:"+key) and the time of the latest push (sort key
+// "push"), in one partition so one Query loads all of it.
+func ledgerPK(owner, repo string, number int) string {
+	return fmt.Sprintf("ticks#%s/%s#%d", strings.ToLower(owner), strings.ToLower(repo), number)
+}
+
+const pushSK = "push"
+
+// itemKeySep separates the checklist name from the item in a checklist item
+// key (see checklist.ItemResult.Key).
+const itemKeySep = "\x1f"
+
+// tickRecord is a ledger entry as stored.
+type tickRecord struct {
+	Checked bool   `json:"checked"`
+	By      string `json:"by"`
+	Bot     bool   `json:"bot,omitempty"`
+	Review  bool   `json:"review,omitempty"`
+}
+
+// tickVersion orders records of one box: later wins. GitHub's timestamps
+// have one-second resolution, so two changes can tie; then the unticking one
+// wins, which fails closed (a tick that loses a tie must be made again).
+func tickVersion(at time.Time, checked bool) int64 {
+	v := at.UnixNano() * 2
+	if !checked {
+		v++
+	}
+	return v
+}
+
+// actor is who caused an event.
+type actor struct {
+	Login string
+	Bot   bool
+}
+
+// recordChanges writes one ledger record per changed box. Conditional
+// writes make deliveries applied in any order, or twice, converge.
+func (a *App) recordChanges(ctx context.Context, pr PR, changes []checklist.Change, by actor, at time.Time, review bool) error {
+	pk := ledgerPK(pr.Owner, pr.Repo, pr.Number)
+	for _, c := range changes {
+		data, err := json.Marshal(tickRecord{Checked: c.Checked, By: by.Login, Bot: by.Bot, Review: review})
+		if err != nil {
+			return fmt.Errorf("encode tick: %w", err)
+		}
+		if _, err := a.store.PutIfNewer(ctx, store.Record{PK: pk, SK: "item:" + c.Key, Version: tickVersion(at, c.Checked), Data: data}); err != nil {
+			return fmt.Errorf("record tick of %q on %s: %w", c.Text, pr, err)
+		}
+	}
+	return nil
+}
+
+// recordPush notes the time of the latest push (for reset_reviewer_on_push).
+func (a *App) recordPush(ctx context.Context, pr PR, at time.Time) error {
+	if _, err := a.store.PutIfNewer(ctx, store.Record{PK: ledgerPK(pr.Owner, pr.Repo, pr.Number), SK: pushSK, Version: at.UnixNano(), Data: []byte("{}")}); err != nil {
+		return fmt.Errorf("record push on %s: %w", pr, err)
+	}
+	return nil
+}
+
+// ledger is what the store holds for one PR.
+type ledger struct {
+	ticks    map[string]tickRecord
+	versions map[string]int64
+	lastPush time.Time
+}
+
+func (a *App) loadLedger(ctx context.Context, pr PR) (ledger, error) {
+	recs, err := a.store.Query(ctx, ledgerPK(pr.Owner, pr.Repo, pr.Number))
+	if err != nil {
+		return ledger{}, fmt.Errorf("load ledger of %s: %w", pr, err)
+	}
+	l := ledger{ticks: make(map[string]tickRecord, len(recs)), versions: make(map[string]int64, len(recs))}
+	for _, r := range recs {
+		if r.SK == pushSK {
+			l.lastPush = time.Unix(0, r.Version).UTC()
+			continue
+		}
+		key, ok := strings.CutPrefix(r.SK, "item:")
+		if !ok {
+			continue
+		}
+		var t tickRecord
+		if err := json.Unmarshal(r.Data, &t); err != nil {
+			return ledger{}, fmt.Errorf("decode ledger record %q of %s: %w", r.SK, pr, err)
+		}
+		l.ticks[key] = t
+		l.versions[key] = r.Version
+	}
+	return l, nil
+}
+
+// facts turns the ledger into checklist facts, asking GitHub (cached) for
+// the permission of everyone whose tick could count for a reviewer
+// checklist.
+func (a *App) facts(ctx context.Context, gh gitHub, pr PR, cfg *checklist.Config, l ledger) (*checklist.Facts, error) {
+	reviewerLists := map[string]bool{}
+	for _, c := range cfg.Checklists {
+		if c.TickedBy == checklist.Reviewer {
+			reviewerLists[c.Name] = true
+		}
+	}
+	f := &checklist.Facts{Author: pr.Author, Ticks: make(map[string]checklist.Tick, len(l.ticks))}
+	if cfg.ResetReviewerOnPush {
+		f.ResetAt = l.lastPush
+	}
+	perms := map[string]bool{}
+	for key, t := range l.ticks {
+		tick := checklist.Tick{
+			Checked: t.Checked, By: t.By, Bot: t.Bot, Review: t.Review,
+			At: time.Unix(0, l.versions[key]/2).UTC(),
+		}
+		list, _, _ := strings.Cut(key, itemKeySep)
+		if t.Checked && !t.Bot && t.By != "" && !strings.EqualFold(t.By, pr.Author) && reviewerLists[list] {
+			w, ok := perms[t.By]
+			if !ok {
+				p, err := gh.Permission(ctx, pr.Owner, pr.Repo, t.By)
+				if err != nil {
+					return nil, err
+				}
+				w = p == "admin" || p == "write" || p == "maintain"
+				perms[t.By] = w
+			}
+			tick.CanWrite = w
+		}
+		f.Ticks[key] = tick
+	}
+	return f, nil
+}
