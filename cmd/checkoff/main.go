@@ -22,10 +22,18 @@ const (
 type command func(args []string, stdin io.Reader, stdout, stderr io.Writer) int
 
 var commands = map[string]command{
-	"check": runCheck,
+	"check":     runCheck,
+	"serve":     runServe,
+	"send":      runSend,
+	"redeliver": runRedeliver,
+	"gate":      runGate,
 }
 
 func main() {
+	// The same binary is the Lambda function's bootstrap.
+	if os.Getenv("AWS_LAMBDA_RUNTIME_API") != "" {
+		os.Exit(runLambda())
+	}
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
@@ -48,5 +56,9 @@ func usage(w io.Writer) {
 
 commands:
   check      evaluate a PR body (or a PR template) offline
+  serve      run the webhook server (dry-run without App credentials)
+  send       sign a webhook payload file and post it to a server
+  redeliver  redeliver the App's failed webhook deliveries
+  gate       reconcile one release pipeline's approval (--pipeline NAME)
 `)
 }
