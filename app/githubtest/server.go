@@ -27,7 +27,7 @@ import (
 // validated against GitHub's OpenAPI description (the embedded subset) and
 // against the credential rules of GitHub Apps; anything GitHub would reject
 // fails the test given to New and is answered the way GitHub answers it
-// (401, 403, 404 or 422). Lookups of things that do not exist answer 404 like
+// (400, 401, 403, 404 or 422). Lookups of things that do not exist answer 404 like
 // GitHub and are not failures.
 //
 // State is set up and inspected through methods, which are safe to call
@@ -37,8 +37,10 @@ type Server struct {
 	// BaseURL and GITHUB_API_URL.
 	URL string
 	// AppID is the App the fake knows: app JWTs must carry it as issuer.
+	// FixtureAppID by default; change it only before the first request.
 	AppID int64
-	// AppSlug is the App's slug; its bot user is AppSlug+"[bot]".
+	// AppSlug is the App's slug; its bot user is AppSlug+"[bot]". Change it
+	// only before the first request.
 	AppSlug string
 
 	t   testing.TB
