@@ -14,9 +14,10 @@ export SLS_NOTIFICATIONS_MODE := off
 
 all: test
 
-## run: local server in dry-run with the embedded store (no GitHub credentials needed)
+## run: local server in dry-run with the embedded store (no GitHub credentials needed);
+## bob-reviews is treated as a writer so the README walkthrough shows counted reviewer ticks
 run:
-	$(GO) run ./cmd/checkoff serve
+	$(GO) run ./cmd/checkoff serve --writers bob-reviews
 
 ## test: vet, unit/scenario tests (with dynalite, cmark-gfm, serverless package), brief fuzzing
 test: tools lambda vet
