@@ -21,7 +21,7 @@ run:
 
 ## test: vet, unit/scenario tests (with dynalite, cmark-gfm, serverless package), brief fuzzing
 test: tools lambda vet
-	CI=$${CI:-} $(GO) test -count=1 ./...
+	CHECKOFF_LAMBDA_ZIP=$(CURDIR)/$(LAMBDA_ZIP) $(GO) test -count=1 ./...
 	$(MAKE) fuzz FUZZTIME=3s
 
 vet:
