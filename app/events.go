@@ -64,7 +64,8 @@ func (a *App) Edited(ctx context.Context, pr PR, oldBody string, sender *github.
 			return err
 		}
 	}
-	l, err := a.loadLedger(ctx, pr)
+	edit := pr
+	pr, l, err := a.current(ctx, pr)
 	if err != nil {
 		return err
 	}
@@ -76,15 +77,21 @@ func (a *App) Edited(ctx context.Context, pr PR, oldBody string, sender *github.
 		return a.verdictChanged(ctx, pr, j)
 	}
 	if len(changes) == 0 {
-		// No box changed state, so the ledger is as before: the old body's
-		// result under the same facts is what the PR shows now.
-		old := pr
-		old.Body = oldBody
-		jOld, err := a.judge(ctx, gh, old, rc, l)
+		// No box changed state, so the ledger is as before. A late edit
+		// then changes nothing: the newer delivery posted the newer body.
+		// Otherwise the old body's result under the same facts is what the
+		// PR showed before this edit.
+		if late := !edit.UpdatedAt.IsZero() && l.prVersion > edit.UpdatedAt.UnixNano(); late {
+			a.logger(ctx).Debug("late edit changes no box; no write", "pr", pr.String())
+			return nil
+		}
+		before := pr
+		before.Body = oldBody
+		jBefore, err := a.judge(ctx, gh, before, rc, l)
 		if err != nil {
 			return err
 		}
-		if sameRuns(jOld.runs, j.runs) {
+		if sameRuns(jBefore.runs, j.runs) {
 			a.logger(ctx).Debug("edit changes no checklist result; no write", "pr", pr.String())
 			return nil
 		}
@@ -147,7 +154,7 @@ func (a *App) evaluate(ctx context.Context, gh gitHub, pr PR) error {
 }
 
 func (a *App) evaluateWith(ctx context.Context, gh gitHub, pr PR, rc repoConfig) error {
-	l, err := a.loadLedger(ctx, pr)
+	pr, l, err := a.current(ctx, pr)
 	if err != nil {
 		return err
 	}

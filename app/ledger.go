@@ -12,13 +12,25 @@ import (
 )
 
 // The ledger keeps, per pull request, the latest recorded change of every
-// box (sort key "item:"+key) and the time of the latest push (sort key
-// "push"), in one partition so one Query loads all of it.
+// box (sort key "item:"+key), the time of the latest push (sort key "push")
+// and the newest pull request state seen (sort key "pr"), in one partition
+// so one Query loads all of it.
 func ledgerPK(owner, repo string, number int) string {
 	return fmt.Sprintf("ticks#%s/%s#%d", strings.ToLower(owner), strings.ToLower(repo), number)
 }
 
-const pushSK = "push"
+const (
+	pushSK = "push"
+	prSK   = "pr"
+)
+
+// prRecord is the newest pull request state a delivery carried, versioned
+// by its updated_at: a delivery that arrives after a newer one is judged on
+// the newer body and head, so the check runs it posts are not stale.
+type prRecord struct {
+	Body    string `json:"body"`
+	HeadSHA string `json:"head_sha"`
+}
 
 // itemKeySep separates the checklist name from the item in a checklist item
 // key (see checklist.ItemResult.Key).
@@ -75,9 +87,11 @@ func (a *App) recordPush(ctx context.Context, pr PR, at time.Time) error {
 
 // ledger is what the store holds for one PR.
 type ledger struct {
-	ticks    map[string]tickRecord
-	versions map[string]int64
-	lastPush time.Time
+	ticks     map[string]tickRecord
+	versions  map[string]int64
+	lastPush  time.Time
+	pr        prRecord // newest state seen; valid when prVersion > 0
+	prVersion int64
 }
 
 func (a *App) loadLedger(ctx context.Context, pr PR) (ledger, error) {
@@ -87,8 +101,15 @@ func (a *App) loadLedger(ctx context.Context, pr PR) (ledger, error) {
 	}
 	l := ledger{ticks: make(map[string]tickRecord, len(recs)), versions: make(map[string]int64, len(recs))}
 	for _, r := range recs {
-		if r.SK == pushSK {
+		switch r.SK {
+		case pushSK:
 			l.lastPush = time.Unix(0, r.Version).UTC()
+			continue
+		case prSK:
+			if err := json.Unmarshal(r.Data, &l.pr); err != nil {
+				return ledger{}, fmt.Errorf("decode ledger record %q of %s: %w", r.SK, pr, err)
+			}
+			l.prVersion = r.Version
 			continue
 		}
 		key, ok := strings.CutPrefix(r.SK, "item:")
@@ -103,6 +124,39 @@ func (a *App) loadLedger(ctx context.Context, pr PR) (ledger, error) {
 		l.versions[key] = r.Version
 	}
 	return l, nil
+}
+
+// current loads the ledger of pr and reconciles pr with the newest state
+// seen: it records pr's body and head when pr is newer than what the ledger
+// holds, and takes the ledger's when pr is older (a late delivery). GitHub
+// delivers concurrently and in no guaranteed order; without this, a late
+// edit would post check runs for a body that is no longer the PR's.
+// updated_at has one-second resolution: of two states in the same second,
+// the one judged is the delivery's own.
+func (a *App) current(ctx context.Context, pr PR) (PR, ledger, error) {
+	l, err := a.loadLedger(ctx, pr)
+	if err != nil {
+		return pr, ledger{}, err
+	}
+	if pr.UpdatedAt.IsZero() {
+		return pr, l, nil
+	}
+	v := pr.UpdatedAt.UnixNano()
+	switch {
+	case l.prVersion > v:
+		pr.Body, pr.HeadSHA = l.pr.Body, l.pr.HeadSHA
+	case l.prVersion < v:
+		rec := prRecord{Body: pr.Body, HeadSHA: pr.HeadSHA}
+		data, err := json.Marshal(rec)
+		if err != nil {
+			return pr, ledger{}, fmt.Errorf("encode state of %s: %w", pr, err)
+		}
+		if _, err := a.store.PutIfNewer(ctx, store.Record{PK: ledgerPK(pr.Owner, pr.Repo, pr.Number), SK: prSK, Version: v, Data: data}); err != nil {
+			return pr, ledger{}, fmt.Errorf("record state of %s: %w", pr, err)
+		}
+		l.pr, l.prVersion = rec, v
+	}
+	return pr, l, nil
 }
 
 // facts turns the ledger into checklist facts, asking GitHub (cached) for
