@@ -5,8 +5,9 @@
 //
 // Entry points:
 //   - New builds an App from Options (built once: at start, or Lambda init).
-//   - App.PullRequestEvent, App.ReviewEvent, App.Recheck and App.MergeGroup
-//     are called by the per-event handlers of package webhook.
+//   - App.Opened, App.Edited, App.Pushed, App.Evaluate, App.Reviewed,
+//     App.ReviewEdited, App.Recheck and App.MergeGroup are called by the
+//     per-event handlers of package webhook.
 //   - App.EvaluateMerged gives the verdict on a merged PR (for the gate).
 //   - App.Deliveries dedupes redelivered webhooks over the store.
 //

@@ -37,7 +37,7 @@ func (a *App) Opened(ctx context.Context, pr PR, sender *github.User) error {
 	}
 	if rc.cfg != nil {
 		changes := checklist.Diff(nil, checklist.Parse([]byte(pr.Body)), rc.cfg)
-		if err := a.recordChanges(ctx, pr, changes, by, pr.UpdatedAt, false); err != nil {
+		if err := a.recordChanges(ctx, pr, changes, by, pr.UpdatedAt, 0); err != nil {
 			return err
 		}
 	}
@@ -60,7 +60,7 @@ func (a *App) Edited(ctx context.Context, pr PR, oldBody string, sender *github.
 	var changes []checklist.Change
 	if rc.cfg != nil {
 		changes = checklist.Diff(oldDoc, newDoc, rc.cfg)
-		if err := a.recordChanges(ctx, pr, changes, by, pr.UpdatedAt, false); err != nil {
+		if err := a.recordChanges(ctx, pr, changes, by, pr.UpdatedAt, 0); err != nil {
 			return err
 		}
 	}
@@ -183,9 +183,11 @@ func (a *App) verdictChanged(ctx context.Context, pr PR, j judgement) error {
 	return nil
 }
 
-// Reviewed handles a review submitted, edited or (dismissed true)
-// dismissed. Boxes ticked in an approving review's own copy of a reviewer
-// checklist count as ticked by the reviewer; a dismissal withdraws them.
+// Reviewed handles a review submitted or (dismissed true) dismissed. Boxes
+// ticked in an approving review's own copy of a reviewer checklist count as
+// ticked by the reviewer; a dismissal withdraws them. A later approval
+// without a checklist withdraws nothing: re-approving after a push is not
+// unticking.
 func (a *App) Reviewed(ctx context.Context, pr PR, review *github.PullRequestReview, dismissed bool) error {
 	gh := a.github(pr.Installation)
 	reviewer := actorOf(review.GetUser())
@@ -205,9 +207,49 @@ func (a *App) Reviewed(ctx context.Context, pr PR, review *github.PullRequestRev
 			if at.IsZero() {
 				at = pr.UpdatedAt
 			}
-			if err := a.recordChanges(ctx, pr, changes, reviewer, at, true); err != nil {
+			if err := a.recordChanges(ctx, pr, changes, reviewer, at, reviewID(review)); err != nil {
 				return err
 			}
+		}
+	}
+	return a.evaluateWith(ctx, gh, pr, rc)
+}
+
+// ReviewEdited handles an edited review. An approving review's body is its
+// author's word for as long as it stands, so after an edit exactly the boxes
+// ticked in it count as ticked by that review: one unticked in the edit is
+// withdrawn, one newly ticked counts from now (GitHub keeps submitted_at on
+// an edit, so the edit's own time orders it).
+func (a *App) ReviewEdited(ctx context.Context, pr PR, review *github.PullRequestReview) error {
+	if !strings.EqualFold(review.GetState(), "approved") {
+		return a.Reviewed(ctx, pr, review, false)
+	}
+	gh := a.github(pr.Installation)
+	rc, err := a.loadConfig(ctx, gh, pr)
+	if err != nil {
+		return err
+	}
+	if rc.cfg != nil {
+		l, err := a.loadLedger(ctx, pr)
+		if err != nil {
+			return err
+		}
+		fromThis := func(t tickRecord) bool { return t.Review && t.Checked && t.ReviewID == reviewID(review) }
+		ticked := map[string]bool{}
+		var changes []checklist.Change
+		for _, c := range reviewTicks(checklist.Parse([]byte(review.GetBody())), rc.cfg) {
+			ticked[c.Key] = true
+			if t, ok := l.ticks[c.Key]; !ok || !fromThis(t) {
+				changes = append(changes, c)
+			}
+		}
+		for key, t := range l.ticks {
+			if fromThis(t) && !ticked[key] {
+				changes = append(changes, checklist.Change{Key: key, Text: key, Checked: false})
+			}
+		}
+		if err := a.recordChanges(ctx, pr, changes, actorOf(review.GetUser()), a.now().UTC(), reviewID(review)); err != nil {
+			return err
 		}
 	}
 	return a.evaluateWith(ctx, gh, pr, rc)
@@ -230,6 +272,18 @@ func reviewTicks(doc *checklist.Document, cfg *checklist.Config) []checklist.Cha
 	return out
 }
 
+// anyReview stands for the review ID in a review record that comes from no
+// review in particular: the unticks withdrawing a dismissed reviewer's ticks.
+const anyReview = -1
+
+// reviewID is the ID recorded for a review's changes.
+func reviewID(r *github.PullRequestReview) int64 {
+	if id := r.GetID(); id > 0 {
+		return id
+	}
+	return anyReview
+}
+
 // withdrawReviewTicks unticks every box whose latest record is a review
 // tick by reviewer.
 func (a *App) withdrawReviewTicks(ctx context.Context, pr PR, reviewer actor, at time.Time) error {
@@ -243,7 +297,7 @@ func (a *App) withdrawReviewTicks(ctx context.Context, pr PR, reviewer actor, at
 			changes = append(changes, checklist.Change{Key: key, Text: key, Checked: false})
 		}
 	}
-	return a.recordChanges(ctx, pr, changes, reviewer, at, true)
+	return a.recordChanges(ctx, pr, changes, reviewer, at, anyReview)
 }
 
 // Recheck re-evaluates pull requests named by number (check_run

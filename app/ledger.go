@@ -42,6 +42,9 @@ type tickRecord struct {
 	By      string `json:"by"`
 	Bot     bool   `json:"bot,omitempty"`
 	Review  bool   `json:"review,omitempty"`
+	// ReviewID is the review whose body made the change, so that an edit
+	// of that review can withdraw it (0 when unknown).
+	ReviewID int64 `json:"review_id,omitempty"`
 }
 
 // tickVersion orders records of one box: later wins. GitHub's timestamps
@@ -61,12 +64,18 @@ type actor struct {
 	Bot   bool
 }
 
-// recordChanges writes one ledger record per changed box. Conditional
-// writes make deliveries applied in any order, or twice, converge.
-func (a *App) recordChanges(ctx context.Context, pr PR, changes []checklist.Change, by actor, at time.Time, review bool) error {
+// recordChanges writes one ledger record per changed box; review is the ID
+// of the review whose body made the changes (anyReview for a dismissal), 0
+// for the pull request body. Conditional writes make deliveries applied in
+// any order, or twice, converge.
+func (a *App) recordChanges(ctx context.Context, pr PR, changes []checklist.Change, by actor, at time.Time, review int64) error {
 	pk := ledgerPK(pr.Owner, pr.Repo, pr.Number)
 	for _, c := range changes {
-		data, err := json.Marshal(tickRecord{Checked: c.Checked, By: by.Login, Bot: by.Bot, Review: review})
+		t := tickRecord{Checked: c.Checked, By: by.Login, Bot: by.Bot, Review: review != 0}
+		if review > 0 {
+			t.ReviewID = review
+		}
+		data, err := json.Marshal(t)
 		if err != nil {
 			return fmt.Errorf("encode tick: %w", err)
 		}

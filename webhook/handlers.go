@@ -48,10 +48,19 @@ func (h pullRequestHandler) Handle(ctx context.Context, eventType, _ string, pay
 	case "opened":
 		return h.app.Opened(ctx, pr, ev.GetSender())
 	case "edited":
-		if ev.GetChanges().GetBody() == nil {
-			return nil // a title or base edit changes no box
+		ch := ev.GetChanges()
+		if ch.GetBody() != nil {
+			if err := h.app.Edited(ctx, pr, ch.GetBody().GetFrom(), ev.GetSender()); err != nil {
+				return err
+			}
 		}
-		return h.app.Edited(ctx, pr, ev.GetChanges().GetBody().GetFrom(), ev.GetSender())
+		if ch.GetBase() != nil {
+			// A new base brings its own config and branch rules: a PR
+			// retargeted from an unenforced branch must not keep its
+			// neutral (passing) runs.
+			return h.app.Evaluate(ctx, pr)
+		}
+		return nil // a title edit changes nothing checkoff judges
 	case "synchronize":
 		return h.app.Pushed(ctx, pr)
 	case "reopened", "ready_for_review":
@@ -77,8 +86,10 @@ func (h reviewHandler) Handle(ctx context.Context, eventType, _ string, payload 
 	}
 	pr := app.PRFrom(ev.GetInstallation().GetID(), ev.GetRepo(), ev.GetPullRequest())
 	switch ev.GetAction() {
-	case "submitted", "edited":
+	case "submitted":
 		return h.app.Reviewed(withLogger(ctx), pr, ev.GetReview(), false)
+	case "edited":
+		return h.app.ReviewEdited(withLogger(ctx), pr, ev.GetReview())
 	case "dismissed":
 		return h.app.Reviewed(withLogger(ctx), pr, ev.GetReview(), true)
 	default:

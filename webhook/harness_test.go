@@ -62,9 +62,10 @@ type harness struct {
 }
 
 type harnessOptions struct {
-	dryRun  *app.DryRun    // instead of GitHub
-	gate    app.ReleaseGate
-	noSetup bool // skip the repository/pull request set-up
+	dryRun   *app.DryRun // instead of GitHub
+	gate     app.ReleaseGate
+	storeDir string // the File store's directory; a fresh temp dir when empty
+	noSetup  bool   // skip the repository/pull request set-up
 }
 
 // newHarness builds the whole App against a fresh fake GitHub and store.
@@ -77,7 +78,10 @@ func newHarness(t testing.TB, opts ...func(*harnessOptions)) *harness {
 		f(&o)
 	}
 	h := &harness{t: t, gh: githubtest.New(t), logs: &syncBuffer{}}
-	st, err := store.OpenFile(t.TempDir())
+	if o.storeDir == "" {
+		o.storeDir = t.TempDir()
+	}
+	st, err := store.OpenFile(o.storeDir)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,12 +1,17 @@
 package webhook
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/go-github/v62/github"
 
 	"github.com/checkoff-app/checkoff/app"
 	"github.com/checkoff-app/checkoff/app/githubtest"
@@ -350,4 +355,439 @@ func TestScenarioConfig(t *testing.T) {
 			wantRun(t, h.run(name, hHead), "neutral", "not enforced on "+hBase, "main, master")
 		}
 	})
+}
+
+// TestScenarioNoOpEdits: an edit outside the checklists costs GitHub
+// nothing; one that changes boxes outside them but no result reads the
+// config and writes nothing.
+func TestScenarioNoOpEdits(t *testing.T) {
+	h := newHarness(t)
+	s := prState{Body: body("xxxx", "x..."), At: t0}
+	mustOK(t, h.opened(s))
+	before := len(h.gh.CheckRuns(hRepo))
+
+	h.gh.ResetCalls()
+	s2 := prState{Body: bodyWith("Adds a CSV export of the invoice log (finance asked for it).", "xxxx", "x..."), At: t0.Add(time.Minute)}
+	mustOK(t, h.edited(hReviewer, s.Body, s2))
+	if calls := h.gh.Calls(); len(calls) != 0 {
+		t.Errorf("text-only edit made %d GitHub calls: %v", len(calls), h.calls().ops)
+	}
+
+	// A to-do list outside the checklists gains a ticked box: the config
+	// must be read to know that, but no result changes.
+	s3 := prState{Body: "- [x] tell finance\r\n" + s2.Body, At: t0.Add(2 * time.Minute)}
+	mustOK(t, h.edited(hReviewer, s2.Body, s3))
+	if c := h.calls(); c.writes != 0 || c.reads != 1 {
+		t.Errorf("edit with no result change: calls %v, want one config read", c.ops)
+	}
+	if n := len(h.gh.CheckRuns(hRepo)); n != before {
+		t.Errorf("check runs %d -> %d", before, n)
+	}
+
+	// The edit of a title (no changes.body) is not even looked at.
+	mustOK(t, h.deliver("pull_request", h.prPayload("edited", hAuthor, prState{Body: s3.Body, At: t0.Add(3 * time.Minute)}, func(p map[string]any) {
+		githubtest.Set(p, "changes", map[string]any{"title": map[string]any{"from": "Old title"}})
+	})))
+	if c := h.calls(); c.writes != 0 || c.reads != 1 {
+		t.Errorf("title edit: calls %v", c.ops)
+	}
+}
+
+// TestScenarioGitHubFailures: transient GitHub failures on check-run
+// creation are retried inside the delivery's budget; persistent ones answer
+// 500 so the delivery can be redelivered.
+func TestScenarioGitHubFailures(t *testing.T) {
+	for name, fault := range map[string]githubtest.Fault{
+		"502":                  githubtest.ServerError(502),
+		"429 with reset":       githubtest.RateLimit(429, time.Now().Add(time.Second)),
+		"secondary rate limit": githubtest.SecondaryRateLimit(time.Second),
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t)
+			h.gh.FailNext("checks/create", 2, fault)
+			start := time.Now()
+			mustOK(t, h.opened(prState{Body: body("xxxx", "...."), At: t0}))
+			if took := time.Since(start); took > DefaultTimeout {
+				t.Errorf("took %v, beyond the delivery budget", took)
+			}
+			if n := h.gh.Count("checks/create"); n != 4 {
+				t.Errorf("checks/create attempts = %d, want 2 faulted + 2", n)
+			}
+			wantRun(t, h.run(authorList, hHead), "success", "Author Checklist: 4 of 4 ticked")
+			wantRun(t, h.run(reviewerList, hHead), "failure", "Reviewer Checklist: 0 of 4 ticked")
+		})
+	}
+	t.Run("persistent 5xx", func(t *testing.T) {
+		t.Parallel()
+		h := newHarness(t)
+		h.gh.SetFault(func(c githubtest.Call, _ *http.Request) *githubtest.Fault {
+			if c.OperationID == "checks/create" {
+				f := githubtest.ServerError(503)
+				return &f
+			}
+			return nil
+		})
+		s := prState{Body: body("xxxx", "...."), At: t0}
+		h.setPull(s)
+		payload := h.prPayload("opened", hAuthor, s, nil)
+		if w := h.deliverID("pull_request", "d-503", payload); w.Code != http.StatusInternalServerError {
+			t.Fatalf("answer %d, want 500", w.Code)
+		}
+		if n := h.gh.Count("checks/create"); n < 2 || n > 5 {
+			t.Errorf("checks/create attempts = %d, want bounded retries", n)
+		}
+		if _, ok := h.latest(authorList, hHead); ok {
+			t.Fatal("a check run exists though every create failed")
+		}
+		h.gh.SetFault(nil)
+		mustOK(t, h.deliverID("pull_request", "d-503", payload))
+		wantRun(t, h.run(authorList, hHead), "success", "Author Checklist: 4 of 4 ticked")
+	})
+}
+
+// TestScenarioRecheck: check_run rerequested, the Re-check button and
+// check_suite rerequested fetch the pull request and post fresh runs.
+func TestScenarioRecheck(t *testing.T) {
+	for _, fixture := range []string{"check_run.rerequested", "check_run.requested_action", "check_suite.rerequested"} {
+		t.Run(fixture, func(t *testing.T) {
+			h := newHarness(t)
+			// The ledger knows the reviewer ticked the first box; the PR now
+			// sits at the new head, where no run exists yet.
+			s := prState{Body: body("xxxx", "...."), At: t0}
+			mustOK(t, h.opened(s))
+			mustOK(t, h.edited(hReviewer, s.Body, prState{Body: body("xxxx", "x..."), At: t0.Add(time.Minute)}))
+			h.setPull(prState{Body: body("xxxx", "x..."), Head: hNewHead, At: t0.Add(2 * time.Minute)})
+			h.gh.ResetCalls()
+			mustOK(t, h.deliver(githubtest.Event(fixture), githubtest.Payload(t, fixture, nil)))
+			if n := h.gh.Count("pulls/get"); n != 1 {
+				t.Errorf("pulls/get = %d, want 1", n)
+			}
+			wantRun(t, h.run(reviewerList, hNewHead), "failure", "Reviewer Checklist: 1 of 4 ticked", "ticked by @"+hReviewer)
+			wantRun(t, h.run(authorList, hNewHead), "success", "Author Checklist: 4 of 4 ticked")
+		})
+	}
+	t.Run("other requested action", func(t *testing.T) {
+		h := newHarness(t)
+		mustOK(t, h.deliver("check_run", githubtest.Payload(t, "check_run.requested_action", func(p map[string]any) {
+			githubtest.Set(p, "requested_action.identifier", "something-else")
+		})))
+		if n := len(h.gh.Calls()); n != 0 {
+			t.Errorf("unknown action made %d calls", n)
+		}
+	})
+	t.Run("closed unmerged pull request", func(t *testing.T) {
+		h := newHarness(t)
+		pr := githubtest.PullRequest{Number: hPR, User: hAuthor, Body: body("....", "...."), BaseRef: hBase, HeadSHA: hNewHead, State: "closed"}
+		h.gh.SetPull(hRepo, pr)
+		mustOK(t, h.deliver("check_run", githubtest.Payload(t, "check_run.rerequested", nil)))
+		if c := h.calls(); c.checkRuns != 0 {
+			t.Errorf("closed PR re-checked: %v", c.ops)
+		}
+	})
+}
+
+// TestScenarioMergeGroup: a merge queue's checks_requested gets a success
+// run for every checklist on the group's head.
+func TestScenarioMergeGroup(t *testing.T) {
+	h := newHarness(t)
+	h.gh.AddCommit(hRepo, githubtest.Commit{SHA: hGroupSHA, Parents: []string{githubtest.FixtureBaseSHA}})
+	mustOK(t, h.deliver("merge_group", githubtest.Payload(t, "merge_group.checks_requested", nil)))
+	runs := h.runsOn(hGroupSHA)
+	if len(runs) != 2 {
+		t.Fatalf("runs on the group head: %v", runs)
+	}
+	for _, name := range []string{authorList, reviewerList} {
+		wantRun(t, runs[name], "success", "merge queue")
+	}
+}
+
+// TestScenarioOwnBotIgnored: checkoff never reacts to its own events.
+func TestScenarioOwnBotIgnored(t *testing.T) {
+	h := newHarness(t)
+	s := prState{Body: body("xxxx", "xxxx"), At: t0}
+	for _, p := range [][]byte{
+		h.prPayload("edited", hBot, s, func(p map[string]any) {
+			githubtest.Set(p, "changes", map[string]any{"body": map[string]any{"from": body("....", "....")}})
+		}),
+		h.prPayload("opened", hBot, s, nil),
+	} {
+		w := h.deliver("pull_request", p)
+		mustOK(t, w)
+		if got := strings.TrimSpace(w.Body.String()); got != "ignored: own event" {
+			t.Errorf("answer %q", got)
+		}
+	}
+	if n := len(h.gh.Calls()); n != 0 {
+		t.Errorf("own events made %d GitHub calls", n)
+	}
+	if recs := h.ledger(); len(recs) != 0 {
+		t.Errorf("own events wrote the ledger: %v", ledgerState(recs))
+	}
+}
+
+// TestScenarioSweep: the sweeper redelivers exactly the deliveries that
+// failed server-side, recently, and were not delivered since, bounded per
+// run.
+func TestScenarioSweep(t *testing.T) {
+	ctx := context.Background()
+	now := time.Now().UTC().Truncate(time.Second)
+	t.Run("which deliveries", func(t *testing.T) {
+		h := newHarness(t)
+		add := func(guid string, code int, ago time.Duration) githubtest.Delivery {
+			return h.gh.AddDelivery(githubtest.Delivery{GUID: guid, StatusCode: code, DeliveredAt: now.Add(-ago), Action: "edited"})
+		}
+		failed := add("guid-failed", 502, 10*time.Minute)
+		add("guid-recovered", 500, 20*time.Minute)
+		add("guid-recovered", 200, 5*time.Minute)
+		add("guid-rejected", 400, 3*time.Minute)
+		add("guid-unauthorized", 401, 3*time.Minute)
+		add("guid-old", 503, 48*time.Hour)
+		add("guid-unreachable", 0, 40*time.Minute)
+		unreachable := add("guid-unreachable", 0, time.Minute) // the newest attempt is the one redelivered
+		for i := range 5 {
+			add("guid-hopeless", 500, time.Duration(30+i)*time.Minute)
+		}
+		add("guid-ok", 200, 2*time.Minute)
+
+		res, err := app.Sweep(ctx, h.clients.App(), app.SweepOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Redelivered != 2 || res.Failed != 3 || res.GaveUp != 1 {
+			t.Errorf("result %+v, want 2 redelivered of 3 failed, 1 given up", res)
+		}
+		var got []string
+		for _, c := range h.gh.Calls() {
+			if c.OperationID == "apps/redeliver-webhook-delivery" {
+				got = append(got, c.Path)
+			}
+		}
+		want := []string{
+			fmt.Sprintf("/app/hook/deliveries/%d/attempts", unreachable.ID),
+			fmt.Sprintf("/app/hook/deliveries/%d/attempts", failed.ID),
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("redelivered %q, want %q", got, want)
+		}
+		// The redeliveries succeeded, so the next sweep has nothing to do.
+		h.gh.ResetCalls()
+		res, err = app.Sweep(ctx, h.clients.App(), app.SweepOptions{})
+		if err != nil || res.Redelivered != 0 {
+			t.Errorf("second sweep %+v, %v", res, err)
+		}
+	})
+	t.Run("bounded", func(t *testing.T) {
+		h := newHarness(t)
+		for i := range 150 {
+			h.gh.AddDelivery(githubtest.Delivery{StatusCode: 502, DeliveredAt: now.Add(-time.Duration(i) * time.Second)})
+		}
+		res, err := app.Sweep(ctx, h.clients.App(), app.SweepOptions{MaxPages: 1, MaxRedeliveries: 7})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Scanned != 100 || res.Redelivered != 7 || h.gh.Count("apps/redeliver-webhook-delivery") != 7 ||
+			h.gh.Count("apps/list-webhook-deliveries") != 1 {
+			t.Errorf("result %+v, calls %v", res, h.calls().ops[:3])
+		}
+		h.gh.ResetCalls()
+		res, err = app.Sweep(ctx, h.clients.App(), app.SweepOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Scanned != 157 || res.Redelivered != 25 || h.gh.Count("apps/list-webhook-deliveries") != 2 {
+			t.Errorf("default bounds: result %+v", res)
+		}
+	})
+}
+
+// TestScenarioLambda: a signed pull_request opened, wrapped the way API
+// Gateway HTTP API v2 and a Function URL pass it to the function, posts the
+// check runs through the same dispatcher.
+func TestScenarioLambda(t *testing.T) {
+	for name, file := range map[string]string{
+		"API Gateway v2, plain body": "apigw-v2-webhook.json",
+		"Function URL, base64 body":  "function-url-webhook.json",
+	} {
+		t.Run(name, func(t *testing.T) {
+			h := newHarness(t)
+			s := prState{Body: body("xxxx", "...."), At: t0}
+			h.setPull(s)
+			ev := httpEvent(t, file, "pull_request", "d-lambda", h.prPayload("opened", hAuthor, s, nil), testSecret)
+			out, err := (&Lambda{HTTP: h.d}).Invoke(context.Background(), ev)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var resp struct {
+				StatusCode int    `json:"statusCode"`
+				Body       string `json:"body"`
+			}
+			if err := json.Unmarshal(out, &resp); err != nil || resp.StatusCode != http.StatusOK {
+				t.Fatalf("response %s (%v)", out, err)
+			}
+			wantRun(t, h.run(authorList, hHead), "success", "Author Checklist: 4 of 4 ticked")
+			wantRun(t, h.run(reviewerList, hHead), "failure", "Reviewer Checklist: 0 of 4 ticked")
+		})
+	}
+}
+
+// TestScenarioDryRun: without App credentials the check runs are printed,
+// one JSON object a line, in the shape of the GitHub request body.
+func TestScenarioDryRun(t *testing.T) {
+	var out bytes.Buffer
+	dry := &app.DryRun{Out: &out, Writers: []string{hReviewer}}
+	h := newHarness(t, func(o *harnessOptions) { o.dryRun = dry })
+	s := prState{Body: body("xxxx", "...."), At: t0}
+	mustOK(t, h.deliver("pull_request", h.prPayload("opened", hAuthor, s, nil)))
+	mustOK(t, h.edited(hReviewer, s.Body, prState{Body: body("xxxx", "xx.."), At: t0.Add(time.Minute)}))
+	if n := len(h.gh.Calls()); n != 0 {
+		t.Errorf("dry-run made %d GitHub calls", n)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 4 {
+		t.Fatalf("printed %d lines, want 2 per delivery:\n%s", len(lines), out.String())
+	}
+	type printed struct {
+		DryRun string                       `json:"dry_run"`
+		Body   github.CreateCheckRunOptions `json:"body"`
+	}
+	last := map[string]github.CreateCheckRunOptions{}
+	for _, line := range lines {
+		dec := json.NewDecoder(strings.NewReader(line))
+		dec.DisallowUnknownFields()
+		var p printed
+		if err := dec.Decode(&p); err != nil {
+			t.Fatalf("line %s: %v", line, err)
+		}
+		if p.DryRun != "POST /repos/"+hRepo+"/check-runs" || p.Body.HeadSHA != hHead || p.Body.GetStatus() != "completed" {
+			t.Errorf("line %s", line)
+		}
+		last[p.Body.Name] = p.Body
+	}
+	if got := last[reviewerList]; got.GetConclusion() != "failure" || got.GetOutput().GetTitle() != "Reviewer Checklist: 2 of 4 ticked" ||
+		len(got.Actions) != 1 || got.Actions[0].Identifier != app.RecheckAction {
+		t.Errorf("reviewer run %+v", got)
+	}
+	if got := last[authorList]; got.GetConclusion() != "success" {
+		t.Errorf("author run %+v", got)
+	}
+}
+
+// TestScenarioWhoTicks covers ticks that must not count beyond the main
+// story: a user GitHub does not know as a collaborator, a bot, and a
+// reviewer's approval withdrawn or edited.
+func TestScenarioWhoTicks(t *testing.T) {
+	its := items(reviewerList)
+	t.Run("not a collaborator", func(t *testing.T) {
+		h := newHarness(t)
+		s := prState{Body: body("xxxx", "...."), At: t0}
+		mustOK(t, h.opened(s))
+		mustOK(t, h.edited("mallory-drive-by", s.Body, prState{Body: body("xxxx", "x..."), At: t0.Add(time.Minute)}))
+		if line := itemLine(t, h.run(reviewerList, hHead), its[0]); !strings.Contains(line, "who lacks write access") {
+			t.Errorf("outsider tick: %q", line)
+		}
+	})
+	t.Run("bot", func(t *testing.T) {
+		h := newHarness(t)
+		h.gh.SetPermission(hRepo, "renovate[bot]", "write")
+		s := prState{Body: body("xxxx", "...."), At: t0}
+		mustOK(t, h.opened(s))
+		mustOK(t, h.edited("renovate[bot]", s.Body, prState{Body: body("xxxx", "x..."), At: t0.Add(time.Minute)}))
+		if line := itemLine(t, h.run(reviewerList, hHead), its[0]); !strings.Contains(line, "a bot") {
+			t.Errorf("bot tick: %q", line)
+		}
+		if n := h.gh.Count("repos/get-collaborator-permission-level"); n != 0 {
+			t.Errorf("asked GitHub for a bot's permission %d times", n)
+		}
+	})
+	approve := func(h *harness, action string, ticks string, at time.Time, s prState) {
+		rb := "LGTM\r\n\r\n## Reviewer Checklist\r\n"
+		for i, it := range its {
+			box := " "
+			if ticks[i] == 'x' {
+				box = "x"
+			}
+			rb += "- [" + box + "] " + it + "\r\n"
+		}
+		mustOK(h.t, h.deliver("pull_request_review", h.reviewPayload(action, hReviewer, "approved", rb, at, s)))
+	}
+	t.Run("approval dismissed", func(t *testing.T) {
+		h := newHarness(t)
+		s := prState{Body: body("xxxx", "...."), At: t0}
+		mustOK(t, h.opened(s))
+		approve(h, "submitted", "xxxx", t0.Add(time.Minute), s)
+		wantRun(t, h.run(reviewerList, hHead), "success", "Reviewer Checklist: 4 of 4 ticked")
+		mustOK(t, h.deliver("pull_request_review", h.reviewPayload("dismissed", hReviewer, "dismissed", "", t0.Add(time.Minute), s)))
+		wantRun(t, h.run(reviewerList, hHead), "failure", "Reviewer Checklist: 0 of 4 ticked")
+	})
+	t.Run("approval edited to untick", func(t *testing.T) {
+		h := newHarness(t)
+		s := prState{Body: body("xxxx", "...."), At: t0}
+		mustOK(t, h.opened(s))
+		approve(h, "submitted", "xxxx", t0.Add(time.Minute), s)
+		wantRun(t, h.run(reviewerList, hHead), "success", "Reviewer Checklist: 4 of 4 ticked")
+		// GitHub keeps submitted_at when a review is edited.
+		approve(h, "edited", "xx.x", t0.Add(time.Minute), s)
+		rv := h.run(reviewerList, hHead)
+		wantRun(t, rv, "failure", "Reviewer Checklist: 3 of 4 ticked")
+		if line := itemLine(t, rv, its[2]); !strings.Contains(line, "⬜") {
+			t.Errorf("unticked in the edited review: %q", line)
+		}
+		// Ticking it again in a later edit counts again.
+		approve(h, "edited", "xxxx", t0.Add(time.Minute), s)
+		wantRun(t, h.run(reviewerList, hHead), "success", "Reviewer Checklist: 4 of 4 ticked")
+	})
+}
+
+// TestScenarioBaseChange: retargeting a pull request re-evaluates it
+// against the new base: a PR opened against a branch that is not enforced
+// (neutral, which branch protection treats as passing) must not stay
+// neutral once it targets an enforced branch.
+func TestScenarioBaseChange(t *testing.T) {
+	h := newHarness(t)
+	h.setConfig("branches: [main]\n")
+	h.gh.SetFile(hRepo, "main", configFile, "branches: [main]\n")
+	s := prState{Body: body("xxxx", "...."), At: t0}
+	mustOK(t, h.opened(s))
+	wantRun(t, h.run(reviewerList, hHead), "neutral", "not enforced on dev")
+	mustOK(t, h.deliver("pull_request", h.prPayload("edited", hAuthor, prState{Body: s.Body, At: t0.Add(time.Minute)}, func(p map[string]any) {
+		githubtest.Set(p, "pull_request.base.ref", "main")
+		githubtest.Set(p, "changes", map[string]any{"base": map[string]any{
+			"ref": map[string]any{"from": hBase}, "sha": map[string]any{"from": githubtest.FixtureBaseSHA}}})
+	})))
+	wantRun(t, h.run(reviewerList, hHead), "failure", "Reviewer Checklist: 0 of 4 ticked")
+	wantRun(t, h.run(authorList, hHead), "success", "Author Checklist: 4 of 4 ticked")
+}
+
+// TestScenarioEditAfterMerge: a box ticked after the merge updates the
+// verdict (the release gate reads the newest) and posts nothing.
+func TestScenarioEditAfterMerge(t *testing.T) {
+	h := newHarness(t)
+	s := prState{Body: body("xxxx", "xxx."), At: t0}
+	mustOK(t, h.opened(s))
+	s1 := prState{Body: body("xxxx", "xxx."), At: t0.Add(time.Minute), Merged: true}
+	h.setPull(s1)
+	// The reviewer ticks the first three boxes before the merge.
+	mustOK(t, h.edited(hReviewer, body("xxxx", "...."), prState{Body: s.Body, At: t0.Add(30 * time.Second)}))
+	mustOK(t, h.deliver("pull_request", h.prPayload("closed", hReviewer, s1, nil)))
+	ctx := context.Background()
+	if v, err := app.GetVerdict(ctx, h.st, hOwner, hName, hMerge); err != nil || v.Complete {
+		t.Fatalf("verdict at merge = %+v, %v; want incomplete", v, err)
+	}
+	runs := len(h.gh.CheckRuns(hRepo))
+	s2 := prState{Body: body("xxxx", "xxxx"), At: t0.Add(2 * time.Minute), Merged: true}
+	h.setPull(s2)
+	mustOK(t, h.deliver("pull_request", h.prPayload("edited", hReviewer, s2, func(p map[string]any) {
+		githubtest.Set(p, "changes", map[string]any{"body": map[string]any{"from": s1.Body}})
+		githubtest.Set(p, "pull_request.merged", true)
+		githubtest.Set(p, "pull_request.state", "closed")
+		githubtest.Set(p, "pull_request.merge_commit_sha", hMerge)
+	})))
+	v, err := app.GetVerdict(ctx, h.st, hOwner, hName, hMerge)
+	if err != nil || !v.Complete || !slices.Equal(v.Reviewers, []string{hReviewer}) {
+		t.Errorf("verdict after the late tick = %+v, %v; want complete", v, err)
+	}
+	if n := len(h.gh.CheckRuns(hRepo)); n != runs {
+		t.Errorf("check runs posted after the merge: %d -> %d", runs, n)
+	}
 }
