@@ -127,14 +127,23 @@ func summary(r checklist.Result) string {
 		}
 		b.WriteString("\n")
 	}
+	// A blank line before each block, unless the intro just ended with one
+	// (no item listed).
+	blank := func() {
+		if !strings.HasSuffix(b.String(), "\n\n") {
+			b.WriteString("\n")
+		}
+	}
 	if len(r.MissingItems) > 0 {
-		b.WriteString("\n**Missing from the pull request body** (restore them from the template):\n")
+		blank()
+		b.WriteString("**Missing from the pull request body** (restore them from the template):\n")
 		for _, m := range r.MissingItems {
 			fmt.Fprintf(&b, "- %s\n", mdEscape(m))
 		}
 	}
 	if len(r.ExtraItems) > 0 {
-		b.WriteString("\n**Not in the template** (extra boxes are not allowed here):\n")
+		blank()
+		b.WriteString("**Not in the template** (extra boxes are not allowed here):\n")
 		for _, m := range r.ExtraItems {
 			fmt.Fprintf(&b, "- %s\n", mdEscape(m))
 		}
@@ -143,8 +152,10 @@ func summary(r checklist.Result) string {
 }
 
 // mdEscape keeps item text from the PR body from becoming markup (or
-// mentions) in the check-run summary.
-func mdEscape(s string) string {
-	r := strings.NewReplacer("\\", "\\\\", "*", "\\*", "_", "\\_", "`", "\\`", "[", "\\[", "]", "\\]", "<", "&lt;", ">", "&gt;", "@", "@\u200b", "#", "\\#")
-	return r.Replace(s)
-}
+// mentions) in the check-run summary. "&" is escaped so that an entity in
+// the text (&commat;) cannot render as a character the escaping removed;
+// "~" so that it cannot strike through.
+func mdEscape(s string) string { return mdEscaper.Replace(s) }
+
+var mdEscaper = strings.NewReplacer("\\", "\\\\", "*", "\\*", "_", "\\_", "`", "\\`", "[", "\\[", "]", "\\]", "~", "\\~",
+	"<", "&lt;", ">", "&gt;", "&", "&amp;", "@", "@\u200b", "#", "\\#")

@@ -1,0 +1,282 @@
+package app
+
+import (
+	"bytes"
+	"html"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"github.com/yuin/goldmark"
+	"github.com/yuin/goldmark/extension"
+
+	"github.com/checkoff-app/checkoff/checklist"
+)
+
+// judged parses body and evaluates it against the default config with
+// facts, the way judge does.
+func judged(t *testing.T, body string, facts *checklist.Facts) []checklist.Result {
+	t.Helper()
+	return checklist.Evaluate(checklist.Parse([]byte(body)), checklist.DefaultConfig(), facts)
+}
+
+func resultNamed(t *testing.T, rs []checklist.Result, name string) checklist.Result {
+	t.Helper()
+	for _, r := range rs {
+		if r.Checklist.Name == name {
+			return r
+		}
+	}
+	t.Fatalf("no result %q", name)
+	return checklist.Result{}
+}
+
+// key is the ledger key of a default item, as checklist computes it.
+func key(t *testing.T, list, item string) string {
+	t.Helper()
+	body := "## " + list + "\n- [ ] " + item + "\n"
+	r := resultNamed(t, judged(t, body, nil), list)
+	if len(r.Items) != 1 {
+		t.Fatalf("item %q not found", item)
+	}
+	return r.Items[0].Key
+}
+
+func TestTitleAndSummary(t *testing.T) {
+	const when = "2024-05-06T10:00:00Z"
+	at, _ := time.Parse(time.RFC3339, when)
+	a := checklist.DefaultConfig().Checklists[0].Items
+	r := checklist.DefaultConfig().Checklists[1].Items
+	allAuthor := "## Author Checklist\n- [x] " + strings.Join(a, "\n- [x] ") + "\n"
+	for name, tc := range map[string]struct {
+		body    string
+		list    string
+		facts   *checklist.Facts
+		title   string
+		summary string
+	}{
+		"author complete": {
+			body:  allAuthor,
+			list:  "Author Checklist",
+			facts: &checklist.Facts{Author: "alice", Ticks: ticks(t, "Author Checklist", a, "alice", at)},
+			title: "Author Checklist: 4 of 4 ticked",
+			summary: "Every item is ticked.\n\nItems count only when ticked by the author.\n\n" +
+				"- ✅ Do the changes implement the correct feature? — ticked by @alice\n" +
+				"- ✅ Did you implement and update your Unit Tests? — ticked by @alice\n" +
+				"- ✅ Does a build from the Cmd Line Pass? — ticked by @alice\n" +
+				"- ✅ Has the author tested changes? — ticked by @alice\n",
+		},
+		"reviewer: every reason": {
+			body: "## Reviewer Checklist\n- [x] " + r[0] + "\n- [x] " + r[1] + "\n- [x] " + r[2] + "\n- [ ] " + r[3] + "\n- [ ] N/A extra check\n",
+			list: "Reviewer Checklist",
+			facts: &checklist.Facts{Author: "alice", Ticks: map[string]checklist.Tick{
+				key(t, "Reviewer Checklist", r[0]): {Checked: true, By: "bob", At: at, CanWrite: true},
+				key(t, "Reviewer Checklist", r[1]): {Checked: true, By: "alice", At: at, CanWrite: true},
+				key(t, "Reviewer Checklist", r[2]): {Checked: true, By: "carol", At: at},
+			}},
+			title: "Reviewer Checklist: 1 of 4 ticked",
+			summary: "Items count only when ticked by a reviewer with write access who is not the author.\n\n" +
+				"- ✅ Do the changes implement the correct functionality? — ticked by @bob\n" +
+				"- ⚠️ Are there a sufficient amount of Unit Tests included? — ticked by the author\n" +
+				"- ⚠️ Does the file's code-style and inline comments meet standards? — ticked by @\u200bcarol, who lacks write access\n" +
+				"- ⬜ Are the commit messages appropriate? — not ticked\n" +
+				"- ⬜ N/A extra check _(optional)_\n",
+		},
+		"section missing": {
+			body:    allAuthor,
+			list:    "Reviewer Checklist",
+			facts:   &checklist.Facts{Author: "alice"},
+			title:   `Reviewer Checklist: section "Reviewer Checklist" not found`,
+			summary: "The pull request body has no **Reviewer Checklist** section. Add it from the pull request template.\n",
+		},
+		"items deleted": {
+			body:  "## Author Checklist\nAll done, trust me.\n",
+			list:  "Author Checklist",
+			facts: &checklist.Facts{Author: "alice"},
+			title: "Author Checklist: 0 of 0 ticked",
+			summary: "The section holds no required box: deleting the items does not complete a checklist.\n\n" +
+				"Items count only when ticked by the author.\n\n" +
+				"**Missing from the pull request body** (restore them from the template):\n" +
+				"- Do the changes implement the correct feature?\n" +
+				"- Did you implement and update your Unit Tests?\n" +
+				"- Does a build from the Cmd Line Pass?\n" +
+				"- Has the author tested changes?\n",
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			res := resultNamed(t, judged(t, tc.body, tc.facts), tc.list)
+			if got := title(res); got != tc.title {
+				t.Errorf("title\n got %q\nwant %q", got, tc.title)
+			}
+			if got := summary(res); got != tc.summary {
+				t.Errorf("summary\n got %q\nwant %q", got, tc.summary)
+			}
+		})
+	}
+}
+
+// TestSummaryExtraItems: with allow_extra_items false, boxes not in the
+// template are listed.
+func TestSummaryExtraItems(t *testing.T) {
+	cfg, err := checklist.ParseConfig(configPath, []byte("checklists:\n  - name: QA\n    items: [Smoke test]\n    allow_extra_items: false\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := checklist.Evaluate(checklist.Parse([]byte("## QA\n- [x] Smoke test\n- [x] Shipped *it*\n")), cfg, nil)
+	if len(res) != 1 {
+		t.Fatalf("results %v", res)
+	}
+	got := summary(res[0])
+	want := "- ✅ Smoke test\n- ✅ Shipped it\n\n**Not in the template** (extra boxes are not allowed here):\n- Shipped it\n"
+	if got != want {
+		t.Errorf("summary\n got %q\nwant %q", got, want)
+	}
+	if c := conclusion(res[0].Status, cfg); c != "failure" {
+		t.Errorf("conclusion %q", c)
+	}
+}
+
+func ticks(t *testing.T, list string, items []string, by string, at time.Time) map[string]checklist.Tick {
+	out := map[string]checklist.Tick{}
+	for _, it := range items {
+		out[key(t, list, it)] = checklist.Tick{Checked: true, By: by, At: at, CanWrite: true}
+	}
+	return out
+}
+
+// render turns a summary line into HTML the way github.com renders
+// Markdown (CommonMark + GFM).
+func render(t *testing.T, md string) string {
+	t.Helper()
+	var b bytes.Buffer
+	if err := goldmark.New(goldmark.WithExtensions(extension.GFM)).Convert([]byte(md), &b); err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
+}
+
+var mention = regexp.MustCompile(`(^|[^\w])@[A-Za-z0-9]`)
+
+// TestMdEscape: item text from the pull request body is shown as text in
+// the check-run summary: no element, no entity and no mention survives.
+func TestMdEscape(t *testing.T) {
+	for name, text := range map[string]string{
+		"mention":        "ask @octocat and @acme/security",
+		"emphasis":       "**bold** and _em_ and *em*",
+		"strikethrough":  "~~struck~~ and ~single~",
+		"link":           "[click](/settings/tokens) and ![img](x.png) and [ref]",
+		"html":           `<img src=x onerror=alert(1)> <a href="https://evil.example">x</a>`,
+		"code":           "`rm -rf /`",
+		"entity mention": "&#64;octocat &commat;octocat &#x40;octocat",
+		"entity":         "&lt;b&gt; &amp;",
+		"heading":        "# not a heading",
+		"backslash":      `C:\path\*`,
+		"reference":      "fixes #12",
+	} {
+		t.Run(name, func(t *testing.T) {
+			out := render(t, "- "+mdEscape(text)+"\n")
+			inner, ok := strings.CutPrefix(out, "<ul>\n<li>")
+			inner, ok2 := strings.CutSuffix(inner, "</li>\n</ul>\n")
+			if !ok || !ok2 {
+				t.Fatalf("not one plain list item: %q", out)
+			}
+			if strings.Contains(inner, "<") {
+				t.Errorf("markup survived: %q -> %q", text, inner)
+			}
+			shown := html.UnescapeString(inner)
+			if m := mention.FindString(shown); m != "" {
+				t.Errorf("mention survived: %q -> %q", text, shown)
+			}
+			if got := strings.ReplaceAll(shown, "\u200b", ""); got != text {
+				t.Errorf("text not shown as written:\n got %q\nwant %q", got, text)
+			}
+		})
+	}
+}
+
+// TestSummaryEscapesParsedItems runs a hostile body through Parse and
+// Evaluate: what the parser hands on as displayed text must stay text.
+func TestSummaryEscapesParsedItems(t *testing.T) {
+	body := "## Author Checklist\n- [x] ping &amp;commat;octocat\n- [x] \\~\\~not struck\\~\\~\n- [x] \\<script\\>\n- [x] \\*\\*loud\\*\\*\n"
+	res := resultNamed(t, judged(t, body, nil), "Author Checklist")
+	out := render(t, summary(res))
+	for _, bad := range []string{"<del>", "<script", "<strong>loud", "<em>"} {
+		if strings.Contains(out, bad) {
+			t.Errorf("summary renders %s:\n%s", bad, out)
+		}
+	}
+	if m := mention.FindString(html.UnescapeString(out)); m != "" {
+		t.Errorf("summary renders a mention %q:\n%s", m, out)
+	}
+}
+
+func TestConclusion(t *testing.T) {
+	for name, tc := range map[string]struct {
+		status     checklist.Status
+		configured string
+		want       string
+	}{
+		"complete":                    {checklist.Complete, "", "success"},
+		"complete, neutral otherwise": {checklist.Complete, "neutral", "success"},
+		"incomplete, default":         {checklist.Incomplete, "", "failure"},
+		"incomplete, failure":         {checklist.Incomplete, "failure", "failure"},
+		"incomplete, action_required": {checklist.Incomplete, "action_required", "action_required"},
+		"missing, neutral":            {checklist.Missing, "neutral", "neutral"},
+		"missing, default":            {checklist.Missing, "", "failure"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			if got := conclusion(tc.status, &checklist.Config{IncompleteConclusion: tc.configured}); got != tc.want {
+				t.Errorf("conclusion = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestSummaryTruncation(t *testing.T) {
+	for name, tc := range map[string]struct {
+		summary   string
+		truncated bool
+	}{
+		"at the limit":          {strings.Repeat("a", maxSummary), false},
+		"one over":              {strings.Repeat("a", maxSummary+1), true},
+		"multibyte at the edge": {strings.Repeat("ä", maxSummary), true},
+		"emoji":                 {strings.Repeat("- ✅ item\n", 10000), true},
+	} {
+		t.Run(name, func(t *testing.T) {
+			o := checkRun{Name: "X", HeadSHA: "abc", Conclusion: "failure", Summary: tc.summary}.options()
+			got := o.GetOutput().GetSummary()
+			if !utf8.ValidString(got) {
+				t.Fatal("summary is not valid UTF-8")
+			}
+			if n := utf8.RuneCountInString(got); n > maxSummary || len(got) > maxSummary {
+				t.Errorf("summary has %d characters, %d bytes; GitHub allows %d", n, len(got), maxSummary)
+			}
+			if tc.truncated != strings.HasSuffix(got, "… (truncated)") {
+				t.Errorf("truncated = %v, want %v", !tc.truncated, tc.truncated)
+			}
+			if !tc.truncated && got != tc.summary {
+				t.Error("summary changed though it fits")
+			}
+			if tc.truncated && !strings.HasPrefix(tc.summary, strings.TrimSuffix(got, "\n\n… (truncated)")) {
+				t.Error("truncated summary is not a prefix of the original")
+			}
+		})
+	}
+}
+
+func TestCheckRunOptions(t *testing.T) {
+	at := time.Date(2024, 5, 6, 10, 0, 0, 0, time.UTC)
+	o := checkRun{Name: "Reviewer Checklist", HeadSHA: "abc", Conclusion: "failure", Title: "T", Summary: "S", Recheck: true, At: at}.options()
+	if o.GetStatus() != "completed" || o.GetConclusion() != "failure" || !o.GetCompletedAt().Time.Equal(at) ||
+		o.GetOutput().GetTitle() != "T" || o.GetOutput().GetSummary() != "S" {
+		t.Errorf("options %+v", o)
+	}
+	if len(o.Actions) != 1 || o.Actions[0].Identifier != RecheckAction || len(o.Actions[0].Label) > 20 || len(o.Actions[0].Description) > 40 {
+		t.Errorf("actions %+v (GitHub caps label at 20 and description at 40 characters)", o.Actions)
+	}
+	if o := (checkRun{Name: "X", Conclusion: "success"}).options(); o.Actions != nil {
+		t.Errorf("actions without Recheck: %+v", o.Actions)
+	}
+}
