@@ -76,11 +76,18 @@ type judgement struct {
 	complete bool
 	holding  []string
 	reviewer []string
+	asOf     time.Time // when the ledger it judged was read
 }
 
 // judge evaluates pr against its repository's config and ledger. It makes
 // no GitHub write.
 func (a *App) judge(ctx context.Context, gh gitHub, pr PR, rc repoConfig, l ledger) (judgement, error) {
+	j, err := a.judgeAt(ctx, gh, pr, rc, l)
+	j.asOf = l.readAt
+	return j, err
+}
+
+func (a *App) judgeAt(ctx context.Context, gh gitHub, pr PR, rc repoConfig, l ledger) (judgement, error) {
 	at := a.now().UTC()
 	if rc.parseErr != nil {
 		var j judgement
@@ -183,11 +190,16 @@ func sameRuns(a, b []checkRun) bool {
 }
 
 // verdict records what the gate needs from a merged PR and hands it on.
+// Its version (At) is when the judged ledger was read, not the PR's
+// updated_at: every judgement is of the newest PR state seen (see current)
+// and a ledger that only moves forward, so a later judgement knows at least
+// as much. A late delivery (a review ticked before the merge, redelivered
+// after it) then updates the verdict instead of losing to the merge's.
 func (a *App) verdict(ctx context.Context, pr PR, j judgement) (Verdict, error) {
 	v := Verdict{
 		Installation: pr.Installation, Owner: pr.Owner, Repo: pr.Repo, PR: pr.Number,
 		Base: pr.Base, MergeSHA: pr.MergeSHA, HeadSHA: pr.HeadSHA, Author: pr.Author,
-		Complete: j.complete, Reviewers: j.reviewer, Holding: j.holding, At: pr.UpdatedAt,
+		Complete: j.complete, Reviewers: j.reviewer, Holding: j.holding, At: j.asOf,
 	}
 	if v.MergeSHA == "" {
 		return v, errors.New("merged pull request without merge_commit_sha")

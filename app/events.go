@@ -73,8 +73,8 @@ func (a *App) Edited(ctx context.Context, pr PR, oldBody string, sender *github.
 	if err != nil {
 		return err
 	}
-	if pr.Merged {
-		return a.verdictChanged(ctx, pr, j)
+	if done, err := a.mergedVerdict(ctx, edit, pr, j); done || err != nil {
+		return err
 	}
 	if len(changes) == 0 {
 		// No box changed state, so the ledger is as before. A late edit
@@ -154,6 +154,7 @@ func (a *App) evaluate(ctx context.Context, gh gitHub, pr PR) error {
 }
 
 func (a *App) evaluateWith(ctx context.Context, gh gitHub, pr PR, rc repoConfig) error {
+	event := pr
 	pr, l, err := a.current(ctx, pr)
 	if err != nil {
 		return err
@@ -162,10 +163,25 @@ func (a *App) evaluateWith(ctx context.Context, gh gitHub, pr PR, rc repoConfig)
 	if err != nil {
 		return err
 	}
-	if pr.Merged {
-		return a.verdictChanged(ctx, pr, j)
+	if done, err := a.mergedVerdict(ctx, event, pr, j); done || err != nil {
+		return err
 	}
 	return a.post(ctx, gh, pr, j.runs)
+}
+
+// mergedVerdict records the verdict when pr (the newest state seen) is
+// merged, and reports whether the delivery is done. An event of a merged PR
+// posts no check runs; a late event from before the merge (event not
+// merged) still posts the runs it would have posted in time, so the PR's
+// checks end as they would have without the delay.
+func (a *App) mergedVerdict(ctx context.Context, event, pr PR, j judgement) (done bool, err error) {
+	if !pr.Merged {
+		return false, nil
+	}
+	if err := a.verdictChanged(ctx, pr, j); err != nil {
+		return true, err
+	}
+	return event.Merged, nil
 }
 
 func (a *App) verdictChanged(ctx context.Context, pr PR, j judgement) error {

@@ -28,8 +28,10 @@ const (
 // by its updated_at: a delivery that arrives after a newer one is judged on
 // the newer body and head, so the check runs it posts are not stale.
 type prRecord struct {
-	Body    string `json:"body"`
-	HeadSHA string `json:"head_sha"`
+	Body     string `json:"body"`
+	HeadSHA  string `json:"head_sha"`
+	Merged   bool   `json:"merged,omitempty"`
+	MergeSHA string `json:"merge_sha,omitempty"`
 }
 
 // itemKeySep separates the checklist name from the item in a checklist item
@@ -101,14 +103,16 @@ type ledger struct {
 	lastPush  time.Time
 	pr        prRecord // newest state seen; valid when prVersion > 0
 	prVersion int64
+	readAt    time.Time // when it was read
 }
 
 func (a *App) loadLedger(ctx context.Context, pr PR) (ledger, error) {
+	readAt := a.now().UTC()
 	recs, err := a.store.Query(ctx, ledgerPK(pr.Owner, pr.Repo, pr.Number))
 	if err != nil {
 		return ledger{}, fmt.Errorf("load ledger of %s: %w", pr, err)
 	}
-	l := ledger{ticks: make(map[string]tickRecord, len(recs)), versions: make(map[string]int64, len(recs))}
+	l := ledger{ticks: make(map[string]tickRecord, len(recs)), versions: make(map[string]int64, len(recs)), readAt: readAt}
 	for _, r := range recs {
 		switch r.SK {
 		case pushSK:
@@ -136,10 +140,12 @@ func (a *App) loadLedger(ctx context.Context, pr PR) (ledger, error) {
 }
 
 // current loads the ledger of pr and reconciles pr with the newest state
-// seen: it records pr's body and head when pr is newer than what the ledger
-// holds, and takes the ledger's when pr is older (a late delivery). GitHub
-// delivers concurrently and in no guaranteed order; without this, a late
-// edit would post check runs for a body that is no longer the PR's.
+// seen: it records pr's body, head and merge when pr is newer than what the
+// ledger holds, and takes the ledger's when pr is older (a late delivery:
+// one that arrives after the merge is judged as merged, and updates the
+// verdict). GitHub delivers concurrently and in no guaranteed order; without
+// this, a late edit would post check runs for a body that is no longer the
+// PR's.
 // updated_at has one-second resolution: of two states in the same second,
 // the one judged is the delivery's own.
 func (a *App) current(ctx context.Context, pr PR) (PR, ledger, error) {
@@ -153,9 +159,9 @@ func (a *App) current(ctx context.Context, pr PR) (PR, ledger, error) {
 	v := pr.UpdatedAt.UnixNano()
 	switch {
 	case l.prVersion > v:
-		pr.Body, pr.HeadSHA = l.pr.Body, l.pr.HeadSHA
+		pr.Body, pr.HeadSHA, pr.Merged, pr.MergeSHA = l.pr.Body, l.pr.HeadSHA, l.pr.Merged, l.pr.MergeSHA
 	case l.prVersion < v:
-		rec := prRecord{Body: pr.Body, HeadSHA: pr.HeadSHA}
+		rec := prRecord{Body: pr.Body, HeadSHA: pr.HeadSHA, Merged: pr.Merged, MergeSHA: pr.MergeSHA}
 		data, err := json.Marshal(rec)
 		if err != nil {
 			return pr, ledger{}, fmt.Errorf("encode state of %s: %w", pr, err)

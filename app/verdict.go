@@ -10,8 +10,9 @@ import (
 )
 
 // Verdict is what the app concluded about a merged pull request: whether
-// every checklist was complete, with the ledger, at the moment of the merge
-// (or at a later edit that completed it). The release gate reads verdicts by
+// every checklist was complete, with the ledger, at the merge (or at a later
+// delivery that completed it: an edit after the merge, or a review whose
+// delivery was late). The release gate reads verdicts by
 // merge commit.
 type Verdict struct {
 	Installation int64     `json:"installation"`
@@ -25,7 +26,7 @@ type Verdict struct {
 	Complete     bool      `json:"complete"`
 	Reviewers    []string  `json:"reviewers,omitempty"` // who ticked counted reviewer items
 	Holding      []string  `json:"holding,omitempty"`   // "Reviewer Checklist: Are the commit messages appropriate?"
-	At           time.Time `json:"at"`
+	At           time.Time `json:"at"`                  // when the judged ledger was read: a later verdict knows more
 }
 
 // ReleaseGate receives every verdict the app records: at a merge, and again
@@ -40,7 +41,7 @@ type ReleaseGate interface {
 func verdictPK(owner, repo string) string { return "verdict#" + owner + "/" + repo }
 
 // PutVerdict records v against its merge commit. Verdicts are versioned by
-// their time, so a late, stale delivery cannot overwrite a newer verdict.
+// At, so a verdict judged on an older ledger cannot overwrite a newer one.
 func PutVerdict(ctx context.Context, st store.Store, v Verdict) error {
 	data, err := json.Marshal(v)
 	if err != nil {

@@ -1,0 +1,130 @@
+package app
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/checkoff-app/checkoff/app/store"
+	"github.com/checkoff-app/checkoff/checklist"
+)
+
+func TestTickVersionOrdering(t *testing.T) {
+	t0 := time.Date(2024, 5, 6, 9, 15, 2, 0, time.UTC)
+	for name, tc := range map[string]struct {
+		older, newer [2]any // time, checked
+	}{
+		"a later tick wins":                   {[2]any{t0, false}, [2]any{t0.Add(time.Second), true}},
+		"a later untick wins":                 {[2]any{t0, true}, [2]any{t0.Add(time.Second), false}},
+		"a tie goes to the untick":            {[2]any{t0, true}, [2]any{t0, false}},
+		"a nanosecond is later":               {[2]any{t0, false}, [2]any{t0.Add(time.Nanosecond), true}},
+		"an untick loses to a tick after it":  {[2]any{t0, false}, [2]any{t0.Add(time.Nanosecond), true}},
+		"far apart, across the year boundary": {[2]any{time.Date(2023, 12, 31, 23, 59, 59, 0, time.UTC), false}, [2]any{time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC), true}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			o := tickVersion(tc.older[0].(time.Time), tc.older[1].(bool))
+			n := tickVersion(tc.newer[0].(time.Time), tc.newer[1].(bool))
+			if o >= n {
+				t.Errorf("older %d >= newer %d", o, n)
+			}
+		})
+	}
+	// facts recovers the time from the version.
+	for _, checked := range []bool{true, false} {
+		if got := time.Unix(0, tickVersion(t0, checked)/2).UTC(); !got.Equal(t0) {
+			t.Errorf("checked=%v: time from version = %v, want %v", checked, got, t0)
+		}
+	}
+}
+
+// newTestApp is an App over a file store, printing its check runs to out.
+func newTestApp(t *testing.T, out *syncWriter) (*App, store.Store) {
+	t.Helper()
+	st, err := store.OpenFile(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	a, err := New(Options{Store: st, DryRun: &DryRun{Out: out, Writers: []string{"bob"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a, st
+}
+
+// TestLedgerConverges applies the same three changes of one box in every
+// order, and twice: the stored record is always the latest.
+func TestLedgerConverges(t *testing.T) {
+	ctx := context.Background()
+	t0 := time.Date(2024, 5, 6, 9, 15, 2, 0, time.UTC)
+	k := key(t, "Reviewer Checklist", "Are the commit messages appropriate?")
+	type step struct {
+		checked bool
+		by      string
+		at      time.Time
+	}
+	steps := []step{{true, "bob", t0}, {false, "alice", t0.Add(time.Second)}, {true, "carol", t0.Add(2 * time.Second)}}
+	pr := PR{Owner: "Acme", Repo: "API", Number: 7}
+	var want []store.Record
+	for _, order := range [][]int{{0, 1, 2}, {2, 1, 0}, {1, 0, 2}, {2, 0, 1}, {0, 1, 2, 2, 1, 0}} {
+		a, st := newTestApp(t, &syncWriter{})
+		for _, i := range order {
+			s := steps[i]
+			if err := a.recordChanges(ctx, pr, []checklist.Change{{Key: k, Text: "x", Checked: s.checked}}, actor{Login: s.by}, s.at, 0); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, err := st.Query(ctx, ledgerPK("acme", "api", 7))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want == nil {
+			want = got
+		}
+		if !slices.EqualFunc(got, want, func(x, y store.Record) bool {
+			return x.SK == y.SK && x.Version == y.Version && string(x.Data) == string(y.Data)
+		}) {
+			t.Errorf("order %v: ledger %v, want %v", order, got, want)
+		}
+		l, err := a.loadLedger(ctx, pr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tr := l.ticks[k]; !tr.Checked || tr.By != "carol" {
+			t.Errorf("order %v: latest record %+v, want carol's tick", order, tr)
+		}
+	}
+}
+
+// TestCurrentKeepsTheNewestState: a late delivery is judged on the newest
+// body, head and merge seen, and does not overwrite them.
+func TestCurrentKeepsTheNewestState(t *testing.T) {
+	ctx := context.Background()
+	a, _ := newTestApp(t, &syncWriter{})
+	t0 := time.Date(2024, 5, 6, 9, 15, 2, 0, time.UTC)
+	newer := PR{Owner: "acme", Repo: "api", Number: 7, Body: "new", HeadSHA: "h2", UpdatedAt: t0.Add(time.Minute), Merged: true, MergeSHA: "m"}
+	older := PR{Owner: "acme", Repo: "api", Number: 7, Body: "old", HeadSHA: "h1", UpdatedAt: t0}
+	for _, tc := range []struct {
+		in         PR
+		body, head string
+	}{
+		{newer, "new", "h2"},
+		{older, "new", "h2"}, // late: takes the newest
+		{newer, "new", "h2"}, // same again
+	} {
+		got, _, err := a.current(ctx, tc.in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Body != tc.body || got.HeadSHA != tc.head || !got.Merged || got.MergeSHA != "m" {
+			t.Errorf("current(%s@%v) = %q@%s merged=%v %q, want %q@%s merged as m", tc.in.Body, tc.in.UpdatedAt,
+				got.Body, got.HeadSHA, got.Merged, got.MergeSHA, tc.body, tc.head)
+		}
+	}
+	// Without updated_at nothing is recorded or replaced.
+	got, _, err := a.current(ctx, PR{Owner: "acme", Repo: "api", Number: 7, Body: "fetched"})
+	if err != nil || got.Body != "fetched" {
+		t.Errorf("current without updated_at = %q, %v", got.Body, err)
+	}
+}
