@@ -96,7 +96,7 @@ func (a *App) Edited(ctx context.Context, pr PR, oldBody string, sender *github.
 			return nil
 		}
 	}
-	return a.post(ctx, gh, pr, j.runs)
+	return a.postFresh(ctx, gh, edit, pr, rc, l, j)
 }
 
 // Pushed notes a new head commit (for reset_reviewer_on_push) and
@@ -166,7 +166,65 @@ func (a *App) evaluateWith(ctx context.Context, gh gitHub, pr PR, rc repoConfig)
 	if done, err := a.mergedVerdict(ctx, event, pr, j); done || err != nil {
 		return err
 	}
-	return a.post(ctx, gh, pr, j.runs)
+	return a.postFresh(ctx, gh, event, pr, rc, l, j)
+}
+
+// maxRejudge bounds how often postFresh judges again: each round needs yet
+// another delivery recording while this one posts, and that delivery checks
+// its own posts the same way.
+const maxRejudge = 3
+
+// postFresh posts j (judged on pr and l), then makes sure what it posted is
+// not stale. GitHub shows the check run created last, and deliveries run
+// concurrently: one that judged a newer state may have posted before this
+// one's runs landed. So once posted, the ledger is read again; when anything
+// was recorded meanwhile, the newest state is judged and every run that
+// differs from what this delivery posted is posted again. A delivery that
+// records after that read posts after this one's runs landed, so the run
+// created last is always judged on the newest state.
+func (a *App) postFresh(ctx context.Context, gh gitHub, event, pr PR, rc repoConfig, l ledger, j judgement) error {
+	runs := j.runs
+	for round := 0; ; round++ {
+		if err := a.post(ctx, gh, pr, runs); err != nil {
+			return err
+		}
+		if round == maxRejudge {
+			return nil
+		}
+		l2, err := a.loadLedger(ctx, pr)
+		if err != nil {
+			return err
+		}
+		if !l2.movedSince(l) {
+			return nil
+		}
+		posted := j.runs
+		pr, l = l2.newest(pr), l2
+		if j, err = a.judge(ctx, gh, pr, rc, l); err != nil {
+			return err
+		}
+		if done, err := a.mergedVerdict(ctx, event, pr, j); done || err != nil {
+			return err
+		}
+		runs = changedRuns(posted, j.runs)
+		a.logger(ctx).Debug("ledger moved while posting; judged again", "pr", pr.String(), "round", round+1, "reposting", len(runs))
+		if len(runs) == 0 {
+			return nil
+		}
+	}
+}
+
+// changedRuns are the runs of now that differ from the same-named run in
+// posted.
+func changedRuns(posted, now []checkRun) []checkRun {
+	var out []checkRun
+	for _, r := range now {
+		i := slices.IndexFunc(posted, func(p checkRun) bool { return p.Name == r.Name })
+		if i < 0 || !sameRuns(posted[i:i+1], []checkRun{r}) {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // mergedVerdict records the verdict when pr (the newest state seen) is

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -129,5 +130,37 @@ func TestEditedWritesOnlyWhenAResultChanges(t *testing.T) {
 	last := out.runs(t)
 	if got := last[len(last)-1]; got.Name != "Reviewer Checklist" || got.GetOutput().GetTitle() != "Reviewer Checklist: 1 of 1 ticked" {
 		t.Errorf("last run %s %q", got.Name, got.GetOutput().GetTitle())
+	}
+}
+
+func TestChangedRuns(t *testing.T) {
+	a := checkRun{Name: "A", HeadSHA: "h", Conclusion: "success", Title: "A: 1 of 1 ticked", Summary: "s"}
+	b := checkRun{Name: "B", HeadSHA: "h", Conclusion: "failure", Title: "B: 0 of 1 ticked", Summary: "s"}
+	b2 := b
+	b2.Conclusion, b2.Title = "success", "B: 1 of 1 ticked"
+	a2 := a
+	a2.HeadSHA = "h2"
+	a3 := a
+	a3.At = time.Now() // the time alone is no change
+	for name, tc := range map[string]struct {
+		posted, now []checkRun
+		want        []string
+	}{
+		"same":             {[]checkRun{a, b}, []checkRun{a3, b}, nil},
+		"one changed":      {[]checkRun{a, b}, []checkRun{a, b2}, []string{"B"}},
+		"new head":         {[]checkRun{a, b}, []checkRun{a2, b}, []string{"A"}},
+		"not posted":       {[]checkRun{a}, []checkRun{a, b}, []string{"B"}},
+		"nothing posted":   {nil, []checkRun{a, b}, []string{"A", "B"}},
+		"nothing to judge": {[]checkRun{a, b}, nil, nil},
+	} {
+		t.Run(name, func(t *testing.T) {
+			var got []string
+			for _, r := range changedRuns(tc.posted, tc.now) {
+				got = append(got, r.Name)
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("changedRuns = %v, want %v", got, tc.want)
+			}
+		})
 	}
 }

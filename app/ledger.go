@@ -159,7 +159,7 @@ func (a *App) current(ctx context.Context, pr PR) (PR, ledger, error) {
 	v := pr.UpdatedAt.UnixNano()
 	switch {
 	case l.prVersion > v:
-		pr.Body, pr.HeadSHA, pr.Merged, pr.MergeSHA = l.pr.Body, l.pr.HeadSHA, l.pr.Merged, l.pr.MergeSHA
+		pr = l.newest(pr)
 	case l.prVersion < v:
 		rec := prRecord{Body: pr.Body, HeadSHA: pr.HeadSHA, Merged: pr.Merged, MergeSHA: pr.MergeSHA}
 		data, err := json.Marshal(rec)
@@ -172,6 +172,29 @@ func (a *App) current(ctx context.Context, pr PR) (PR, ledger, error) {
 		l.pr, l.prVersion = rec, v
 	}
 	return pr, l, nil
+}
+
+// newest is pr with the newest state the ledger holds, when that is newer.
+func (l ledger) newest(pr PR) PR {
+	if pr.UpdatedAt.IsZero() || l.prVersion <= pr.UpdatedAt.UnixNano() {
+		return pr
+	}
+	pr.Body, pr.HeadSHA, pr.Merged, pr.MergeSHA = l.pr.Body, l.pr.HeadSHA, l.pr.Merged, l.pr.MergeSHA
+	pr.UpdatedAt = time.Unix(0, l.prVersion).UTC()
+	return pr
+}
+
+// movedSince reports whether anything was recorded since old was read.
+func (l ledger) movedSince(old ledger) bool {
+	if l.prVersion != old.prVersion || !l.lastPush.Equal(old.lastPush) || len(l.versions) != len(old.versions) {
+		return true
+	}
+	for k, v := range l.versions {
+		if w, ok := old.versions[k]; !ok || w != v {
+			return true
+		}
+	}
+	return false
 }
 
 // facts turns the ledger into checklist facts, asking GitHub (cached) for

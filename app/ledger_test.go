@@ -128,3 +128,29 @@ func TestCurrentKeepsTheNewestState(t *testing.T) {
 		t.Errorf("current without updated_at = %q, %v", got.Body, err)
 	}
 }
+
+func TestLedgerMovedSince(t *testing.T) {
+	base := func() ledger {
+		return ledger{versions: map[string]int64{"a": 2, "b": 4}, prVersion: 10, lastPush: time.Unix(5, 0)}
+	}
+	for name, tc := range map[string]struct {
+		change func(l *ledger)
+		moved  bool
+	}{
+		"nothing":           {func(*ledger) {}, false},
+		"a record replaced": {func(l *ledger) { l.versions["a"] = 3 }, true},
+		"a record added":    {func(l *ledger) { l.versions["c"] = 1 }, true},
+		"a record gone":     {func(l *ledger) { delete(l.versions, "b") }, true},
+		"a record swapped":  {func(l *ledger) { delete(l.versions, "b"); l.versions["c"] = 4 }, true},
+		"newer state":       {func(l *ledger) { l.prVersion = 11 }, true},
+		"a push":            {func(l *ledger) { l.lastPush = time.Unix(6, 0) }, true},
+	} {
+		t.Run(name, func(t *testing.T) {
+			old, now := base(), base()
+			tc.change(&now)
+			if got := now.movedSince(old); got != tc.moved {
+				t.Errorf("movedSince = %v, want %v", got, tc.moved)
+			}
+		})
+	}
+}
