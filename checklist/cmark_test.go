@@ -41,7 +41,7 @@ func TestCmarkGFM(t *testing.T) {
 	rng := rand.New(rand.NewPCG(2, 1))
 	bodies := make([][]byte, n)
 	for i := range bodies {
-		bodies[i] = genBody(rng)
+		bodies[i] = cmBody(rng)
 	}
 	boxes := compareWithCmark(t, bin, bodies)
 	if boxes < 5*n {
@@ -428,54 +428,54 @@ func headingRows(hs []Heading) []string {
 	return rows
 }
 
-// genBody builds a random PR body from the constructs the parser must tell
+// cmBody builds a random PR body from the constructs the parser must tell
 // apart. It leaves out ignore-region markers (a checkoff convention cmark-gfm
 // knows nothing of).
-func genBody(rng *rand.Rand) []byte {
+func cmBody(rng *rand.Rand) []byte {
 	var b strings.Builder
 	blocks := 3 + rng.IntN(10)
 	for i := range blocks {
 		switch rng.IntN(14) {
 		case 0, 1, 2:
-			genHeading(rng, &b)
+			cmHeading(rng, &b)
 		case 3, 4, 5, 6:
-			genList(rng, &b, "", 0)
+			cmList(rng, &b, "", 0)
 		case 7:
-			fence := pick(rng, "```", "~~~", "````")
-			fmt.Fprintf(&b, "%s%s\n", fence, pick(rng, "", "md", "diff"))
-			genList(rng, &b, "", 0)
+			fence := cmPick(rng, "```", "~~~", "````")
+			fmt.Fprintf(&b, "%s%s\n", fence, cmPick(rng, "", "md", "diff"))
+			cmList(rng, &b, "", 0)
 			if i < blocks-1 || rng.IntN(2) == 0 {
 				b.WriteString(fence + "\n")
 			}
 		case 8:
 			var inner strings.Builder
-			genList(rng, &inner, "", 0)
+			cmList(rng, &inner, "", 0)
 			for _, l := range strings.SplitAfter(strings.TrimSuffix(inner.String(), "\n"), "\n") {
 				b.WriteString("    " + l)
 			}
 			b.WriteString("\n")
 		case 9:
-			quote := pick(rng, "> ", ">", "> > ")
+			quote := cmPick(rng, "> ", ">", "> > ")
 			var inner strings.Builder
 			if rng.IntN(3) == 0 {
-				genHeading(rng, &inner)
+				cmHeading(rng, &inner)
 			}
-			genList(rng, &inner, "", 0)
+			cmList(rng, &inner, "", 0)
 			for _, l := range strings.SplitAfter(strings.TrimSuffix(inner.String(), "\n"), "\n") {
 				b.WriteString(quote + l)
 			}
 			b.WriteString("\n")
 		case 10:
 			b.WriteString("<!--\n")
-			genList(rng, &b, "", 0)
+			cmList(rng, &b, "", 0)
 			b.WriteString("-->\n")
 		case 11:
 			b.WriteString("| Task | Done |\n| --- | :-: |\n")
 			for range 1 + rng.IntN(3) {
-				fmt.Fprintf(&b, "| - %s %s | %s |\n", pick(rng, "[ ]", "[x]"), pick(rng, words...), pick(rng, "[ ]", "[x]", "yes"))
+				fmt.Fprintf(&b, "| - %s %s | %s |\n", cmPick(rng, "[ ]", "[x]"), cmPick(rng, cmWords...), cmPick(rng, "[ ]", "[x]", "yes"))
 			}
 		case 12:
-			tag := pick(rng, "div", "details", "p")
+			tag := cmPick(rng, "div", "details", "p")
 			fmt.Fprintf(&b, "<%s>\n", tag)
 			if tag == "details" {
 				b.WriteString("<summary>Reviewer Checklist</summary>\n")
@@ -483,10 +483,10 @@ func genBody(rng *rand.Rand) []byte {
 			if rng.IntN(2) == 0 {
 				b.WriteString("\n") // a blank line ends the HTML block: Markdown again
 			}
-			genList(rng, &b, "", 0)
+			cmList(rng, &b, "", 0)
 			fmt.Fprintf(&b, "\n</%s>\n", tag)
 		case 13:
-			b.WriteString(pick(rng, "Some text.", "Closes #12.", "A **bold** word and `code`.",
+			b.WriteString(cmPick(rng, "Some text.", "Closes #12.", "A **bold** word and `code`.",
 				"**Reviewer Checklist**: not a heading", "---", "***", "[ref]: https://example.com",
 				"Text with a [ref] and <span>inline html</span>", "\t- [ ] tab-indented") + "\n")
 		}
@@ -501,34 +501,34 @@ func genBody(rng *rand.Rand) []byte {
 	return []byte(body)
 }
 
-var titles = []string{"Author Checklist", "Reviewer Checklist", "✅ Author Checklist", "Reviewer checklist:",
+var cmTitles = []string{"Author Checklist", "Reviewer Checklist", "✅ Author Checklist", "Reviewer checklist:",
 	"Description", "Notes 🚀", "Author **Checklist**"}
 
-var words = []string{"Has the author tested changes?", "**bold** step", "`code` step", "[a link](https://example.com)",
+var cmWords = []string{"Has the author tested changes?", "**bold** step", "`code` step", "[a link](https://example.com)",
 	"~~struck~~", "~~struck~~ and not", "emoji ✅ done", "Ünïcödé", "text <!-- note -->", "a \\* b", "&amp; entity",
 	"two  spaces", "<kbd>Ctrl</kbd>", "line with trailing  "}
 
-func genHeading(rng *rand.Rand, b *strings.Builder) {
-	title := pick(rng, titles...)
+func cmHeading(rng *rand.Rand, b *strings.Builder) {
+	title := cmPick(rng, cmTitles...)
 	switch rng.IntN(6) {
 	case 0:
-		fmt.Fprintf(b, "%s\n%s\n", title, pick(rng, "===", "---", "=========="))
+		fmt.Fprintf(b, "%s\n%s\n", title, cmPick(rng, "===", "---", "=========="))
 	case 1:
 		fmt.Fprintf(b, "**%s**\n", strings.ReplaceAll(title, "**", ""))
 	case 2:
 		fmt.Fprintf(b, "__%s__\n", strings.ReplaceAll(title, "**", ""))
 	default:
-		fmt.Fprintf(b, "%s %s%s\n", strings.Repeat("#", 1+rng.IntN(6)), title, pick(rng, "", "", " ##"))
+		fmt.Fprintf(b, "%s %s%s\n", strings.Repeat("#", 1+rng.IntN(6)), title, cmPick(rng, "", "", " ##"))
 	}
 }
 
-// genList writes a list at the given indent, nesting up to three deep.
-func genList(rng *rand.Rand, b *strings.Builder, indent string, depth int) {
-	marker := pick(rng, "-", "*", "+", "1.", "1)", "2.")
+// cmList writes a list at the given indent, nesting up to three deep.
+func cmList(rng *rand.Rand, b *strings.Builder, indent string, depth int) {
+	marker := cmPick(rng, "-", "*", "+", "1.", "1)", "2.")
 	for range 1 + rng.IntN(5) {
-		box := pick(rng, "[ ] ", "[x] ", "[X] ", "[ ] ", "[x] ", "[ ] ", "[x] ", "[x]", "[ ]", "[x](https://x.y) ",
+		box := cmPick(rng, "[ ] ", "[x] ", "[X] ", "[ ] ", "[x] ", "[ ] ", "[x] ", "[x]", "[ ]", "[x](https://x.y) ",
 			"[\t] ", "", "\\[ ] ", "# [ ] ")
-		text := pick(rng, words...)
+		text := cmPick(rng, cmWords...)
 		switch rng.IntN(150) {
 		case 0:
 			box, text = "[ ]  ", "" // trailing spaces only: see cmarkExclusions
@@ -537,7 +537,7 @@ func genList(rng *rand.Rand, b *strings.Builder, indent string, depth int) {
 		}
 		fmt.Fprintf(b, "%s%s %s%s\n", indent, marker, box, text)
 		if rng.IntN(8) == 0 {
-			fmt.Fprintf(b, "%s%s%s\n", indent, strings.Repeat(" ", len(marker)+1), pick(rng, "---", "continued", "```"))
+			fmt.Fprintf(b, "%s%s%s\n", indent, strings.Repeat(" ", len(marker)+1), cmPick(rng, "---", "continued", "```"))
 		}
 		if depth < 3 && rng.IntN(4) == 0 {
 			// Mostly the marker's width, sometimes too little or too much.
@@ -545,11 +545,11 @@ func genList(rng *rand.Rand, b *strings.Builder, indent string, depth int) {
 			if rng.IntN(6) == 0 {
 				width = max(1, width+rng.IntN(5)-2)
 			}
-			genList(rng, b, indent+strings.Repeat(" ", width), depth+1)
+			cmList(rng, b, indent+strings.Repeat(" ", width), depth+1)
 		}
 	}
 }
 
-func pick(rng *rand.Rand, options ...string) string {
+func cmPick(rng *rand.Rand, options ...string) string {
 	return options[rng.IntN(len(options))]
 }

@@ -2,6 +2,8 @@ package checklist
 
 import (
 	"bytes"
+	"cmp"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -17,9 +19,15 @@ import (
 
 // mdParser is built once: goldmark parsers hold no per-document state, and
 // assembling one (extensions, regexps) costs more than parsing a small body.
-// It is extension.GFM with the table extension's paragraph transformer
-// wrapped in gfmTables, which holds it to GFM's rules.
-var mdParser parser.Parser = goldmark.New(
+// It is goldmark with extension.GFM, except that the link parser is wrapped
+// in boundedLinks (parse_limits.go) and the table transformer in gfmTables
+// (parse_table.go).
+var mdParser = goldmark.New(
+	goldmark.WithParser(parser.NewParser(
+		parser.WithBlockParsers(parser.DefaultBlockParsers()...),
+		parser.WithInlineParsers(boundedLinkParsers()...),
+		parser.WithParagraphTransformers(parser.DefaultParagraphTransformers()...),
+	)),
 	goldmark.WithExtensions(extension.Linkify, extension.Strikethrough, extension.TaskList),
 	goldmark.WithParserOptions(
 		parser.WithParagraphTransformers(util.Prioritized(gfmTables{extension.NewTableParagraphTransformer()}, 200)),
@@ -35,11 +43,13 @@ const (
 	ignoreStem  = "ignore-task-list-"
 )
 
-// Parse reads a Markdown pull-request body. It never fails: invalid UTF-8 and
-// NUL bytes become U+FFFD, CRLF or lone CR line endings count as LF and a
-// leading byte-order mark is dropped, as on github.com. Only boxes github.com renders as checkboxes become Items;
-// goldmark's task-list extension is looser, so Parse adds GitHub's rules on
-// top (see taskItem).
+// Parse reads a Markdown pull-request body. It never fails: invalid UTF-8
+// and NUL bytes become U+FFFD, CRLF and lone CR line endings count as LF,
+// and a leading byte-order mark is dropped. Only what github.com renders as
+// a checkbox becomes an Item: goldmark's task-list extension is looser, so
+// Parse adds GitHub's rules (see taskItem) and corrects goldmark's tables
+// where they differ from GFM (see parse_table.go). Boxes inside ignore
+// regions are left out.
 func Parse(body []byte) *Document {
 	src := sanitize(body)
 	out := &collector{
@@ -59,13 +69,17 @@ func Parse(body []byte) *Document {
 
 // sanitize returns body without a leading byte-order mark, with invalid
 // UTF-8 and NUL replaced by U+FFFD and every line ending turned into LF, so
-// that line numbers count as GitHub counts them. body itself is never
-// modified.
+// that line numbers count as GitHub counts them, and with absurdly deep
+// line prefixes capped (capPrefix). body itself is never modified.
 func sanitize(body []byte) []byte {
 	body = bytes.TrimPrefix(body, []byte("\uFEFF"))
-	if utf8.Valid(body) && bytes.IndexByte(body, 0) < 0 && bytes.IndexByte(body, '\r') < 0 {
-		return body
+	if !utf8.Valid(body) || bytes.IndexByte(body, 0) >= 0 || bytes.IndexByte(body, '\r') >= 0 {
+		body = cleanBytes(body)
 	}
+	return capLines(body)
+}
+
+func cleanBytes(body []byte) []byte {
 	out := make([]byte, 0, len(body)+len(body)/8)
 	for i := 0; i < len(body); {
 		c := body[i]
@@ -93,6 +107,32 @@ func sanitize(body []byte) []byte {
 		}
 	}
 	return out
+}
+
+// capLines applies capPrefix to every line long enough to need it, copying
+// body only if a line changes.
+func capLines(body []byte) []byte {
+	var out []byte // nil until a line changes
+	done := 0      // body[:done] is in out
+	for start := 0; start < len(body); {
+		end := bytes.IndexByte(body[start:], '\n')
+		if end < 0 {
+			end = len(body)
+		} else {
+			end += start
+		}
+		if end-start > min(maxPrefixMarkers, maxPrefixColumns) {
+			if line, changed := capPrefix(body[start:end]); changed {
+				out = append(append(out, body[done:start]...), line...)
+				done = end
+			}
+		}
+		start = end + 1
+	}
+	if out == nil {
+		return body
+	}
+	return append(out, body[done:]...)
 }
 
 // lineCounter turns byte offsets into 1-based line numbers. Offsets arrive
@@ -514,6 +554,7 @@ func (c *collector) document() *Document {
 	if len(c.marks) == 0 {
 		return doc
 	}
+	slices.SortStableFunc(c.marks, func(a, b mark) int { return cmp.Compare(a.off, b.off) })
 	var regions [][2]int
 	open := -1
 	for _, m := range c.marks {
@@ -526,12 +567,10 @@ func (c *collector) document() *Document {
 		}
 	}
 	kept := c.items[:0]
-	r := 0
 	for i, it := range c.items {
 		off := c.itemOffs[i]
-		for r < len(regions) && regions[r][1] <= off {
-			r++
-		}
+		// The first region ending after off holds it if it starts before.
+		r, _ := slices.BinarySearchFunc(regions, off, func(reg [2]int, off int) int { return cmp.Compare(reg[1], off+1) })
 		if r < len(regions) && regions[r][0] <= off {
 			continue
 		}
