@@ -286,10 +286,14 @@ func (e exclusions) has(line int) bool {
 //  3. A list item whose first block is a heading. cmark-gfm renders
 //     "- [ ] a\n  ---" (a setext heading in the item) as a checkbox followed
 //     by <h2>a</h2>; issue 2 says such an item has no box.
+//  4. An unticked box whose line holds "[x]" further on. cmark-gfm 0.29
+//     renders "- [ ] see [x] below" ticked, as if it searched the whole
+//     line for "[x]"; github.com and Parse read the box itself. The line is
+//     left out.
 //
 // and one goldmark v1.8.7 defect that Parse does not correct:
 //
-//  4. A setext heading whose paragraph holds a line like a table delimiter
+//  5. A setext heading whose paragraph holds a line like a table delimiter
 //     row but indented 4 or more columns, which GFM reads as paragraph
 //     text: "1. [x] a\n            ---\n   2. [ ] b\n   ---" is one <h2> in
 //     the item on github.com; goldmark, closing the paragraph for the
@@ -299,7 +303,7 @@ func (e exclusions) has(line int) bool {
 //
 // and one goldmark defect that Parse does not correct either:
 //
-//  5. A setext underline right after a link reference definition. With
+//  6. A setext underline right after a link reference definition. With
 //     nothing left to underline, "[r]: /u\n---" leaves "---" paragraph
 //     text in both parsers, but goldmark makes that paragraph only after
 //     reading on, so a following line that cannot interrupt a paragraph
@@ -333,6 +337,9 @@ func cmarkExclusions(root *cmNode, body []byte) exclusions {
 			}
 		case "tasklist":
 			first, _ := n.lines()
+			if n.attr("completed") == "true" && first <= len(lines) && laterTick.MatchString(lines[first-1]) {
+				ex.lines[first] = true
+			}
 			switch {
 			case len(n.Children) > 0 && n.Children[0].XMLName.Local == "paragraph":
 			case len(n.Children) > 0 && n.Children[0].XMLName.Local == "heading":
@@ -354,6 +361,7 @@ func bodyLines(body []byte) []string {
 }
 
 var (
+	laterTick     = regexp.MustCompile(`^[\s>]*(?:[-+*]|\d+[.)])\s+\[ \].*\[[xX]\]`)
 	refDefLine    = regexp.MustCompile(`^ {0,3}\[[^\]]+\]:`)
 	underlineLine = regexp.MustCompile(`^ {0,3}(=+|-+)[ \t]*$`)
 )
@@ -362,7 +370,7 @@ var (
 var delimiterLine = regexp.MustCompile(`^\s*\|?\s*:?-+:?\s*(\|\s*:?-+:?\s*)*\|?\s*$`)
 
 // hasDelimiterHeading reports whether n holds a heading with a line, after
-// its first, that looks like a table delimiter row (exclusion 4).
+// its first, that looks like a table delimiter row (exclusion 5).
 func hasDelimiterHeading(n *cmNode) bool {
 	if n.XMLName.Local == "heading" {
 		var line strings.Builder
@@ -506,7 +514,7 @@ var cmTitles = []string{"Author Checklist", "Reviewer Checklist", "✅ Author Ch
 
 var cmWords = []string{"Has the author tested changes?", "**bold** step", "`code` step", "[a link](https://example.com)",
 	"~~struck~~", "~~struck~~ and not", "emoji ✅ done", "Ünïcödé", "text <!-- note -->", "a \\* b", "&amp; entity",
-	"two  spaces", "<kbd>Ctrl</kbd>", "line with trailing  "}
+	"two  spaces", "<kbd>Ctrl</kbd>", "line with trailing  ", "see [x] below"}
 
 func cmHeading(rng *rand.Rand, b *strings.Builder) {
 	title := cmPick(rng, cmTitles...)

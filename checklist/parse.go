@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"cmp"
 	"slices"
-	"strings"
 	"unicode"
 	"unicode/utf8"
 
@@ -19,8 +18,9 @@ import (
 
 // mdParser is built once: goldmark parsers hold no per-document state, and
 // assembling one (extensions, regexps) costs more than parsing a small body.
-// It is goldmark with extension.GFM, except that the link parser is wrapped
-// in boundedLinks (parse_limits.go) and the table transformer in gfmTables
+// It is goldmark with extension.GFM, except that task-list boxes are parsed
+// by taskBoxes, the link parser is wrapped in boundedLinks
+// (parse_limits.go) and the table transformer in gfmTables
 // (parse_table.go).
 var mdParser = goldmark.New(
 	goldmark.WithParser(parser.NewParser(
@@ -28,8 +28,9 @@ var mdParser = goldmark.New(
 		parser.WithInlineParsers(boundedLinkParsers()...),
 		parser.WithParagraphTransformers(parser.DefaultParagraphTransformers()...),
 	)),
-	goldmark.WithExtensions(extension.Linkify, extension.Strikethrough, extension.TaskList),
+	goldmark.WithExtensions(extension.Linkify, extension.Strikethrough),
 	goldmark.WithParserOptions(
+		parser.WithInlineParsers(util.Prioritized(taskBoxes{}, 0)),
 		parser.WithParagraphTransformers(util.Prioritized(gfmTables{extension.NewTableParagraphTransformer()}, 200)),
 		parser.WithASTTransformers(util.Prioritized(extension.NewTableASTTransformer(), 0)),
 	),
@@ -162,6 +163,7 @@ type collector struct {
 	itemOffs []int  // offset of each item's box, for ignore regions
 	marks    []mark // ignore markers in document order
 	budget   int    // bytes left for re-parsing split tables
+	scratch  []byte // reused by walker.text
 }
 
 // walker collects headings, boxes and ignore markers in one pass over a
@@ -229,18 +231,18 @@ func (w *walker) visit(n ast.Node, depth int) bool {
 		if w.topLevel && n.Parent() == w.root {
 			if tableUnderline(n) {
 				// A paragraph, really: see tableUnderline.
-				if strong, ok := boldOnly(n, w.src); ok {
-					w.addHeading(strong, PseudoLevel, w.nodeOffset(n))
+				if boldOnly(n, w.src) {
+					w.addHeading(w.text(n, nil), PseudoLevel, w.nodeOffset(n))
 				}
 			} else {
-				w.addHeading(inlineText(n, nil, w.src), n.Level, w.nodeOffset(n))
+				w.addHeading(w.text(n, nil), n.Level, w.nodeOffset(n))
 			}
 		}
 		return w.markers
 	case *ast.Paragraph:
 		if w.topLevel && n.Parent() == w.root {
-			if strong, ok := boldOnly(n, w.src); ok {
-				w.addHeading(strong, PseudoLevel, w.nodeOffset(n))
+			if boldOnly(n, w.src) {
+				w.addHeading(w.text(n, nil), PseudoLevel, w.nodeOffset(n))
 			}
 		}
 		w.taskItem(n, depth)
@@ -291,15 +293,49 @@ func (w *walker) nodeOffset(n ast.Node) int {
 	return n.Pos()
 }
 
+// taskBoxes parses task-list boxes as github.com draws them: "[ ]", "[x]"
+// or "[X]" followed by a space or tab, as the first inline of the first
+// block of a list item. It replaces goldmark's extension.TaskList, which
+// also takes "[x]foo", "[x](url)" and "[\t]" for boxes, and uses a regexp.
+type taskBoxes struct{}
+
+func (taskBoxes) Trigger() []byte { return []byte{'['} }
+
+func (taskBoxes) Parse(parent ast.Node, block text.Reader, _ parser.Context) ast.Node {
+	if parent.HasChildren() {
+		return nil
+	}
+	if item, ok := parent.Parent().(*ast.ListItem); !ok || item.FirstChild() != parent {
+		return nil
+	}
+	line, seg := block.PeekLine()
+	if len(line) < 4 || line[2] != ']' || (line[3] != ' ' && line[3] != '\t') {
+		return nil
+	}
+	var checked bool
+	switch line[1] {
+	case ' ':
+	case 'x', 'X':
+		checked = true
+	default:
+		return nil
+	}
+	n := 3
+	for n < len(line) && (line[n] == ' ' || line[n] == '\t') {
+		n++
+	}
+	block.Advance(n)
+	box := east.NewTaskCheckBox(checked)
+	box.SetPos(seg.Start)
+	return box
+}
+
 // taskItem records the box that starts block b, if github.com would render
-// one there. goldmark only guarantees that b is the first block of a list
-// item and that the box is its first inline; GitHub further requires:
-//   - the block is a paragraph, not a heading (goldmark already excludes
-//     every other block);
-//   - the box is "[ ]", "[x]" or "[X]" (goldmark accepts any whitespace
-//     inside), on the same line as the list marker;
-//   - a space or tab follows the box, and then some content: "- [x]foo",
-//     "- [x](url)" and a bare "- [ ]" are text.
+// one there. taskBoxes has checked the box itself; GitHub further requires:
+//   - the block is a paragraph, not a heading ("- # [ ] a" is a heading);
+//   - the box is on the same line as the list marker ("-\n  [ ] a" is
+//     text);
+//   - some content follows the box: a bare "- [ ] " is text.
 func (w *walker) taskItem(b ast.Node, depth int) {
 	cb, ok := b.FirstChild().(*east.TaskCheckBox)
 	if !ok || depth == 0 {
@@ -307,21 +343,16 @@ func (w *walker) taskItem(b ast.Node, depth int) {
 	}
 	off := cb.Pos()
 	src := w.src
-	if off < 0 || off+3 >= len(src) || src[off] != '[' || src[off+2] != ']' {
-		return
-	}
-	if c := src[off+1]; c != ' ' && c != 'x' && c != 'X' {
-		return
-	}
-	if c := src[off+3]; c != ' ' && c != '\t' {
+	if off < 0 || off+3 >= len(src) || src[off] != '[' {
 		return
 	}
 	if !afterMarker(src, off) || !hasContent(b, src, off+3) {
 		return
 	}
+	text := w.text(b, cb)
 	off = w.bodyOffset(off)
 	w.out.items = append(w.out.items, Item{
-		Text:    inlineText(b, cb, src),
+		Text:    text,
 		Checked: cb.IsChecked,
 		Struck:  struck(cb, src),
 		Line:    w.out.lines.at(off),
@@ -384,9 +415,9 @@ func struck(cb ast.Node, src []byte) bool {
 	return found
 }
 
-// boldOnly returns the text of a paragraph made only of strong emphasis
-// ("**Reviewer Checklist**", "__x__", "***x***"), and whether it is one.
-func boldOnly(p ast.Node, src []byte) (string, bool) {
+// boldOnly reports whether paragraph p is made only of strong emphasis
+// ("**Reviewer Checklist**", "__x__", "***x***").
+func boldOnly(p ast.Node, src []byte) bool {
 	strong := false
 	for n := p.FirstChild(); n != nil; n = n.NextSibling() {
 		switch n := n.(type) {
@@ -399,26 +430,24 @@ func boldOnly(p ast.Node, src []byte) (string, bool) {
 				strong = true
 				continue
 			}
-			return "", false
+			return false
 		case *ast.Text:
 			if !util.IsBlank(n.Segment.Value(src)) {
-				return "", false
+				return false
 			}
 		default:
-			return "", false
+			return false
 		}
 	}
-	if !strong {
-		return "", false
-	}
-	return inlineText(p, nil, src), true
+	return strong
 }
 
-// inlineText is the displayed text of the inlines of block b (after the
-// inline skip, when given): markup, raw HTML and link targets dropped,
-// escapes and entities resolved, whitespace collapsed.
-func inlineText(b, skip ast.Node, src []byte) string {
-	var buf []byte
+// text is the displayed text of the inlines of block b (after the inline
+// skip, when given): markup, raw HTML and link targets dropped, escapes and
+// entities resolved, whitespace collapsed.
+func (w *walker) text(b, skip ast.Node) string {
+	src := w.src
+	buf := w.out.scratch[:0]
 	n := b.FirstChild()
 	if skip != nil {
 		n = skip.NextSibling()
@@ -460,6 +489,7 @@ func inlineText(b, skip ast.Node, src []byte) string {
 		}
 		n = n.NextSibling()
 	}
+	w.out.scratch = buf
 	return collapseSpace(buf)
 }
 
@@ -495,28 +525,32 @@ func appendUnescaped(buf, v []byte) []byte {
 	return buf
 }
 
-// collapseSpace trims b and turns every whitespace run into one space.
+// collapseSpace returns b trimmed, with every whitespace run turned into
+// one space. It overwrites b.
 func collapseSpace(b []byte) string {
-	var sb strings.Builder
-	sb.Grow(len(b))
+	out := b[:0] // never longer than what has been read: writing in place is safe
 	space := false
 	for i := 0; i < len(b); {
-		r, n := rune(b[i]), 1
-		if r >= utf8.RuneSelf {
+		n, isSpace := 1, false
+		if c := b[i]; c < utf8.RuneSelf {
+			isSpace = c == ' ' || ('\t' <= c && c <= '\r')
+		} else {
+			var r rune
 			r, n = utf8.DecodeRune(b[i:])
+			isSpace = unicode.IsSpace(r)
 		}
-		if unicode.IsSpace(r) {
+		if isSpace {
 			space = true
 		} else {
-			if space && sb.Len() > 0 {
-				sb.WriteByte(' ')
+			if space && len(out) > 0 {
+				out = append(out, ' ')
 			}
 			space = false
-			sb.Write(b[i : i+n])
+			out = append(out, b[i:i+n]...)
 		}
 		i += n
 	}
-	return sb.String()
+	return string(out)
 }
 
 // scanMarkers records the ignore markers inside one HTML segment.

@@ -117,58 +117,74 @@ func scanUntil(line []byte, c byte) int {
 }
 
 // Two caps on the container prefix of a line (its leading block-quote and
-// list markers and whitespace) bound goldmark's block parsing, which does
-// work proportional to the depth for every container it opens or continues,
-// and for a list item also proportional to the whitespace left on the line:
-// ">>>>…" over a 64 KiB line took over a second, a 1 MiB body of deeply
-// indented list items over a minute. Beyond the caps, markers and
-// whitespace are dropped from the prefix; the line's content stays. The
-// caps leave room for a box 1,000 block quotes or list items deep.
+// list markers and whitespace) bound goldmark's block parsing, which for
+// each line does work proportional to the depth of open containers times
+// the length of the prefix: ">>>>…" over a 64 KiB line took over a second,
+// a 1 MiB body of deeply indented list items over a minute. With the caps
+// a line continues at most about 256 levels, and parsing stays within a
+// small multiple of 256 steps per byte. Beyond the caps, markers and
+// whitespace are dropped from the prefix (a marker keeps the space after
+// it); the line's content stays, so a box 1,000 levels deep is still a box,
+// at a depth of at most 256.
 const (
-	maxPrefixMarkers = 1024
-	maxPrefixColumns = 1024 // whitespace columns, tabs to the next multiple of 4
+	maxPrefixMarkers = 128
+	maxPrefixColumns = 256 // whitespace columns, tabs to the next multiple of 4
 )
 
 // capPrefix returns line with the container markers and whitespace beyond
-// the caps removed from its prefix, and whether it removed any.
+// the caps removed from its prefix, and whether it removed any. Of too many
+// markers it keeps the first and the last maxPrefixMarkers/2, so that the
+// innermost containers, which hold the line's content (a list item with a
+// box, say), survive.
 func capPrefix(line []byte) ([]byte, bool) {
-	var out []byte // nil until something is dropped
-	markers, cols := 0, 0
-	i := 0
-	for i < len(line) {
-		n, w := 1, 0
-		switch c := line[i]; c {
-		case ' ':
-			w = 1
-		case '\t':
-			w = 4 - cols%4
-		default:
-			if n = markerLen(line[i:]); n == 0 {
-				return finishPrefix(out, line, i)
-			}
+	markers, cols, end := 0, 0, 0
+	for end < len(line) {
+		n, w := prefixUnit(line[end:], cols)
+		if n == 0 {
+			break
 		}
-		keep := (w > 0 && cols+w <= maxPrefixColumns) || (w == 0 && markers < maxPrefixMarkers)
-		if w > 0 {
-			cols += w
-		} else {
+		if w == 0 {
 			markers++
 		}
-		switch {
-		case keep && out != nil:
+		cols += w
+		end += n
+	}
+	if markers <= maxPrefixMarkers && cols <= maxPrefixColumns {
+		return line, false
+	}
+	out := make([]byte, 0, len(line))
+	m := 0
+	cols = 0
+	for i := 0; i < end; {
+		n, w := prefixUnit(line[i:], cols)
+		if w == 0 {
+			if m < maxPrefixMarkers/2 || m >= markers-maxPrefixMarkers/2 {
+				out = append(out, line[i:i+n]...)
+			}
+			m++
+		} else if cols += w; cols <= maxPrefixColumns {
 			out = append(out, line[i:i+n]...)
-		case !keep && out == nil:
-			out = append(make([]byte, 0, len(line)), line[:i]...)
 		}
 		i += n
 	}
-	return finishPrefix(out, line, i)
+	return append(out, line[end:]...), true
 }
 
-func finishPrefix(out, line []byte, i int) ([]byte, bool) {
-	if out == nil {
-		return line, false
+// prefixUnit measures the start of rest, at column col of a line prefix:
+// a whitespace character (n 1, w its width in columns), or a container
+// marker with the space or tab after it (w 0), or nothing (n 0).
+func prefixUnit(rest []byte, col int) (n, w int) {
+	switch rest[0] {
+	case ' ':
+		return 1, 1
+	case '\t':
+		return 1, 4 - col%4
 	}
-	return append(out, line[i:]...), true
+	n = markerLen(rest)
+	if n > 0 && n < len(rest) && (rest[n] == ' ' || rest[n] == '\t') {
+		n++
+	}
+	return n, 0
 }
 
 // markerLen returns the length of the block-quote or list marker starting
