@@ -18,17 +18,23 @@ import (
 
 // mdParser is built once: goldmark parsers hold no per-document state, and
 // assembling one (extensions, regexps) costs more than parsing a small body.
-// It is goldmark with extension.GFM, except that task-list boxes are parsed
-// by taskBoxes, the link parser is wrapped in boundedLinks
-// (parse_limits.go) and the table transformer in gfmTables
-// (parse_table.go).
+// It is goldmark with extension.GFM, except that:
+//   - task-list boxes are parsed by taskBoxes;
+//   - the link parser is wrapped in boundedLinks (parse_limits.go) and the
+//     table transformer in gfmTables (parse_table.go);
+//   - there is no Linkify. It triggers on every space and costs a fifth of
+//     the parse, and a bare URL reads the same as text or as a link, with
+//     one exception: emphasis markers inside a bare URL ("…/__init__.py",
+//     "…/a~~b~~") are taken for emphasis here and dropped from the text,
+//     where github.com keeps them in the link. Boxes and their states never
+//     depend on it.
 var mdParser = goldmark.New(
 	goldmark.WithParser(parser.NewParser(
 		parser.WithBlockParsers(parser.DefaultBlockParsers()...),
 		parser.WithInlineParsers(boundedLinkParsers()...),
 		parser.WithParagraphTransformers(parser.DefaultParagraphTransformers()...),
 	)),
-	goldmark.WithExtensions(extension.Linkify, extension.Strikethrough),
+	goldmark.WithExtensions(extension.Strikethrough),
 	goldmark.WithParserOptions(
 		parser.WithInlineParsers(util.Prioritized(taskBoxes{}, 0)),
 		parser.WithParagraphTransformers(util.Prioritized(gfmTables{extension.NewTableParagraphTransformer()}, 200)),

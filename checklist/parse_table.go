@@ -13,7 +13,7 @@ import (
 )
 
 // gfmTables wraps goldmark's table paragraph transformer, which is looser
-// than GFM (and github.com) in two ways:
+// than GFM (and github.com) in three ways:
 //   - it pads a header row with fewer cells than the delimiter row, where
 //     GFM requires the counts to match: "- [x] a\n| - | - |" is a list
 //     item with a checkbox on github.com, not a table;

@@ -201,6 +201,10 @@ func TestParseCases(t *testing.T) {
 			"- [ ] " + strings.Repeat("[a](", 100) + "\n- [x] " + strings.Repeat("[a](<", 50) + "\n",
 			"item L1 d0 [ ] \"" + strings.Repeat("[a](", 100) + "\"\nitem L2 d0 [x] \"" + strings.Repeat("[a](<", 50) + "\"\n",
 		},
+		"bare URLs are text; emphasis inside one is emphasis (github.com keeps it, see mdParser)": {
+			"- [ ] see https://example.com/a_b and https://example.com/__init__.py\n",
+			"item L1 d0 [ ] \"see https://example.com/a_b and https://example.com/init.py\"\n",
+		},
 		"links within the limits still resolve": {
 			"- [ ] [a](x(((y))))\n- [x] [b](<u v> \"t\")\n",
 			"item L1 d0 [ ] \"a\"\nitem L2 d0 [x] \"b\"\n",
