@@ -291,19 +291,9 @@ func (e exclusions) has(line int) bool {
 //     line for "[x]"; github.com and Parse read the box itself. The line is
 //     left out.
 //
-// and one goldmark v1.8.7 defect that Parse does not correct:
+// and one goldmark defect that Parse does not correct:
 //
-//  5. A setext heading whose paragraph holds a line like a table delimiter
-//     row but indented 4 or more columns, which GFM reads as paragraph
-//     text: "1. [x] a\n            ---\n   2. [ ] b\n   ---" is one <h2> in
-//     the item on github.com; goldmark, closing the paragraph for the
-//     underline, makes a table of its first lines ("2. [ ] b" a row, then a
-//     box once Parse splits the table). The whole top-level block holding
-//     such a heading is left out.
-//
-// and one goldmark defect that Parse does not correct either:
-//
-//  6. A setext underline right after a link reference definition. With
+//  5. A setext underline right after a link reference definition. With
 //     nothing left to underline, "[r]: /u\n---" leaves "---" paragraph
 //     text in both parsers, but goldmark makes that paragraph only after
 //     reading on, so a following line that cannot interrupt a paragraph
@@ -317,14 +307,6 @@ func cmarkExclusions(root *cmNode, body []byte) exclusions {
 		if refDefLine.MatchString(lines[i-1]) && underlineLine.MatchString(lines[i]) {
 			ex.from = i + 1
 			break
-		}
-	}
-	for i := range root.Children {
-		if top := &root.Children[i]; hasDelimiterHeading(top) {
-			first, last := top.lines()
-			for l := first; l <= last; l++ {
-				ex.lines[l] = true
-			}
 		}
 	}
 	var walk func(n *cmNode)
@@ -365,38 +347,6 @@ var (
 	refDefLine    = regexp.MustCompile(`^ {0,3}\[[^\]]+\]:`)
 	underlineLine = regexp.MustCompile(`^ {0,3}(=+|-+)[ \t]*$`)
 )
-
-// delimiterLine matches a table delimiter row such as "---" or "| :-: |".
-var delimiterLine = regexp.MustCompile(`^\s*\|?\s*:?-+:?\s*(\|\s*:?-+:?\s*)*\|?\s*$`)
-
-// hasDelimiterHeading reports whether n holds a heading with a line, after
-// its first, that looks like a table delimiter row (exclusion 5).
-func hasDelimiterHeading(n *cmNode) bool {
-	if n.XMLName.Local == "heading" {
-		var line strings.Builder
-		breaks := 0
-		for i := range n.Children {
-			c := &n.Children[i]
-			if c.XMLName.Local == "softbreak" {
-				line.Reset()
-				breaks++
-				continue
-			}
-			line.WriteString(cmText(c))
-			end := i+1 == len(n.Children) || n.Children[i+1].XMLName.Local == "softbreak"
-			if end && breaks > 0 && delimiterLine.MatchString(line.String()) {
-				return true
-			}
-		}
-		return false
-	}
-	for i := range n.Children {
-		if hasDelimiterHeading(&n.Children[i]) {
-			return true
-		}
-	}
-	return false
-}
 
 // filter returns d without the boxes and headings on excluded lines, and
 // how many boxes it left out.
