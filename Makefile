@@ -10,7 +10,7 @@ LAMBDA_ZIP := bin/checkoff-lambda.zip
 export SLS_TELEMETRY_DISABLED := 1
 export SLS_NOTIFICATIONS_MODE := off
 
-.PHONY: all run test bench fuzz lambda tools node-tools apt-tools vet clean
+.PHONY: all run test bench fuzz load lambda tools node-tools apt-tools vet clean
 
 all: test
 
@@ -22,6 +22,7 @@ run:
 ## test: vet, unit/scenario tests (with dynalite, cmark-gfm, serverless package), brief fuzzing
 test: tools lambda vet
 	CHECKOFF_LAMBDA_ZIP=$(CURDIR)/$(LAMBDA_ZIP) $(GO) test -count=1 ./...
+	$(GO) test -race -count=1 ./webhook/
 	$(MAKE) fuzz FUZZTIME=3s
 
 vet:
@@ -40,6 +41,10 @@ fuzz:
 			$(GO) test -run='^$$' -fuzz="^$$fn$$" -fuzztime=$(FUZZTIME) $$pkg; \
 		done; \
 	done
+
+## load: checkoff serve under 200 concurrent signed deliveries, fake GitHub at 0 and 20 ms (docs/performance.md)
+load: node-tools
+	CHECKOFF_LOAD=1 $(GO) test -count=1 -run '^TestLoad$$' -v -timeout 10m ./cmd/checkoff/
 
 ## lambda: bin/checkoff-lambda.zip holding the arm64 `bootstrap` for provided.al2023
 lambda: apt-tools

@@ -1,10 +1,14 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
+	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
 
@@ -20,12 +24,36 @@ func runLambda() int {
 	ctx := context.Background()
 	rt, err := buildRuntime(ctx, runtimeOptions{lambda: true, logger: log, getenv: os.Getenv, dryOut: os.Stdout})
 	if err != nil {
-		// Init failure: Lambda reports it and retries the cold start.
+		// Init failure: tell the Runtime API, so Lambda reports it and
+		// retries the cold start; aws-lambda-go has no call for this.
 		log.Error("init failed", "err", err)
+		if rerr := reportInitError(os.Getenv("AWS_LAMBDA_RUNTIME_API"), err); rerr != nil {
+			log.Error("report init error", "err", rerr)
+		}
 		return exitUsage
 	}
 	lambda.Start(lambdaHandler(rt))
 	return exitOK
+}
+
+// reportInitError posts err to the Runtime API's init/error endpoint.
+func reportInitError(api string, err error) error {
+	body, _ := json.Marshal(map[string]any{"errorMessage": err.Error(), "errorType": "Runtime.InitError"})
+	req, rerr := http.NewRequest(http.MethodPost, "http://"+api+"/2018-06-01/runtime/init/error", bytes.NewReader(body))
+	if rerr != nil {
+		return rerr
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Lambda-Runtime-Function-Error-Type", "Runtime.InitError")
+	resp, rerr := (&http.Client{Timeout: 5 * time.Second}).Do(req)
+	if rerr != nil {
+		return rerr
+	}
+	resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("init/error answered %s", resp.Status)
+	}
+	return nil
 }
 
 // lambdaHandler routes the function's three kinds of invocation.
