@@ -97,6 +97,20 @@ func (f *faultStore) PutIfNewer(ctx context.Context, rec store.Record) (bool, er
 	return f.Store.PutIfNewer(ctx, rec)
 }
 
+// PutManyIfNewer fails or loses the condition per record, as a store that
+// is not atomic across records may.
+func (f *faultStore) PutManyIfNewer(ctx context.Context, recs []store.Record) ([]bool, error) {
+	wrote := make([]bool, len(recs))
+	for i, rec := range recs {
+		ok, err := f.PutIfNewer(ctx, rec)
+		if err != nil {
+			return wrote, err
+		}
+		wrote[i] = ok
+	}
+	return wrote, nil
+}
+
 func (f *faultStore) PutIfAbsent(ctx context.Context, rec store.Record) (bool, error) {
 	if fail, cond := f.roll(); fail {
 		if cond {

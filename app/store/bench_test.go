@@ -75,3 +75,24 @@ func BenchmarkFileQuery(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkFilePutManyIfNewer measures what an opening body costs the
+// ledger: six box records and the PR state in one rewrite and fsync.
+func BenchmarkFilePutManyIfNewer(b *testing.B) {
+	f := benchFile(b)
+	ctx := context.Background()
+	batch := make([]Record, 7)
+	for i := range batch {
+		batch[i] = Record{PK: "pr#octo/repo#1", SK: fmt.Sprintf("tick#%02d", i),
+			Data: fmt.Appendf(nil, `{"item":"item %d","checked":false,"by":"hubot","at":"2026-01-02T03:04:06Z"}`, i)}
+	}
+	b.ReportAllocs()
+	for n := 0; b.Loop(); n++ {
+		for i := range batch {
+			batch[i].Version = int64(n + 2)
+		}
+		if _, err := f.PutManyIfNewer(ctx, batch); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -66,6 +66,127 @@ func testConformance(t *testing.T, newStore newStoreFunc) {
 	t.Run("canceled context", func(t *testing.T) { testCanceled(t, newStore) })
 	t.Run("concurrent PutIfNewer", func(t *testing.T) { testConcurrentNewer(t, newStore(t, time.Now)) })
 	t.Run("concurrent PutIfAbsent", func(t *testing.T) { testConcurrentAbsent(t, newStore(t, time.Now)) })
+	t.Run("PutManyIfNewer", func(t *testing.T) { testPutMany(t, newStore) })
+	t.Run("PutManyIfNewer against a model", func(t *testing.T) { testPutManyModel(t, newStore(t, time.Now)) })
+}
+
+func testPutMany(t *testing.T, newStore newStoreFunc) {
+	ctx := context.Background()
+	clock := newTestClock()
+	start := clock.Now()
+	s := newStore(t, clock.Now)
+	for _, r := range []Record{
+		{PK: "pk", SK: "old", Version: 1, Data: []byte("old")},
+		{PK: "pk", SK: "new", Version: 9, Data: []byte("new")},
+		{PK: "pk", SK: "expired", Version: 9, Data: []byte("expired"), Expires: start.Add(time.Minute)},
+	} {
+		if ok, err := s.PutIfNewer(ctx, r); err != nil || !ok {
+			t.Fatalf("PutIfNewer %s = %v, %v", r.SK, ok, err)
+		}
+	}
+	clock.Advance(time.Minute)
+
+	// Invalid input anywhere in the batch writes nothing.
+	bad := []Record{{PK: "pk", SK: "old", Version: 5, Data: []byte("bad")}, {PK: "pk", SK: "", Version: 5}}
+	if _, err := s.PutManyIfNewer(ctx, bad); err == nil || !strings.Contains(err.Error(), "sort key: empty") {
+		t.Errorf("PutManyIfNewer with an empty sort key: %v, want an invalid key error", err)
+	}
+	canceled, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := s.PutManyIfNewer(canceled, bad[:1]); !errors.Is(err, context.Canceled) {
+		t.Errorf("PutManyIfNewer with a canceled context: %v, want context.Canceled", err)
+	}
+	if got, err := s.Get(ctx, "pk", "old"); err != nil || string(got.Data) != "old" {
+		t.Fatalf("after rejected batches Get(old) = %+v, %v; want the old record", got, err)
+	}
+
+	batch := []Record{
+		{PK: "pk", SK: "old", Version: 2, Data: []byte("old2")},        // newer: writes
+		{PK: "pk", SK: "new", Version: 8, Data: []byte("stale")},       // older: no write
+		{PK: "pk", SK: "expired", Version: 1, Data: []byte("revived")}, // over an expired record: writes
+		{PK: "pk", SK: "fresh", Version: 1, Data: []byte("fresh")},     // absent: writes
+		{PK: "other", SK: "x", Version: 3, Data: []byte("x")},          // another partition
+		{PK: "pk", SK: "dup", Version: 1, Data: []byte("dup1")},        // of two at one key,
+		{PK: "pk", SK: "dup", Version: 2, Data: []byte("dup2")},        // the higher version stays
+	}
+	wrote, err := s.PutManyIfNewer(ctx, batch)
+	if err != nil {
+		t.Fatalf("PutManyIfNewer: %v", err)
+	}
+	if len(wrote) != len(batch) {
+		t.Fatalf("PutManyIfNewer reported %d results for %d records", len(wrote), len(batch))
+	}
+	// Records at distinct keys report exactly; of duplicates only the end
+	// state is defined (a store may run them in either order).
+	for i, want := range []bool{true, false, true, true, true} {
+		if wrote[i] != want {
+			t.Errorf("PutManyIfNewer wrote[%d] (%s/%s v%d) = %v, want %v", i, batch[i].PK, batch[i].SK, batch[i].Version, wrote[i], want)
+		}
+	}
+	if !wrote[6] {
+		t.Errorf("PutManyIfNewer reported no write of the highest version at dup")
+	}
+	got, err := s.Query(ctx, "pk")
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkRecords(t, "Query pk", got, []Record{
+		{PK: "pk", SK: "dup", Version: 2, Data: []byte("dup2")},
+		{PK: "pk", SK: "expired", Version: 1, Data: []byte("revived")},
+		{PK: "pk", SK: "fresh", Version: 1, Data: []byte("fresh")},
+		{PK: "pk", SK: "new", Version: 9, Data: []byte("new")},
+		{PK: "pk", SK: "old", Version: 2, Data: []byte("old2")},
+	})
+	got, err = s.Query(ctx, "other")
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkRecords(t, "Query other", got, []Record{{PK: "other", SK: "x", Version: 3, Data: []byte("x")}})
+	if wrote, err := s.PutManyIfNewer(ctx, nil); err != nil || len(wrote) != 0 {
+		t.Errorf("PutManyIfNewer(nil) = %v, %v; want nothing", wrote, err)
+	}
+}
+
+// testPutManyModel applies random batches and checks every report and the
+// end state against a map of the highest version per key.
+func testPutManyModel(t *testing.T, s Store) {
+	ctx := context.Background()
+	rng := rand.New(rand.NewPCG(1, 2))
+	type key struct{ pk, sk string }
+	model := map[key]int64{}
+	for round := range 40 {
+		seen := map[key]bool{}
+		var batch []Record
+		for range 1 + rng.IntN(8) {
+			k := key{fmt.Sprintf("m%d", rng.IntN(3)), fmt.Sprintf("item:%d", rng.IntN(5))}
+			if seen[k] { // duplicates have no defined report; see testPutMany
+				continue
+			}
+			seen[k] = true
+			v := int64(1 + rng.IntN(20))
+			batch = append(batch, Record{PK: k.pk, SK: k.sk, Version: v, Data: fmt.Appendf(nil, "%d", v)})
+		}
+		wrote, err := s.PutManyIfNewer(ctx, batch)
+		if err != nil {
+			t.Fatalf("round %d: %v", round, err)
+		}
+		for i, r := range batch {
+			k := key{r.PK, r.SK}
+			want := r.Version > model[k]
+			if wrote[i] != want {
+				t.Fatalf("round %d: %s/%s v%d over v%d: wrote = %v, want %v", round, r.PK, r.SK, r.Version, model[k], wrote[i], want)
+			}
+			if want {
+				model[k] = r.Version
+			}
+		}
+	}
+	for k, v := range model {
+		got, err := s.Get(ctx, k.pk, k.sk)
+		if err != nil || got.Version != v || string(got.Data) != fmt.Sprint(v) {
+			t.Errorf("Get(%s/%s) = v%d %q, %v; want v%d", k.pk, k.sk, got.Version, got.Data, err, v)
+		}
+	}
 }
 
 func testScenarios(t *testing.T, newStore newStoreFunc) {

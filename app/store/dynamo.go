@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -134,6 +135,37 @@ func (d *Dynamo) PutIfNewer(ctx context.Context, rec Record) (bool, error) {
 	return d.put(ctx, rec, condNewer, map[string]types.AttributeValue{
 		":v": &types.AttributeValueMemberN{Value: strconv.FormatInt(rec.Version, 10)},
 	})
+}
+
+// maxConcurrentPuts bounds the PutItem calls PutManyIfNewer has in flight;
+// a pull request's opening body records a few dozen boxes at most.
+const maxConcurrentPuts = 8
+
+// PutManyIfNewer applies PutIfNewer to each of recs with up to
+// maxConcurrentPuts calls in flight, and reports per record whether it
+// wrote. DynamoDB has no batched conditional put that lets each record's
+// condition fail alone (BatchWriteItem takes no conditions, and one failed
+// condition cancels a whole TransactWriteItems), so the puts stay single and
+// run concurrently: the latency is about one round trip, not one per record.
+func (d *Dynamo) PutManyIfNewer(ctx context.Context, recs []Record) ([]bool, error) {
+	for _, rec := range recs {
+		if err := checkKey(rec.PK, rec.SK); err != nil {
+			return nil, err
+		}
+	}
+	wrote := make([]bool, len(recs))
+	errs := make([]error, len(recs))
+	sem := make(chan struct{}, maxConcurrentPuts)
+	var wg sync.WaitGroup
+	for i, rec := range recs {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			wrote[i], errs[i] = d.PutIfNewer(ctx, rec)
+		})
+	}
+	wg.Wait()
+	return wrote, errors.Join(errs...)
 }
 
 // PutIfAbsent writes rec unless a live item exists at its key, and reports

@@ -43,7 +43,11 @@ var errClosed = errors.New("store is closed")
 // Writes take an exclusive flock(2) on the directory's lock file, so that
 // several processes (serve and the gate CLI) can share one directory, and
 // replace the partition file atomically (temp file, fsync, rename, fsync
-// directory), so a crash leaves either the old or the new partition. Reads
+// directory), so a crash leaves either the old or the new partition. A
+// partition holding only expiring records (delivery marks, caches) skips
+// both fsyncs: the rename is still atomic, so a power cut may lose such a
+// write but never tear one, and a delivery then pays for one durable
+// rewrite, its ledger's, instead of two. Reads
 // take no lock: a rename is atomic, so a reader sees one whole version of a
 // partition. Expired records are hidden on read, dropped whenever their
 // partition is rewritten, and partitions holding only expired records are
@@ -55,6 +59,7 @@ type File struct {
 	dir    string // holds partition files
 	root   string
 	now    func() time.Time
+	fsync  func(*os.File) error // (*os.File).Sync; tests count the calls
 	closed atomic.Bool
 
 	mu     sync.Mutex // serialises writers in this process: flock is per open file, not per goroutine
@@ -78,7 +83,7 @@ func OpenFile(dir string) (*File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open file store %s: %w", dir, err)
 	}
-	f := &File{dir: parts, root: dir, now: time.Now, lock: lock}
+	f := &File{dir: parts, root: dir, now: time.Now, fsync: (*os.File).Sync, lock: lock}
 	if err := f.maybeSweep(); err != nil {
 		lock.Close()
 		return nil, fmt.Errorf("open file store %s: %w", dir, err)
@@ -143,7 +148,58 @@ func (f *File) Query(ctx context.Context, pk string) ([]Record, error) {
 // PutIfNewer writes rec unless a live record at its key has a Version >=
 // rec.Version, and reports whether it wrote.
 func (f *File) PutIfNewer(ctx context.Context, rec Record) (bool, error) {
-	return f.put(ctx, rec, func(old fileRecord) bool { return old.Version < rec.Version })
+	return f.put(ctx, rec, newer(rec))
+}
+
+// newer is the replace rule of PutIfNewer.
+func newer(rec Record) func(old fileRecord) bool {
+	return func(old fileRecord) bool { return old.Version < rec.Version }
+}
+
+// PutManyIfNewer applies PutIfNewer to each of recs, rewriting (and
+// fsyncing) each partition once, and reports per record whether it wrote.
+func (f *File) PutManyIfNewer(ctx context.Context, recs []Record) ([]bool, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if f.closed.Load() {
+		return nil, errClosed
+	}
+	// One pass per partition, in order of first appearance.
+	var pks []string
+	byPK := map[string][]int{}
+	for i, rec := range recs {
+		if err := checkKey(rec.PK, rec.SK); err != nil {
+			return nil, err
+		}
+		if _, ok := byPK[rec.PK]; !ok {
+			pks = append(pks, rec.PK)
+		}
+		byPK[rec.PK] = append(byPK[rec.PK], i)
+	}
+	wrote := make([]bool, len(recs))
+	for _, pk := range pks {
+		if err := ctx.Err(); err != nil {
+			return wrote, err
+		}
+		err := f.update(pk, func(p *partition, now time.Time) bool {
+			changed := false
+			for _, i := range byPK[pk] {
+				if p.put(recs[i], now, newer(recs[i])) {
+					wrote[i], changed = true, true
+				}
+			}
+			return changed
+		})
+		if err != nil {
+			// Nothing of this partition reached the disk.
+			for _, i := range byPK[pk] {
+				wrote[i] = false
+			}
+			return wrote, err
+		}
+	}
+	return wrote, nil
 }
 
 // PutIfAbsent writes rec unless a live record exists at its key, and reports
@@ -157,20 +213,10 @@ func (f *File) put(ctx context.Context, rec Record, replace func(old fileRecord)
 	if err := f.ready(ctx, rec.PK, rec.SK); err != nil {
 		return false, err
 	}
-	nr := fileRecord{SK: rec.SK, Version: rec.Version, Data: rec.Data, Expires: rec.Expires}
 	wrote := false
 	err := f.update(rec.PK, func(p *partition, now time.Time) bool {
-		i, ok := p.find(rec.SK)
-		switch {
-		case !ok:
-			p.Records = slices.Insert(p.Records, i, nr)
-		case !live(p.Records[i].Expires, now) || replace(p.Records[i]):
-			p.Records[i] = nr
-		default:
-			return false
-		}
-		wrote = true
-		return true
+		wrote = p.put(rec, now, replace)
+		return wrote
 	})
 	if err != nil {
 		return false, err
@@ -286,14 +332,16 @@ func (f *File) write(pk string, p *partition) error {
 	if err != nil {
 		return fmt.Errorf("encode partition %s: %w", path, err)
 	}
-	if err := f.replaceFile(path, b); err != nil {
+	durable := slices.ContainsFunc(p.Records, func(r fileRecord) bool { return r.Expires.IsZero() })
+	if err := f.replaceFile(path, b, durable); err != nil {
 		return fmt.Errorf("write partition %s: %w", path, err)
 	}
 	return nil
 }
 
-// replaceFile makes path hold b, or leaves it as it was.
-func (f *File) replaceFile(path string, b []byte) error {
+// replaceFile makes path hold b, or leaves it as it was; durable makes the
+// change survive a power cut.
+func (f *File) replaceFile(path string, b []byte, durable bool) error {
 	tmp, err := os.CreateTemp(f.dir, tmpPrefix+"*")
 	if err != nil {
 		return err
@@ -303,8 +351,8 @@ func (f *File) replaceFile(path string, b []byte) error {
 	if err == nil {
 		err = tmp.Chmod(0o600)
 	}
-	if err == nil {
-		err = tmp.Sync()
+	if err == nil && durable {
+		err = f.fsync(tmp)
 	}
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
@@ -316,6 +364,9 @@ func (f *File) replaceFile(path string, b []byte) error {
 		os.Remove(name)
 		return err
 	}
+	if !durable {
+		return nil
+	}
 	return f.syncDir()
 }
 
@@ -325,7 +376,7 @@ func (f *File) syncDir() error {
 	if err != nil {
 		return fmt.Errorf("sync directory: %w", err)
 	}
-	err = d.Sync()
+	err = f.fsync(d)
 	if cerr := d.Close(); err == nil {
 		err = cerr
 	}
@@ -432,6 +483,22 @@ func decodePartition(b []byte) (*partition, error) {
 		return nil, errors.New("records not sorted by sort key")
 	}
 	return &p, nil
+}
+
+// put sets rec in p when no live record is at its key or replace(old) is
+// true, and reports whether it did.
+func (p *partition) put(rec Record, now time.Time, replace func(old fileRecord) bool) bool {
+	nr := fileRecord{SK: rec.SK, Version: rec.Version, Data: rec.Data, Expires: rec.Expires}
+	i, ok := p.find(rec.SK)
+	switch {
+	case !ok:
+		p.Records = slices.Insert(p.Records, i, nr)
+	case !live(p.Records[i].Expires, now) || replace(p.Records[i]):
+		p.Records[i] = nr
+	default:
+		return false
+	}
+	return true
 }
 
 // find returns the index of sk, or where to insert it.

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -449,5 +450,69 @@ func TestOpenFileErrors(t *testing.T) {
 	}
 	if _, err := OpenFile(file); err == nil || !strings.Contains(err.Error(), file) {
 		t.Errorf("OpenFile on a plain file: %v, want an error naming it", err)
+	}
+}
+
+// PutManyIfNewer exists so that a delivery recording several boxes pays for
+// one rewrite (and fsync) of the partition, not one per box.
+func TestFilePutManyRewritesOncePerPartition(t *testing.T) {
+	f := newFileStore(t, time.Now).(*File)
+	ctx := context.Background()
+	var batch []Record
+	for i := range 6 {
+		batch = append(batch, Record{PK: "ticks#a", SK: fmt.Sprintf("item:%d", i), Version: 2})
+	}
+	batch = append(batch, Record{PK: "ticks#b", SK: "pr", Version: 2}, Record{PK: "ticks#b", SK: "push", Version: 2})
+	before := f.writes
+	if _, err := f.PutManyIfNewer(ctx, batch); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.writes - before; got != 2 {
+		t.Errorf("PutManyIfNewer over 2 partitions rewrote %d times, want 2", got)
+	}
+	// A redelivery changes nothing and so rewrites nothing.
+	before = f.writes
+	wrote, err := f.PutManyIfNewer(ctx, batch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := f.writes - before; got != 0 || slices.Contains(wrote, true) {
+		t.Errorf("repeated PutManyIfNewer rewrote %d times and reported %v, want no write", got, wrote)
+	}
+}
+
+// A partition of ledger records is fsynced (file and directory); one holding
+// only expiring records (delivery marks, caches) is not, by the contract of
+// Record.Expires; one mixing both is.
+func TestFileSyncsOnlyDurableRecords(t *testing.T) {
+	f := newFileStore(t, time.Now).(*File)
+	syncs := 0
+	f.fsync = func(fh *os.File) error { syncs++; return fh.Sync() }
+	ctx := context.Background()
+	exp := time.Now().Add(time.Hour)
+	// In order: the third case writes beside the first's record.
+	for _, tc := range []struct {
+		name string
+		recs []Record
+		want int
+	}{
+		{"ledger record", []Record{{PK: "ticks#a", SK: "item:x", Version: 1}}, 2},
+		{"delivery mark", []Record{{PK: "delivery#1", SK: "done", Version: 1, Expires: exp}}, 0},
+		{"expiring beside durable", []Record{{PK: "ticks#a", SK: "cache", Version: 1, Expires: exp}}, 2},
+		{"two partitions, one each", []Record{{PK: "ticks#b", SK: "item:y", Version: 1}, {PK: "delivery#2", SK: "done", Version: 1, Expires: exp}}, 2},
+	} {
+		name := tc.name
+		syncs = 0
+		if _, err := f.PutManyIfNewer(ctx, tc.recs); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if syncs != tc.want {
+			t.Errorf("%s: %d fsyncs, want %d", name, syncs, tc.want)
+		}
+		for _, r := range tc.recs { // written all the same
+			if _, err := f.Get(ctx, r.PK, r.SK); err != nil {
+				t.Errorf("%s: Get(%s/%s): %v", name, r.PK, r.SK, err)
+			}
+		}
 	}
 }

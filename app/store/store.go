@@ -12,9 +12,14 @@ import (
 // converge.
 type Record struct {
 	PK, SK  string
-	Version int64     // e.g. UnixNano of the event time
-	Data    []byte    // opaque to the store (the app stores JSON)
-	Expires time.Time // zero: never; otherwise the record may vanish after it
+	Version int64  // e.g. UnixNano of the event time
+	Data    []byte // opaque to the store (the app stores JSON)
+	// Expires is zero for a record kept until deleted. Otherwise the record
+	// vanishes at Expires, and it is ephemeral: a cache entry or a dedup
+	// mark, whose loss costs a repeated, idempotent step, never a wrong
+	// answer. A store may therefore lose the latest expiring records in a
+	// power cut (File does not fsync a partition holding only those).
+	Expires time.Time
 }
 
 // ErrNotFound is returned by Get when no live record has the key.
@@ -31,6 +36,16 @@ type Store interface {
 	// PutIfNewer writes rec unless a live record at the same key has a
 	// Version >= rec.Version. It reports whether it wrote.
 	PutIfNewer(ctx context.Context, rec Record) (bool, error)
+	// PutManyIfNewer applies PutIfNewer to each of recs and reports, per
+	// record, whether it wrote; of two records at one key, the higher
+	// Version stays (of two equal ones, either). It exists so that a
+	// delivery changing several records of one partition pays for one write
+	// where the store allows (File: one rewrite and fsync per partition;
+	// Dynamo: concurrent puts). It is not atomic: after an error some
+	// records may be written, and as every write is conditional, doing it
+	// again converges. Invalid keys fail the call before anything is
+	// written.
+	PutManyIfNewer(ctx context.Context, recs []Record) ([]bool, error)
 	// PutIfAbsent writes rec unless a live record exists at the key. It
 	// reports whether it wrote.
 	PutIfAbsent(ctx context.Context, rec Record) (bool, error)
