@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/go-github/v62/github"
 
+	"github.com/checkoff-app/checkoff/app/store"
 	"github.com/checkoff-app/checkoff/checklist"
 )
 
@@ -24,7 +25,7 @@ func actorOf(u *github.User) actor { return actor{Login: u.GetLogin(), Bot: isBo
 // ready_for_review); for a merged PR (closed with merged true) it records
 // the verdict and hands it to the release gate instead.
 func (a *App) Evaluate(ctx context.Context, pr PR) error {
-	return a.evaluate(ctx, a.github(pr.Installation), pr)
+	return a.evaluate(ctx, a.github(pr.Installation), pr, nil)
 }
 
 // Opened records every box ticked in the opening body as ticked by sender,
@@ -35,13 +36,14 @@ func (a *App) Opened(ctx context.Context, pr PR, sender *github.User) error {
 	if err != nil {
 		return err
 	}
+	var ticks []store.Record
 	if rc.cfg != nil {
 		changes := checklist.Diff(nil, checklist.Parse([]byte(pr.Body)), rc.cfg)
-		if err := a.recordChanges(ctx, pr, changes, by, pr.UpdatedAt, 0); err != nil {
+		if ticks, err = tickRecords(pr, changes, by, pr.UpdatedAt, 0); err != nil {
 			return err
 		}
 	}
-	return a.evaluateWith(ctx, gh, pr, rc)
+	return a.evaluateWith(ctx, gh, pr, rc, ticks, nil)
 }
 
 // Edited records who changed which box between oldBody and pr.Body, then
@@ -58,54 +60,45 @@ func (a *App) Edited(ctx context.Context, pr PR, oldBody string, sender *github.
 		return err
 	}
 	var changes []checklist.Change
+	var ticks []store.Record
 	if rc.cfg != nil {
 		changes = checklist.Diff(oldDoc, newDoc, rc.cfg)
-		if err := a.recordChanges(ctx, pr, changes, by, pr.UpdatedAt, 0); err != nil {
+		if ticks, err = tickRecords(pr, changes, by, pr.UpdatedAt, 0); err != nil {
 			return err
 		}
 	}
+	if len(changes) > 0 {
+		return a.evaluateWith(ctx, gh, pr, rc, ticks, nil)
+	}
+	// No box changed state, so the ledger is as before. A late edit then
+	// changes nothing: the newer delivery posted the newer body. Otherwise
+	// the old body's result under the same facts is what the PR showed
+	// before this edit, and when the new result equals it nothing is posted.
 	edit := pr
-	pr, l, err := a.current(ctx, pr)
-	if err != nil {
-		return err
-	}
-	j, err := a.judge(ctx, gh, pr, rc, l)
-	if err != nil {
-		return err
-	}
-	if done, err := a.mergedVerdict(ctx, edit, pr, j); done || err != nil {
-		return err
-	}
-	if len(changes) == 0 {
-		// No box changed state, so the ledger is as before. A late edit
-		// then changes nothing: the newer delivery posted the newer body.
-		// Otherwise the old body's result under the same facts is what the
-		// PR showed before this edit.
+	unchanged := func(pr PR, l ledger, j judgement) (bool, error) {
 		if late := !edit.UpdatedAt.IsZero() && l.prVersion > edit.UpdatedAt.UnixNano(); late {
 			a.logger(ctx).Debug("late edit changes no box; no write", "pr", pr.String())
-			return nil
+			return true, nil
 		}
 		before := pr
 		before.Body = oldBody
 		jBefore, err := a.judge(ctx, gh, before, rc, l)
 		if err != nil {
-			return err
+			return false, err
 		}
 		if sameRuns(jBefore.runs, j.runs) {
 			a.logger(ctx).Debug("edit changes no checklist result; no write", "pr", pr.String())
-			return nil
+			return true, nil
 		}
+		return false, nil
 	}
-	return a.postFresh(ctx, gh, edit, pr, rc, l, j)
+	return a.evaluateWith(ctx, gh, pr, rc, nil, unchanged)
 }
 
 // Pushed notes a new head commit (for reset_reviewer_on_push) and
 // evaluates on it.
 func (a *App) Pushed(ctx context.Context, pr PR) error {
-	if err := a.recordPush(ctx, pr, pr.UpdatedAt); err != nil {
-		return err
-	}
-	return a.evaluate(ctx, a.github(pr.Installation), pr)
+	return a.evaluate(ctx, a.github(pr.Installation), pr, []store.Record{pushRecord(pr, pr.UpdatedAt)})
 }
 
 // sameStructure reports whether two bodies have the same headings and boxes
@@ -144,18 +137,22 @@ func interleave(d *checklist.Document) []int {
 	return out
 }
 
-// evaluate judges pr and posts its check runs.
-func (a *App) evaluate(ctx context.Context, gh gitHub, pr PR) error {
+// evaluate judges pr and posts its check runs; writes are the delivery's
+// own ledger records.
+func (a *App) evaluate(ctx context.Context, gh gitHub, pr PR, writes []store.Record) error {
 	rc, err := a.loadConfig(ctx, gh, pr)
 	if err != nil {
 		return err
 	}
-	return a.evaluateWith(ctx, gh, pr, rc)
+	return a.evaluateWith(ctx, gh, pr, rc, writes, nil)
 }
 
-func (a *App) evaluateWith(ctx context.Context, gh gitHub, pr PR, rc repoConfig) error {
-	event := pr
-	pr, l, err := a.current(ctx, pr)
+// evaluateWith records writes with event's state (see current), judges the
+// newest state and, unless it is merged or unchanged (when given) says the
+// PR already shows this result, posts the check runs.
+func (a *App) evaluateWith(ctx context.Context, gh gitHub, event PR, rc repoConfig, writes []store.Record,
+	unchanged func(pr PR, l ledger, j judgement) (bool, error)) error {
+	pr, l, err := a.current(ctx, event, writes)
 	if err != nil {
 		return err
 	}
@@ -165,6 +162,11 @@ func (a *App) evaluateWith(ctx context.Context, gh gitHub, pr PR, rc repoConfig)
 	}
 	if done, err := a.mergedVerdict(ctx, event, pr, j); done || err != nil {
 		return err
+	}
+	if unchanged != nil {
+		if same, err := unchanged(pr, l, j); same || err != nil {
+			return err
+		}
 	}
 	return a.postFresh(ctx, gh, event, pr, rc, l, j)
 }
@@ -269,10 +271,11 @@ func (a *App) Reviewed(ctx context.Context, pr PR, review *github.PullRequestRev
 	if err != nil {
 		return err
 	}
+	var ticks []store.Record
 	if rc.cfg != nil {
 		switch {
 		case dismissed:
-			if err := a.withdrawReviewTicks(ctx, pr, reviewer, a.now().UTC()); err != nil {
+			if ticks, err = a.withdrawReviewTicks(ctx, pr, reviewer, a.now().UTC()); err != nil {
 				return err
 			}
 		case strings.EqualFold(review.GetState(), "approved"):
@@ -281,12 +284,12 @@ func (a *App) Reviewed(ctx context.Context, pr PR, review *github.PullRequestRev
 			if at.IsZero() {
 				at = pr.UpdatedAt
 			}
-			if err := a.recordChanges(ctx, pr, changes, reviewer, at, reviewID(review)); err != nil {
+			if ticks, err = tickRecords(pr, changes, reviewer, at, reviewID(review)); err != nil {
 				return err
 			}
 		}
 	}
-	return a.evaluateWith(ctx, gh, pr, rc)
+	return a.evaluateWith(ctx, gh, pr, rc, ticks, nil)
 }
 
 // ReviewEdited handles an edited review. An approving review's body is its
@@ -303,6 +306,7 @@ func (a *App) ReviewEdited(ctx context.Context, pr PR, review *github.PullReques
 	if err != nil {
 		return err
 	}
+	var ticks []store.Record
 	if rc.cfg != nil {
 		l, err := a.loadLedger(ctx, pr)
 		if err != nil {
@@ -322,11 +326,11 @@ func (a *App) ReviewEdited(ctx context.Context, pr PR, review *github.PullReques
 				changes = append(changes, checklist.Change{Key: key, Text: key, Checked: false})
 			}
 		}
-		if err := a.recordChanges(ctx, pr, changes, actorOf(review.GetUser()), a.now().UTC(), reviewID(review)); err != nil {
+		if ticks, err = tickRecords(pr, changes, actorOf(review.GetUser()), a.now().UTC(), reviewID(review)); err != nil {
 			return err
 		}
 	}
-	return a.evaluateWith(ctx, gh, pr, rc)
+	return a.evaluateWith(ctx, gh, pr, rc, ticks, nil)
 }
 
 // reviewTicks are the ticked, required boxes of reviewer checklists in a
@@ -358,12 +362,12 @@ func reviewID(r *github.PullRequestReview) int64 {
 	return anyReview
 }
 
-// withdrawReviewTicks unticks every box whose latest record is a review
-// tick by reviewer.
-func (a *App) withdrawReviewTicks(ctx context.Context, pr PR, reviewer actor, at time.Time) error {
+// withdrawReviewTicks are the records unticking every box whose latest
+// record is a review tick by reviewer.
+func (a *App) withdrawReviewTicks(ctx context.Context, pr PR, reviewer actor, at time.Time) ([]store.Record, error) {
 	l, err := a.loadLedger(ctx, pr)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var changes []checklist.Change
 	for key, t := range l.ticks {
@@ -371,7 +375,7 @@ func (a *App) withdrawReviewTicks(ctx context.Context, pr PR, reviewer actor, at
 			changes = append(changes, checklist.Change{Key: key, Text: key, Checked: false})
 		}
 	}
-	return a.recordChanges(ctx, pr, changes, reviewer, at, anyReview)
+	return tickRecords(pr, changes, reviewer, at, anyReview)
 }
 
 // Recheck re-evaluates pull requests named by number (check_run
@@ -390,7 +394,7 @@ func (a *App) Recheck(ctx context.Context, installation int64, owner, repo strin
 		if pr.GetState() == "closed" && !pr.GetMerged() {
 			continue
 		}
-		if err := a.evaluate(ctx, gh, ref); err != nil {
+		if err := a.evaluate(ctx, gh, ref, nil); err != nil {
 			errs = append(errs, err)
 		}
 	}

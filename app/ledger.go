@@ -66,12 +66,13 @@ type actor struct {
 	Bot   bool
 }
 
-// recordChanges writes one ledger record per changed box; review is the ID
-// of the review whose body made the changes (anyReview for a dismissal), 0
-// for the pull request body. Conditional writes make deliveries applied in
-// any order, or twice, converge.
-func (a *App) recordChanges(ctx context.Context, pr PR, changes []checklist.Change, by actor, at time.Time, review int64) error {
+// tickRecords are the ledger records of changed boxes; review is the ID of
+// the review whose body made the changes (anyReview for a dismissal), 0 for
+// the pull request body. They are written by current, conditionally, so
+// deliveries applied in any order, or twice, converge.
+func tickRecords(pr PR, changes []checklist.Change, by actor, at time.Time, review int64) ([]store.Record, error) {
 	pk := ledgerPK(pr.Owner, pr.Repo, pr.Number)
+	recs := make([]store.Record, 0, len(changes))
 	for _, c := range changes {
 		t := tickRecord{Checked: c.Checked, By: by.Login, Bot: by.Bot, Review: review != 0}
 		if review > 0 {
@@ -79,21 +80,16 @@ func (a *App) recordChanges(ctx context.Context, pr PR, changes []checklist.Chan
 		}
 		data, err := json.Marshal(t)
 		if err != nil {
-			return fmt.Errorf("encode tick: %w", err)
+			return nil, fmt.Errorf("encode tick of %q on %s: %w", c.Text, pr, err)
 		}
-		if _, err := a.store.PutIfNewer(ctx, store.Record{PK: pk, SK: "item:" + c.Key, Version: tickVersion(at, c.Checked), Data: data}); err != nil {
-			return fmt.Errorf("record tick of %q on %s: %w", c.Text, pr, err)
-		}
+		recs = append(recs, store.Record{PK: pk, SK: "item:" + c.Key, Version: tickVersion(at, c.Checked), Data: data})
 	}
-	return nil
+	return recs, nil
 }
 
-// recordPush notes the time of the latest push (for reset_reviewer_on_push).
-func (a *App) recordPush(ctx context.Context, pr PR, at time.Time) error {
-	if _, err := a.store.PutIfNewer(ctx, store.Record{PK: ledgerPK(pr.Owner, pr.Repo, pr.Number), SK: pushSK, Version: at.UnixNano(), Data: []byte("{}")}); err != nil {
-		return fmt.Errorf("record push on %s: %w", pr, err)
-	}
-	return nil
+// pushRecord notes the time of the latest push (for reset_reviewer_on_push).
+func pushRecord(pr PR, at time.Time) store.Record {
+	return store.Record{PK: ledgerPK(pr.Owner, pr.Repo, pr.Number), SK: pushSK, Version: at.UnixNano(), Data: []byte("{}")}
 }
 
 // ledger is what the store holds for one PR.
@@ -139,39 +135,35 @@ func (a *App) loadLedger(ctx context.Context, pr PR) (ledger, error) {
 	return l, nil
 }
 
-// current loads the ledger of pr and reconciles pr with the newest state
-// seen: it records pr's body, head and merge when pr is newer than what the
-// ledger holds, and takes the ledger's when pr is older (a late delivery:
-// one that arrives after the merge is judged as merged, and updates the
-// verdict). GitHub delivers concurrently and in no guaranteed order; without
-// this, a late edit would post check runs for a body that is no longer the
-// PR's.
+// current records what a delivery saw, then loads the ledger of pr and
+// reconciles pr with the newest state seen. writes are the delivery's own
+// ledger records (ticks, a push); pr's body, head and merge are recorded
+// with them, versioned by updated_at, all in one conditional batch: one
+// partition rewrite on the File store. pr is then replaced by the ledger's
+// state when that is newer (a late delivery: one that arrives after the
+// merge is judged as merged, and updates the verdict). GitHub delivers
+// concurrently and in no guaranteed order; without this, a late edit would
+// post check runs for a body that is no longer the PR's.
 // updated_at has one-second resolution: of two states in the same second,
 // the one judged is the delivery's own.
-func (a *App) current(ctx context.Context, pr PR) (PR, ledger, error) {
+func (a *App) current(ctx context.Context, pr PR, writes []store.Record) (PR, ledger, error) {
+	if !pr.UpdatedAt.IsZero() {
+		data, err := json.Marshal(prRecord{Body: pr.Body, HeadSHA: pr.HeadSHA, Merged: pr.Merged, MergeSHA: pr.MergeSHA})
+		if err != nil {
+			return pr, ledger{}, fmt.Errorf("encode state of %s: %w", pr, err)
+		}
+		writes = append(writes, store.Record{PK: ledgerPK(pr.Owner, pr.Repo, pr.Number), SK: prSK, Version: pr.UpdatedAt.UnixNano(), Data: data})
+	}
+	if len(writes) > 0 {
+		if _, err := a.store.PutManyIfNewer(ctx, writes); err != nil {
+			return pr, ledger{}, fmt.Errorf("record ledger of %s: %w", pr, err)
+		}
+	}
 	l, err := a.loadLedger(ctx, pr)
 	if err != nil {
 		return pr, ledger{}, err
 	}
-	if pr.UpdatedAt.IsZero() {
-		return pr, l, nil
-	}
-	v := pr.UpdatedAt.UnixNano()
-	switch {
-	case l.prVersion > v:
-		pr = l.newest(pr)
-	case l.prVersion < v:
-		rec := prRecord{Body: pr.Body, HeadSHA: pr.HeadSHA, Merged: pr.Merged, MergeSHA: pr.MergeSHA}
-		data, err := json.Marshal(rec)
-		if err != nil {
-			return pr, ledger{}, fmt.Errorf("encode state of %s: %w", pr, err)
-		}
-		if _, err := a.store.PutIfNewer(ctx, store.Record{PK: ledgerPK(pr.Owner, pr.Repo, pr.Number), SK: prSK, Version: v, Data: data}); err != nil {
-			return pr, ledger{}, fmt.Errorf("record state of %s: %w", pr, err)
-		}
-		l.pr, l.prVersion = rec, v
-	}
-	return pr, l, nil
+	return l.newest(pr), l, nil
 }
 
 // newest is pr with the newest state the ledger holds, when that is newer.

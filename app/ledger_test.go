@@ -71,7 +71,11 @@ func TestLedgerConverges(t *testing.T) {
 		a, st := newTestApp(t, &syncWriter{})
 		for _, i := range order {
 			s := steps[i]
-			if err := a.recordChanges(ctx, pr, []checklist.Change{{Key: k, Text: "x", Checked: s.checked}}, actor{Login: s.by}, s.at, 0); err != nil {
+			recs, err := tickRecords(pr, []checklist.Change{{Key: k, Text: "x", Checked: s.checked}}, actor{Login: s.by}, s.at, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, _, err := a.current(ctx, pr, recs); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -113,7 +117,7 @@ func TestCurrentKeepsTheNewestState(t *testing.T) {
 		{older, "new", "h2"}, // late: takes the newest
 		{newer, "new", "h2"}, // same again
 	} {
-		got, _, err := a.current(ctx, tc.in)
+		got, _, err := a.current(ctx, tc.in, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -123,7 +127,7 @@ func TestCurrentKeepsTheNewestState(t *testing.T) {
 		}
 	}
 	// Without updated_at nothing is recorded or replaced.
-	got, _, err := a.current(ctx, PR{Owner: "acme", Repo: "api", Number: 7, Body: "fetched"})
+	got, _, err := a.current(ctx, PR{Owner: "acme", Repo: "api", Number: 7, Body: "fetched"}, nil)
 	if err != nil || got.Body != "fetched" {
 		t.Errorf("current without updated_at = %q, %v", got.Body, err)
 	}
