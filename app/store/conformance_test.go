@@ -157,7 +157,7 @@ func testPutManyModel(t *testing.T, s Store) {
 	for round := range 40 {
 		seen := map[key]bool{}
 		var batch []Record
-		for range 1 + rng.IntN(8) {
+		for range 1 + rng.IntN(12) { // more than Dynamo's maxConcurrentPuts
 			k := key{fmt.Sprintf("m%d", rng.IntN(3)), fmt.Sprintf("item:%d", rng.IntN(5))}
 			if seen[k] { // duplicates have no defined report; see testPutMany
 				continue
