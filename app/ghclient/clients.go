@@ -25,6 +25,10 @@ const DefaultBaseURL = "https://api.github.com/"
 // and a warm Lambda must notice.
 const repoInstallationTTL = 10 * time.Minute
 
+// maxIdleConnsPerHost is how many idle connections to the API host are
+// kept for reuse: enough for the deliveries a warm instance handles at once.
+const maxIdleConnsPerHost = 32
+
 // userAgent names checkoff to GitHub (it requires a User-Agent).
 const userAgent = "checkoff"
 
@@ -37,7 +41,8 @@ type Config struct {
 	// It is used as given; nothing like /api/v3/ is appended.
 	BaseURL string
 	// Transport carries the requests, beneath the retry transport; nil means
-	// a clone of http.DefaultTransport.
+	// a clone of http.DefaultTransport keeping up to 32 idle connections
+	// per host.
 	Transport http.RoundTripper
 	Logger    *slog.Logger // nil discards
 }
@@ -80,7 +85,12 @@ func New(cfg Config) (*Clients, error) {
 	}
 	next := cfg.Transport
 	if next == nil {
-		next = http.DefaultTransport.(*http.Transport).Clone()
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		// Concurrent deliveries all talk to one host: Go's default of 2 idle
+		// connections per host would close and re-dial (TLS) the rest.
+		t.MaxIdleConnsPerHost = maxIdleConnsPerHost
+		t.MaxIdleConns = max(t.MaxIdleConns, maxIdleConnsPerHost)
+		next = t
 	}
 	c := &Clients{
 		appID:    cfg.AppID,
@@ -216,4 +226,18 @@ func (c *Clients) lookupRepoInstallation(ctx context.Context, owner, repo string
 		return 0, fmt.Errorf("find installation of %s/%s: response has no installation id", owner, repo)
 	}
 	return inst.GetID(), nil
+}
+
+// BotLogin returns the login of the App's bot user, "<slug>[bot]", from
+// GET /app as the App (JWT). Every call is a request: callers look it up
+// once, at start.
+func (c *Clients) BotLogin(ctx context.Context) (string, error) {
+	a, _, err := c.app.Apps.Get(ctx, "")
+	if err != nil {
+		return "", fmt.Errorf("get the App: %w", err)
+	}
+	if a.GetSlug() == "" {
+		return "", errors.New("get the App: response has no slug")
+	}
+	return a.GetSlug() + "[bot]", nil
 }

@@ -8,6 +8,8 @@
 //     installation ID so its token is reused across requests (on Lambda,
 //     across warm invocations).
 //   - Clients.RepoInstallation finds the installation of a repository.
+//   - Clients.BotLogin derives the App's bot login ("<slug>[bot]") from
+//     GET /app.
 //   - Retry is the transport beneath all of them: bounded retries of GitHub
 //     5xx, 429 and rate-limit 403 responses that honour Retry-After and
 //     x-ratelimit-reset and never sleep past the request context's deadline.
