@@ -39,6 +39,7 @@ type runtime struct {
 	dispatcher *webhook.Dispatcher
 	gate       *release.Gate // nil without a release config (or in dry-run)
 	dryRun     bool
+	botLogin   string // the App's bot, whose deliveries are ignored; "" when unknown
 	closeStore func() error
 }
 
@@ -116,6 +117,7 @@ func buildRuntime(ctx context.Context, o runtimeOptions) (*runtime, error) {
 		rt.closeStore = fs.Close
 	}
 
+	// An explicit bot login wins; with credentials it is otherwise derived.
 	opts := app.Options{Store: rt.store, Logger: rt.log, BotLogin: env("CHECKOFF_BOT_LOGIN")}
 	secret := sec.WebhookSecret
 	switch {
@@ -131,6 +133,9 @@ func buildRuntime(ctx context.Context, o runtimeOptions) (*runtime, error) {
 		opts.Installations = clients
 		if len(secret) == 0 {
 			return nil, errors.New("GITHUB_WEBHOOK_SECRET (or GITHUB_WEBHOOK_SECRET_PARAMETER) is required with App credentials")
+		}
+		if opts.BotLogin == "" {
+			opts.BotLogin = deriveBotLogin(ctx, clients, rt.log)
 		}
 	case o.lambda:
 		return nil, errors.New("GITHUB_APP_ID and GITHUB_PRIVATE_KEY (or GITHUB_PRIVATE_KEY_PARAMETER) are required in Lambda mode")
@@ -195,6 +200,7 @@ func buildRuntime(ctx context.Context, o runtimeOptions) (*runtime, error) {
 		return nil, err
 	}
 	rt.app = a
+	rt.botLogin = opts.BotLogin
 	evaluator.app = a
 	rt.dispatcher = webhook.NewDispatcher(webhook.Options{
 		Secret:     secret,
