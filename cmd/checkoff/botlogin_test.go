@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -235,4 +236,24 @@ func closedURL(t *testing.T) string {
 	addr := l.Addr().String()
 	l.Close()
 	return "http://" + addr + "/"
+}
+
+// TestBotLoginOneShotSkipsLookup: gate and redeliver handle no webhooks, so
+// they have no own events to filter and ask GitHub nothing at start.
+func TestBotLoginOneShotSkipsLookup(t *testing.T) {
+	gh := fixtureGitHub(t)
+	env := credEnv(t, gh)
+	rt, err := buildRuntime(context.Background(), runtimeOptions{
+		logger:  slog.New(slog.NewTextHandler(io.Discard, nil)),
+		getenv:  func(k string) string { return env[k] },
+		dryOut:  &bytes.Buffer{},
+		oneShot: true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rt.closeStore() })
+	if calls := gh.Calls(); len(calls) != 0 {
+		t.Errorf("one-shot init made %d GitHub calls: %+v", len(calls), calls)
+	}
 }

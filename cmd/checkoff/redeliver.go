@@ -25,7 +25,7 @@ func runRedeliver(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	log := newLogger(stderr, false, slog.LevelInfo)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	rt, err := buildRuntime(ctx, runtimeOptions{logger: log, getenv: os.Getenv, dryOut: stdout})
+	rt, err := buildRuntime(ctx, runtimeOptions{logger: log, getenv: os.Getenv, dryOut: stdout, oneShot: true})
 	if err != nil {
 		fmt.Fprintf(stderr, "checkoff redeliver: %v\n", err)
 		return exitUsage

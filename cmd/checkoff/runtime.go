@@ -51,6 +51,7 @@ type runtimeOptions struct {
 	logger  *slog.Logger
 	getenv  func(string) string
 	writers []string // dry-run: logins treated as writers
+	oneShot bool     // gate, redeliver: no webhooks to filter, so no bot login lookup
 }
 
 func newLogger(w io.Writer, json bool, level slog.Level) *slog.Logger {
@@ -134,7 +135,7 @@ func buildRuntime(ctx context.Context, o runtimeOptions) (*runtime, error) {
 		if len(secret) == 0 {
 			return nil, errors.New("GITHUB_WEBHOOK_SECRET (or GITHUB_WEBHOOK_SECRET_PARAMETER) is required with App credentials")
 		}
-		if opts.BotLogin == "" {
+		if opts.BotLogin == "" && !o.oneShot {
 			opts.BotLogin = deriveBotLogin(ctx, clients, rt.log)
 		}
 	case o.lambda:
