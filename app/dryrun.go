@@ -60,3 +60,8 @@ func (d *DryRun) CreateCheckRun(_ context.Context, owner, repo string, run check
 func (d *DryRun) PullRequest(_ context.Context, owner, repo string, number int) (*github.PullRequest, error) {
 	return nil, fmt.Errorf("dry-run: cannot fetch %s/%s#%d without GitHub credentials", owner, repo, number)
 }
+
+// PullRequestsWithCommit cannot be answered offline.
+func (d *DryRun) PullRequestsWithCommit(_ context.Context, owner, repo, sha string) ([]*github.PullRequest, error) {
+	return nil, fmt.Errorf("dry-run: cannot list the pull requests of %s/%s@%s without GitHub credentials", owner, repo, sha)
+}

@@ -24,6 +24,9 @@ type gitHub interface {
 	CreateCheckRun(ctx context.Context, owner, repo string, run checkRun) error
 	// PullRequest fetches a pull request (for events that carry only its number).
 	PullRequest(ctx context.Context, owner, repo string, number int) (*github.PullRequest, error)
+	// PullRequestsWithCommit lists the pull requests associated with a
+	// commit (for a re-run of the release gate's check on a merge commit).
+	PullRequestsWithCommit(ctx context.Context, owner, repo, sha string) ([]*github.PullRequest, error)
 }
 
 // configPath is where a repository keeps its checkoff configuration.
@@ -160,4 +163,26 @@ func (g *restGitHub) PullRequest(ctx context.Context, owner, repo string, number
 		return nil, fmt.Errorf("get pull request %s/%s#%d: %w", owner, repo, number, err)
 	}
 	return pr, nil
+}
+
+// commitPRPages bounds the pages (of 100) read when listing a commit's pull
+// requests: a merge commit belongs to its own PR and to the few promotion
+// PRs that carried it on, never to hundreds.
+const commitPRPages = 3
+
+func (g *restGitHub) PullRequestsWithCommit(ctx context.Context, owner, repo, sha string) ([]*github.PullRequest, error) {
+	var out []*github.PullRequest
+	opts := &github.ListOptions{PerPage: 100}
+	for page := 0; page < commitPRPages; page++ {
+		prs, resp, err := g.client.PullRequests.ListPullRequestsWithCommit(ctx, owner, repo, sha, opts)
+		if err != nil {
+			return nil, fmt.Errorf("list pull requests of %s/%s@%s: %w", owner, repo, sha, err)
+		}
+		out = append(out, prs...)
+		if resp == nil || resp.NextPage == 0 {
+			break
+		}
+		opts.Page = resp.NextPage
+	}
+	return out, nil
 }
