@@ -9,7 +9,12 @@
 //     share it.
 //   - EventHandler is implemented by the per-event handlers (pull_request,
 //     pull_request_review, ...); Deliveries by the app over its store, to make
-//     redeliveries of handled deliveries a no-op.
+//     redeliveries of handled deliveries a no-op. A check_run rerequested (or
+//     its "Re-check" button) is routed by the run's name: a checklist run
+//     re-checks the open pull requests it lists (App.Recheck); the release
+//     gate's run (app.GateCheckName, on a merge commit) re-judges the pull
+//     request merged as that commit and hands the verdict to the gate again
+//     (App.RecheckMerge).
 //   - LoggerFrom gives a handler the logger carrying the delivery's
 //     identifiers.
 //   - Lambda.Invoke is the Lambda entry point (lambda.Handler): API Gateway

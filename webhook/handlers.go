@@ -115,7 +115,20 @@ func (h checkRunHandler) Handle(ctx context.Context, eventType, _ string, payloa
 	default:
 		return nil
 	}
-	return recheck(withLogger(ctx), h.app, ev.GetInstallation(), ev.GetRepo(), ev.GetCheckRun().PullRequests)
+	ctx = withLogger(ctx)
+	run := ev.GetCheckRun()
+	if run.GetName() != app.GateCheckName {
+		return recheck(ctx, h.app, ev.GetInstallation(), ev.GetRepo(), run.PullRequests)
+	}
+	// The release gate's run sits on a merge commit: its pull_requests are
+	// the open PRs whose head is that commit (a dev -> master PR), not the
+	// merged PR it judges. Re-running it re-judges the merge.
+	if !h.app.OwnCheckRun(run) {
+		LoggerFrom(ctx).Info("re-run of another app's check run ignored", "check_run", run.GetName(), "app", run.GetApp().GetSlug())
+		return nil
+	}
+	repo := ev.GetRepo()
+	return h.app.RecheckMerge(ctx, ev.GetInstallation().GetID(), repo.GetOwner().GetLogin(), repo.GetName(), run.GetHeadSHA())
 }
 
 type checkSuiteHandler struct{ app *app.App }
