@@ -35,11 +35,15 @@ func (a *App) OwnCheckRun(run *github.CheckRun) bool {
 	return slug != "" && strings.EqualFold(slug+"[bot]", a.botLogin)
 }
 
+// HasReleaseGate reports whether the App hands verdicts to a release gate.
+func (a *App) HasReleaseGate() bool { return a.gate != nil }
+
 // RecheckMerge answers a re-run of the release gate's check run on the
 // merge commit sha. Each pull request merged as sha is judged again (its
 // newest body, the ledger, the base branch's config and permissions as they
 // are now); the verdict is recorded and handed to the gate, which re-posts
-// its check run and reconciles the pipeline. No checklist check run is
+// its check run (even when unchanged: see ReleaseGate.Rerun) and reconciles
+// the pipeline. No checklist check run is
 // posted: the PR is merged. Without a release gate it only logs.
 //
 // The gate posts its check only on merge commits, so a commit that is no
@@ -98,7 +102,7 @@ func (a *App) rejudgeMerged(ctx context.Context, installation int64, owner, repo
 	}
 	a.logger(ctx).Info("judged merge again for a release gate re-run", "pr", fmt.Sprintf("%s/%s#%d", owner, repo, number),
 		"merge_sha", sha, "complete", v.Complete)
-	if err := a.gate.Verdict(ctx, v); err != nil {
+	if err := a.gate.Rerun(ctx, v); err != nil {
 		return fmt.Errorf("release gate for %s/%s#%d: %w", owner, repo, number, err)
 	}
 	return nil

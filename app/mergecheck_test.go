@@ -16,11 +16,12 @@ import (
 	"github.com/checkoff-app/checkoff/app/store"
 )
 
-// recordingGate is a ReleaseGate that keeps the verdicts it receives and
-// answers VerdictError.
+// recordingGate is a ReleaseGate that keeps the verdicts and re-runs it
+// receives, and answers VerdictError.
 type recordingGate struct {
 	mu           sync.Mutex
 	verdicts     []Verdict
+	reruns       []Verdict
 	VerdictError error
 }
 
@@ -31,10 +32,22 @@ func (g *recordingGate) Verdict(_ context.Context, v Verdict) error {
 	return g.VerdictError
 }
 
-func (g *recordingGate) got() []Verdict {
+func (g *recordingGate) Rerun(_ context.Context, v Verdict) error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	return append([]Verdict(nil), g.verdicts...)
+	g.reruns = append(g.reruns, v)
+	return g.VerdictError
+}
+
+// got is what RecheckMerge handed over: re-runs only, never plain verdicts.
+func (g *recordingGate) got(t *testing.T) []Verdict {
+	t.Helper()
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if len(g.verdicts) > 0 {
+		t.Errorf("RecheckMerge handed %d plain verdicts, want re-runs only", len(g.verdicts))
+	}
+	return append([]Verdict(nil), g.reruns...)
 }
 
 // SHAs of the merge-commit scenarios: dev's merge commit of #12, and
@@ -97,7 +110,7 @@ func TestRecheckMerge(t *testing.T) {
 	if err := a.RecheckMerge(ctx, inst, owner, repo, mcMerge); err != nil {
 		t.Fatal(err)
 	}
-	got := gate.got()
+	got := gate.got(t)
 	if len(got) != 1 {
 		t.Fatalf("gate got %d verdicts, want 1: %+v", len(got), got)
 	}
@@ -168,7 +181,7 @@ func TestRecheckMergeRefusals(t *testing.T) {
 			case tc.wantIs != nil && !errors.Is(err, tc.wantIs):
 				t.Errorf("err = %v, want errors.Is %v", err, tc.wantIs)
 			}
-			if n := len(gate.got()); n != tc.verdicts {
+			if n := len(gate.got(t)); n != tc.verdicts {
 				t.Errorf("gate got %d verdicts, want %d", n, tc.verdicts)
 			}
 			if n := len(s.Calls()); (n > 0) != tc.calls {

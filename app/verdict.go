@@ -34,6 +34,10 @@ type Verdict struct {
 // a pipeline. A nil gate means no release gating.
 type ReleaseGate interface {
 	Verdict(ctx context.Context, v Verdict) error
+	// Rerun is Verdict for a person's re-run of the gate's check run. GitHub
+	// sets the run's check suite back to queued and leaves the run to its
+	// App, so the run is posted again even when its outcome is unchanged.
+	Rerun(ctx context.Context, v Verdict) error
 }
 
 // verdictPK is the partition of a repository's verdicts; the sort key is the

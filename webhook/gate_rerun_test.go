@@ -43,6 +43,7 @@ type gateHarness struct {
 type lateGate struct{ g *release.Gate }
 
 func (l *lateGate) Verdict(ctx context.Context, v app.Verdict) error { return l.g.Verdict(ctx, v) }
+func (l *lateGate) Rerun(ctx context.Context, v app.Verdict) error   { return l.g.Rerun(ctx, v) }
 
 // appEvaluator lets the gate ask the App for a verdict it has not stored.
 type appEvaluator struct{ a *app.App }
@@ -178,6 +179,44 @@ func TestGateCheckName(t *testing.T) {
 	}
 }
 
+// failHandOff brings the gate scenario to where a re-run matters: #12 was
+// merged with one reviewer box open (held), the reviewer ticked it after
+// the merge, but handing that verdict to the gate failed (GitHub 502s the
+// check run update, CodePipeline is down). The verdict is complete; the
+// Release Gate run still says held and the approval waits. It returns the
+// recorded verdict.
+func (g *gateHarness) failHandOff(t *testing.T) app.Verdict {
+	t.Helper()
+	ctx := context.Background()
+	s := prState{Body: body("xxxx", "...."), At: t0}
+	mustOK(t, g.opened(s))
+	s1 := prState{Body: body("xxxx", "xxx."), At: t0.Add(time.Minute)}
+	mustOK(t, g.edited(hReviewer, s.Body, s1))
+
+	merged := prState{Body: s1.Body, At: t0.Add(2 * time.Minute), Merged: true}
+	mustOK(t, g.merge(merged))
+	wantRun(t, g.run(release.CheckName, hMerge), "failure", "Held: 1 box not checked off", items(reviewerList)[3])
+	if res := g.cp.Results(gPipeline); len(res) != 0 {
+		t.Fatalf("approval answered for an incomplete PR: %+v", res)
+	}
+
+	s2 := prState{Body: body("xxxx", "xxxx"), At: t0.Add(3 * time.Minute), Merged: true}
+	g.gh.FailNext("checks/update", 5, githubtest.ServerError(http.StatusBadGateway))
+	g.cp.Fail("GetPipelineState", pipelinetest.Internal, pipelinetest.Internal, pipelinetest.Internal)
+	if w := g.editAfterMerge(hReviewer, s1.Body, s2); w.Code != http.StatusInternalServerError {
+		t.Fatalf("edit with the gate failing answered %d, want 500", w.Code)
+	}
+	before, err := app.GetVerdict(ctx, g.st, hOwner, hName, hMerge)
+	if err != nil || !before.Complete {
+		t.Fatalf("verdict after the edit = %+v, %v; want complete", before, err)
+	}
+	wantRun(t, g.run(release.CheckName, hMerge), "failure", "Held: 1 box not checked off")
+	if _, waiting := g.cp.Waiting(gPipeline); !waiting || len(g.cp.Results(gPipeline)) != 0 {
+		t.Fatalf("approval no longer waiting before the re-run: %+v", g.cp.Results(gPipeline))
+	}
+	return before
+}
+
 // TestScenarioGateRerun: the reviewer ticks the last box after the merge,
 // but handing the new verdict to the gate fails (GitHub 502s the check run
 // update, CodePipeline is down), so the Release Gate run still says held
@@ -193,32 +232,7 @@ func TestScenarioGateRerun(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			g := newGateHarness(t)
 			ctx := context.Background()
-			s := prState{Body: body("xxxx", "...."), At: t0}
-			mustOK(t, g.opened(s))
-			s1 := prState{Body: body("xxxx", "xxx."), At: t0.Add(time.Minute)}
-			mustOK(t, g.edited(hReviewer, s.Body, s1))
-
-			merged := prState{Body: s1.Body, At: t0.Add(2 * time.Minute), Merged: true}
-			mustOK(t, g.merge(merged))
-			wantRun(t, g.run(release.CheckName, hMerge), "failure", "Held: 1 box not checked off", items(reviewerList)[3])
-			if res := g.cp.Results(gPipeline); len(res) != 0 {
-				t.Fatalf("approval answered for an incomplete PR: %+v", res)
-			}
-
-			s2 := prState{Body: body("xxxx", "xxxx"), At: t0.Add(3 * time.Minute), Merged: true}
-			g.gh.FailNext("checks/update", 5, githubtest.ServerError(http.StatusBadGateway))
-			g.cp.Fail("GetPipelineState", pipelinetest.Internal, pipelinetest.Internal, pipelinetest.Internal)
-			if w := g.editAfterMerge(hReviewer, s1.Body, s2); w.Code != http.StatusInternalServerError {
-				t.Fatalf("edit with the gate failing answered %d, want 500", w.Code)
-			}
-			before, err := app.GetVerdict(ctx, g.st, hOwner, hName, hMerge)
-			if err != nil || !before.Complete {
-				t.Fatalf("verdict after the edit = %+v, %v; want complete", before, err)
-			}
-			wantRun(t, g.run(release.CheckName, hMerge), "failure", "Held: 1 box not checked off")
-			if _, waiting := g.cp.Waiting(gPipeline); !waiting || len(g.cp.Results(gPipeline)) != 0 {
-				t.Fatalf("approval no longer waiting before the re-run: %+v", g.cp.Results(gPipeline))
-			}
+			before := g.failHandOff(t)
 
 			runs := len(g.gh.CheckRuns(hRepo))
 			g.gh.ResetCalls()
@@ -253,11 +267,16 @@ func TestScenarioGateRerun(t *testing.T) {
 				}
 			}
 
-			// A second click finds nothing new: no write, no second approval.
+			// A second click finds nothing new, but GitHub set the run's
+			// suite back to queued: the run is updated again, as it was,
+			// and nothing else is written or approved.
 			g.gh.ResetCalls()
 			mustOK(t, g.deliver("check_run", gateRerun(t, hMerge, prs, nil)))
-			if w := g.gh.Writes(); w != 0 {
-				t.Errorf("second re-run wrote %d times: %v", w, g.calls().ops)
+			again := g.run(release.CheckName, hMerge)
+			wantRun(t, again, "success", "May ship", "reviewed by "+hReviewer)
+			if w, u := g.gh.Writes(), g.gh.Count("checks/update"); w != 1 || u != 1 || again.Updates != 2 {
+				t.Errorf("second re-run: %d writes, %d run updates (run updated %d times in all); want the gate's run updated once more: %v",
+					w, u, again.Updates, g.calls().ops)
 			}
 			if n := len(g.cp.Results(gPipeline)); n != 1 {
 				t.Errorf("approvals after the second re-run: %d, want 1", n)
@@ -338,6 +357,54 @@ func TestScenarioGateRerunRefused(t *testing.T) {
 		}
 		if !strings.Contains(g.logs.String(), "no merged pull request has it as merge commit") {
 			t.Errorf("the log does not say why:\n%s", g.logs)
+		}
+	})
+}
+
+// TestScenarioGateSuiteRerun: "Re-run all checks" (check_suite
+// rerequested) on the merge commit re-runs the release gate as the run's own
+// re-run does; on a pull request's head, which no PR was merged as, it
+// re-checks the listed PR's checklists and the gate finds nothing to do.
+func TestScenarioGateSuiteRerun(t *testing.T) {
+	t.Run("merge commit", func(t *testing.T) {
+		g := newGateHarness(t)
+		g.failHandOff(t)
+		runs := len(g.gh.CheckRuns(hRepo))
+		g.gh.ResetCalls()
+		mustOK(t, g.deliver("check_suite", githubtest.Payload(t, "check_suite.rerequested", func(p map[string]any) {
+			githubtest.Set(p, "check_suite.head_sha", hMerge)
+			githubtest.Set(p, "check_suite.head_branch", hBase)
+			githubtest.Set(p, "check_suite.after", hMerge)
+			githubtest.Set(p, "check_suite.pull_requests", []any{})
+		})))
+		wantRun(t, g.run(release.CheckName, hMerge), "success", "May ship", "reviewed by "+hReviewer)
+		if res := g.cp.Results(gPipeline); len(res) != 1 || res[0].Status != "Approved" || res[0].ExecutionID != g.exec {
+			t.Errorf("approvals after the suite re-run = %+v; want one Approved of %s", res, g.exec)
+		}
+		if got := g.checklistRunsSince(runs); len(got) != 0 {
+			t.Errorf("the suite re-run posted checklist runs on the merge commit: %+v", got)
+		}
+	})
+	t.Run("pull request head", func(t *testing.T) {
+		g := newGateHarness(t)
+		g.gh.AddCommit(hRepo, githubtest.Commit{SHA: hNewHead, Parents: []string{hHead}})
+		s := prState{Body: body("xxxx", "...."), Head: hNewHead, At: t0}
+		mustOK(t, g.opened(s))
+		g.gh.ResetCalls()
+		if w := g.deliver("check_suite", githubtest.Payload(t, "check_suite.rerequested", nil)); w.Code != http.StatusOK {
+			t.Fatalf("suite re-run on the PR head: %d %q\n%s", w.Code, w.Body, g.logs)
+		}
+		if n := g.gh.Count("checks/create"); n != 2 {
+			t.Errorf("suite re-run on the PR head created %d check runs, want the 2 checklist runs", n)
+		}
+		if n := g.gh.Count("repos/list-pull-requests-associated-with-commit"); n != 1 {
+			t.Errorf("the gate asked for the commit's pull requests %d times, want once", n)
+		}
+		if runs := g.runsOn(hMerge); len(runs) != 0 {
+			t.Errorf("runs on the merge commit: %+v", runs)
+		}
+		if res := g.cp.Results(gPipeline); len(res) != 0 {
+			t.Errorf("approvals: %+v, want none", res)
 		}
 	})
 }

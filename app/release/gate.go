@@ -37,8 +37,9 @@ type Evaluator interface {
 	EvaluateMerged(ctx context.Context, owner, repo string, number int) (app.Verdict, error)
 }
 
-// CheckName is the name of the check run the gate posts on merge commits.
-const CheckName = "Release Gate"
+// CheckName is the name of the check run the gate posts on merge commits;
+// package app routes a re-run of it here (see ReleaseGate.Rerun).
+const CheckName = app.GateCheckName
 
 // DefaultMaxCommits bounds the commits one reconcile checks. A larger
 // range is not approved by checkoff: a person decides (fail closed).
@@ -125,13 +126,24 @@ func (g *Gate) lock(key string) func() {
 // that pipeline; otherwise it does nothing. Both steps run even when the
 // first fails; their errors are joined.
 func (g *Gate) Verdict(ctx context.Context, v app.Verdict) error {
+	return g.receive(ctx, v, false)
+}
+
+// Rerun is Verdict for a re-run of the gate's check run: the run is updated
+// even when its outcome is unchanged, because GitHub set its check suite
+// back to queued and waits for the App to post.
+func (g *Gate) Rerun(ctx context.Context, v app.Verdict) error {
+	return g.receive(ctx, v, true)
+}
+
+func (g *Gate) receive(ctx context.Context, v app.Verdict, rerun bool) error {
 	rel, ok := g.cfg.ForBranch(v.Owner, v.Repo, v.Base)
 	if !ok {
 		g.log.DebugContext(ctx, "release gate: branch not released", "repo", v.Owner+"/"+v.Repo, "branch", v.Base, "pr", v.PR)
 		return nil
 	}
 	var errs []error
-	if err := g.postCheck(ctx, rel, v); err != nil {
+	if err := g.postCheck(ctx, rel, v, rerun); err != nil {
 		errs = append(errs, err)
 	}
 	if _, err := g.Reconcile(ctx, rel.Pipeline); err != nil {
@@ -152,7 +164,9 @@ func checkPK(owner, repo string) string {
 	return "release-check#" + strings.ToLower(owner+"/"+repo)
 }
 
-func (g *Gate) postCheck(ctx context.Context, rel Release, v app.Verdict) error {
+// postCheck creates or updates the gate's check run on v's merge commit;
+// an unchanged outcome is not posted again unless force.
+func (g *Gate) postCheck(ctx context.Context, rel Release, v app.Verdict, force bool) error {
 	if !shaPattern.MatchString(v.MergeSHA) {
 		return fmt.Errorf("post %s check for %s/%s#%d: merge commit %q is not a commit SHA", CheckName, v.Owner, v.Repo, v.PR, v.MergeSHA)
 	}
@@ -170,7 +184,7 @@ func (g *Gate) postCheck(ctx context.Context, rel Release, v app.Verdict) error 
 		if rec.Version > v.At.UnixNano() {
 			return nil // a newer verdict was already posted
 		}
-		if json.Unmarshal(rec.Data, &prev) == nil && prev.Digest == digest {
+		if json.Unmarshal(rec.Data, &prev) == nil && prev.Digest == digest && !force {
 			return nil
 		}
 	case errors.Is(err, store.ErrNotFound):
