@@ -8,7 +8,10 @@
 //   - App.Opened, App.Edited, App.Pushed, App.Evaluate, App.Reviewed,
 //     App.ReviewEdited, App.Recheck and App.MergeGroup are called by the
 //     per-event handlers of package webhook.
-//   - App.EvaluateMerged gives the verdict on a merged PR (for the gate).
+//   - App.EvaluateMerged gives the verdict on a merged PR (for the gate);
+//     App.RecheckMerge answers a re-run of the gate's check run on a merge
+//     commit (App.OwnCheckRun, App.HasReleaseGate and GateCheckName serve
+//     the routing in package webhook).
 //   - App.Deliveries dedupes redelivered webhooks over the store.
 //
 // GitHub is reached through the small gitHub interface: the REST

@@ -66,6 +66,14 @@ func (a *App) loadConfig(ctx context.Context, gh gitHub, pr PR) (repoConfig, err
 	if err != nil {
 		return repoConfig{parseErr: err}, nil
 	}
+	// The gate's check run is told apart from checklist runs by its name
+	// (a re-run of it re-judges a merge), so no checklist may take it.
+	for _, c := range cfg.Checklists {
+		if strings.EqualFold(c.Name, GateCheckName) {
+			return repoConfig{parseErr: &checklist.ConfigError{File: configPath,
+				Msg: fmt.Sprintf("checklist name %q is reserved for checkoff's release gate check; rename the checklist", c.Name)}}, nil
+		}
+	}
 	return repoConfig{cfg: cfg}, nil
 }
 

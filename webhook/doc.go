@@ -14,7 +14,9 @@
 //     re-checks the open pull requests it lists (App.Recheck); the release
 //     gate's run (app.GateCheckName, on a merge commit) re-judges the pull
 //     request merged as that commit and hands the verdict to the gate again
-//     (App.RecheckMerge).
+//     (App.RecheckMerge). A check_suite rerequested ("Re-run all checks")
+//     does both: the listed pull requests, and the gate when the suite's
+//     commit is a merge commit.
 //   - LoggerFrom gives a handler the logger carrying the delivery's
 //     identifiers.
 //   - Lambda.Invoke is the Lambda entry point (lambda.Handler): API Gateway

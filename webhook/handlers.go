@@ -3,6 +3,7 @@ package webhook
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -143,7 +144,20 @@ func (h checkSuiteHandler) Handle(ctx context.Context, eventType, _ string, payl
 	if ev.GetAction() != "rerequested" {
 		return nil
 	}
-	return recheck(withLogger(ctx), h.app, ev.GetInstallation(), ev.GetRepo(), ev.GetCheckSuite().PullRequests)
+	ctx = withLogger(ctx)
+	suite, repo := ev.GetCheckSuite(), ev.GetRepo()
+	err := recheck(ctx, h.app, ev.GetInstallation(), repo, suite.PullRequests)
+	if !h.app.HasReleaseGate() {
+		return err
+	}
+	// "Re-run all checks" on a merge commit re-runs the release gate's run
+	// too. Its suite holds every run of this App on the commit, so any
+	// commit may be one; one that no PR was merged as has no gate run.
+	gerr := h.app.RecheckMerge(ctx, ev.GetInstallation().GetID(), repo.GetOwner().GetLogin(), repo.GetName(), suite.GetHeadSHA())
+	if errors.Is(gerr, app.ErrNoMergedPR) {
+		gerr = nil
+	}
+	return errors.Join(err, gerr)
 }
 
 // recheck re-evaluates the PRs a check run or suite belongs to. Only PRs of

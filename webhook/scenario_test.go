@@ -314,6 +314,17 @@ func TestScenarioConfig(t *testing.T) {
 			wantRun(t, h.run(name, hHead), "failure", "checkoff.yml is invalid", ".github/checkoff.yml:2:", "reviewers_must_approve")
 		}
 	})
+	t.Run("a checklist may not take the release gate's name", func(t *testing.T) {
+		h := newHarness(t)
+		h.setConfig("checklists:\n  - name: release gate\n    items:\n      - Shipped\n")
+		mustOK(t, h.opened(prState{Body: "## release gate\n\n- [x] Shipped\n", At: t0}))
+		for _, name := range []string{authorList, reviewerList} {
+			wantRun(t, h.run(name, hHead), "failure", "checkoff.yml is invalid", `"release gate" is reserved`)
+		}
+		if r, ok := h.latest("release gate", hHead); ok {
+			t.Errorf("a check run named like the gate's was posted: %+v", r)
+		}
+	})
 	t.Run("missing config means defaults", func(t *testing.T) {
 		h := newHarness(t)
 		mustOK(t, h.opened(prState{Body: body("xxxx", "...."), At: t0}))
