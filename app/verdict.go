@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/checkoff-app/checkoff/app/store"
@@ -40,9 +41,15 @@ type ReleaseGate interface {
 	Rerun(ctx context.Context, v Verdict) error
 }
 
-// verdictPK is the partition of a repository's verdicts; the sort key is the
-// merge commit SHA, so the gate finds a verdict by commit in one read.
-func verdictPK(owner, repo string) string { return "verdict#" + owner + "/" + repo }
+// A verdict is one record in a partition of its own, keyed by repository
+// (GitHub's names are case-insensitive) and merge commit, so the gate finds
+// it in one read and the File store never rewrites a repository's history
+// of merges to record one more.
+func verdictPK(owner, repo, sha string) string {
+	return "verdict#" + strings.ToLower(owner+"/"+repo) + "@" + sha
+}
+
+const verdictSK = "verdict"
 
 // PutVerdict records v against its merge commit. Verdicts are versioned by
 // At, so a verdict judged on an older ledger cannot overwrite a newer one.
@@ -52,7 +59,7 @@ func PutVerdict(ctx context.Context, st store.Store, v Verdict) error {
 		return fmt.Errorf("encode verdict for %s/%s#%d: %w", v.Owner, v.Repo, v.PR, err)
 	}
 	_, err = st.PutIfNewer(ctx, store.Record{
-		PK: verdictPK(v.Owner, v.Repo), SK: v.MergeSHA,
+		PK: verdictPK(v.Owner, v.Repo, v.MergeSHA), SK: verdictSK,
 		Version: v.At.UnixNano(), Data: data,
 	})
 	if err != nil {
@@ -64,7 +71,7 @@ func PutVerdict(ctx context.Context, st store.Store, v Verdict) error {
 // GetVerdict returns the verdict recorded for the merge commit sha, or
 // store.ErrNotFound when none was recorded.
 func GetVerdict(ctx context.Context, st store.Store, owner, repo, sha string) (Verdict, error) {
-	rec, err := st.Get(ctx, verdictPK(owner, repo), sha)
+	rec, err := st.Get(ctx, verdictPK(owner, repo, sha), verdictSK)
 	if err != nil {
 		return Verdict{}, fmt.Errorf("load verdict %s/%s@%s: %w", owner, repo, sha, err)
 	}
