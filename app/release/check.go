@@ -345,13 +345,17 @@ func (c *checkResult) decide(rel Release, dep, rev string, reported bool) (types
 	return types.ApprovalStatusApproved, truncate(b.String())
 }
 
-func directPK(pipeline string) string { return "release-direct#" + pipeline }
+// directPK is the partition recording that a release with direct push sha
+// was rejected (one per push: see checkPK).
+func directPK(pipeline, sha string) string { return "release-direct#" + pipeline + "@" + sha }
+
+const directSK = "rejected"
 
 // directReported says whether a release with each direct push was already
 // rejected.
 func (g *Gate) directReported(ctx context.Context, pipeline string, shas []string) (bool, error) {
 	for _, sha := range shas {
-		_, err := g.st.Get(ctx, directPK(pipeline), sha)
+		_, err := g.st.Get(ctx, directPK(pipeline, sha), directSK)
 		if errors.Is(err, store.ErrNotFound) {
 			return false, nil
 		}
@@ -368,7 +372,7 @@ func (g *Gate) directReported(ctx context.Context, pipeline string, shas []strin
 func (g *Gate) recordDirect(ctx context.Context, pipeline, execID string, shas []string) {
 	for _, sha := range shas {
 		data, _ := json.Marshal(map[string]string{"execution": execID})
-		if _, err := g.st.PutIfAbsent(ctx, store.Record{PK: directPK(pipeline), SK: sha, Version: 1, Data: data}); err != nil {
+		if _, err := g.st.PutIfAbsent(ctx, store.Record{PK: directPK(pipeline, sha), SK: directSK, Version: 1, Data: data}); err != nil {
 			g.log.WarnContext(ctx, "release gate: record rejected direct push", "pipeline", pipeline, "execution", execID, "commit", sha, "err", err)
 		}
 	}

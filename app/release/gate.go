@@ -160,9 +160,14 @@ type checkRecord struct {
 	Digest string `json:"digest"`
 }
 
-func checkPK(owner, repo string) string {
-	return "release-check#" + strings.ToLower(owner+"/"+repo)
+// checkPK is the partition of the check run record of one merge commit: a
+// partition per commit, so the File store does not rewrite a repository's
+// every merge to record one.
+func checkPK(owner, repo, sha string) string {
+	return "release-check#" + strings.ToLower(owner+"/"+repo) + "@" + sha
 }
+
+const checkSK = "check"
 
 // postCheck creates or updates the gate's check run on v's merge commit;
 // an unchanged outcome is not posted again unless force.
@@ -174,11 +179,11 @@ func (g *Gate) postCheck(ctx context.Context, rel Release, v app.Verdict, force 
 	sum := sha256.Sum256([]byte(conclusion + "\x00" + title + "\x00" + summary))
 	digest := hex.EncodeToString(sum[:8])
 
-	pk := checkPK(v.Owner, v.Repo)
+	pk := checkPK(v.Owner, v.Repo, v.MergeSHA)
 	// Duplicate deliveries handled at once would each create a run.
-	defer g.lock(pk + "@" + v.MergeSHA)()
+	defer g.lock(pk)()
 	var prev checkRecord
-	rec, err := g.st.Get(ctx, pk, v.MergeSHA)
+	rec, err := g.st.Get(ctx, pk, checkSK)
 	switch {
 	case err == nil:
 		if rec.Version > v.At.UnixNano() {
@@ -218,7 +223,7 @@ func (g *Gate) postCheck(ctx context.Context, rel Release, v app.Verdict, force 
 		return fmt.Errorf("post %s check on %s/%s@%s: %w", CheckName, v.Owner, v.Repo, v.MergeSHA, err)
 	}
 	data, _ := json.Marshal(checkRecord{ID: id, Digest: digest})
-	if _, err := g.st.PutIfNewer(ctx, store.Record{PK: pk, SK: v.MergeSHA, Version: v.At.UnixNano(), Data: data}); err != nil {
+	if _, err := g.st.PutIfNewer(ctx, store.Record{PK: pk, SK: checkSK, Version: v.At.UnixNano(), Data: data}); err != nil {
 		return fmt.Errorf("record %s check on %s: %w", CheckName, v.MergeSHA, err)
 	}
 	return nil
