@@ -22,6 +22,10 @@ const (
 	DefaultMaxBody int64 = 25 << 20
 	// DefaultTimeout leaves headroom inside the 10 s GitHub waits for an answer.
 	DefaultTimeout = 8 * time.Second
+	// DefaultQueueTimeout is how long a delivery waits for a slot when
+	// Options.MaxConcurrent are in flight: it still leaves about 3 s of the
+	// handler's budget, which counts from arrival.
+	DefaultQueueTimeout = 5 * time.Second
 )
 
 // Paths served by the Dispatcher.
@@ -77,6 +81,15 @@ type Options struct {
 	// BotLogin is the App's own bot login ("checkoff[bot]"); events it sent
 	// are ignored, so checkoff never reacts to its own writes.
 	BotLogin string
+	// MaxConcurrent bounds the deliveries read and handled at once (0: no
+	// bound; a Lambda instance handles one at a time anyway). The rest wait
+	// before their body is read, so a burst costs a goroutine and a
+	// connection each, not a payload and its decoded event; one that waits
+	// longer than QueueTimeout is refused with 503 and left to the
+	// redelivery sweeper.
+	MaxConcurrent int
+	// QueueTimeout bounds the wait for a slot; default DefaultQueueTimeout.
+	QueueTimeout time.Duration
 }
 
 // Dispatcher is the webhook ingress as a plain http.Handler: POST /webhook
@@ -89,6 +102,8 @@ type Dispatcher struct {
 	maxBody    int64
 	timeout    time.Duration
 	botLogin   string
+	slots      chan struct{} // nil: no bound
+	queueWait  time.Duration
 }
 
 // NewDispatcher builds a Dispatcher from opts. It panics when two handlers
@@ -112,6 +127,13 @@ func NewDispatcher(opts Options) *Dispatcher {
 	}
 	if d.timeout <= 0 {
 		d.timeout = DefaultTimeout
+	}
+	if opts.MaxConcurrent > 0 {
+		d.slots = make(chan struct{}, opts.MaxConcurrent)
+		d.queueWait = opts.QueueTimeout
+		if d.queueWait <= 0 {
+			d.queueWait = DefaultQueueTimeout
+		}
 	}
 	for i, h := range opts.Handlers {
 		if h == nil {
@@ -203,6 +225,14 @@ func (d *Dispatcher) serveWebhook(w http.ResponseWriter, r *http.Request) {
 		reject(http.StatusUnsupportedMediaType, "content type is not application/json")
 		return
 	}
+	if d.slots != nil {
+		if !d.acquire(r.Context()) {
+			w.Header().Set("Retry-After", "1")
+			reject(http.StatusServiceUnavailable, "busy: no delivery slot free in time")
+			return
+		}
+		defer func() { <-d.slots }()
+	}
 	body, err := readBody(w, r, d.maxBody)
 	if err != nil {
 		if errors.Is(err, errTooLarge) {
@@ -272,7 +302,7 @@ func (d *Dispatcher) serveWebhook(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 
-	if err := d.call(ctx, h, event, delivery, body); err != nil {
+	if err := d.call(ctx, start, h, event, delivery, body); err != nil {
 		log.LogAttrs(ctx, slog.LevelError, "handler failed",
 			slog.Any("err", err), slog.Duration("took", time.Since(start)))
 		reply(w, http.StatusInternalServerError, "handler failed")
@@ -292,8 +322,10 @@ func (d *Dispatcher) serveWebhook(w http.ResponseWriter, r *http.Request) {
 // call runs the handler under the dispatcher's deadline and turns a panic
 // into an error, so one bad payload cannot take the process (or the warm
 // Lambda) down.
-func (d *Dispatcher) call(ctx context.Context, h EventHandler, event, delivery string, body []byte) (err error) {
-	ctx, cancel := context.WithTimeout(ctx, d.timeout)
+func (d *Dispatcher) call(ctx context.Context, start time.Time, h EventHandler, event, delivery string, body []byte) (err error) {
+	// The budget counts from arrival: time spent waiting for a slot is time
+	// GitHub has been waiting too.
+	ctx, cancel := context.WithDeadline(ctx, start.Add(d.timeout))
 	defer cancel()
 	defer func() {
 		if p := recover(); p != nil {
@@ -406,4 +438,24 @@ func reply(w http.ResponseWriter, status int, msg string) {
 	h.Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
 	io.WriteString(w, msg+"\n")
+}
+
+// acquire takes a delivery slot, waiting at most queueWait; it reports
+// false when none came free in time or the client went away.
+func (d *Dispatcher) acquire(ctx context.Context) bool {
+	select {
+	case d.slots <- struct{}{}:
+		return true
+	default:
+	}
+	t := time.NewTimer(d.queueWait)
+	defer t.Stop()
+	select {
+	case d.slots <- struct{}{}:
+		return true
+	case <-t.C:
+		return false
+	case <-ctx.Done():
+		return false
+	}
 }

@@ -1,0 +1,168 @@
+package webhook
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// readSignal closes read on the first Read of the body it wraps.
+type readSignal struct {
+	r    io.Reader
+	once sync.Once
+	read chan struct{}
+}
+
+func (s *readSignal) Read(p []byte) (int, error) {
+	s.once.Do(func() { close(s.read) })
+	return s.r.Read(p)
+}
+
+// limitEnv is a Dispatcher with maxConcurrent slots whose handler blocks
+// until release is closed; peak is the most handlers seen at once.
+func limitEnv(t *testing.T, maxConcurrent int, queue time.Duration, mod func(*Options)) (*testEnv, chan struct{}, *atomic.Int32) {
+	t.Helper()
+	release := make(chan struct{})
+	var inFlight, peak atomic.Int32
+	env := newEnv(func(o *Options) {
+		o.MaxConcurrent, o.QueueTimeout = maxConcurrent, queue
+		if mod != nil {
+			mod(o)
+		}
+	})
+	env.h.HandleFunc = func(ctx context.Context) error {
+		n := inFlight.Add(1)
+		defer inFlight.Add(-1)
+		for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
+		}
+		select {
+		case <-release:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return env, release, &peak
+}
+
+func serveAsync(env *testEnv, r *http.Request) <-chan int {
+	done := make(chan int, 1)
+	go func() { done <- env.serve(r).Code }()
+	return done
+}
+
+// waitCalls waits until the handler has been entered n times.
+func waitCalls(t *testing.T, env *testEnv, n int) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for env.h.calls() < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("handler entered %d times, want %d", env.h.calls(), n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// TestMaxConcurrentRefusesPastTheQueueTimeout: with every slot taken, a
+// delivery waits without its body being read and, once QueueTimeout has
+// passed, is refused with 503 and Retry-After, touching no handler and no
+// Deliveries.
+func TestMaxConcurrentRefusesPastTheQueueTimeout(t *testing.T) {
+	pr := loadFixture(t, "pull_request.opened.json")
+	env, release, _ := limitEnv(t, 1, 50*time.Millisecond, nil)
+	first := serveAsync(env, delivery("pull_request", "d-1", pr))
+	waitCalls(t, env, 1)
+
+	r := delivery("pull_request", "d-2", pr)
+	body := &readSignal{r: bytes.NewReader(pr), read: make(chan struct{})}
+	r.Body = io.NopCloser(body)
+	start := time.Now()
+	w := env.serve(r)
+	if w.Code != http.StatusServiceUnavailable || w.Header().Get("Retry-After") == "" {
+		t.Errorf("delivery with no slot free: %d, Retry-After %q; want 503 with Retry-After", w.Code, w.Header().Get("Retry-After"))
+	}
+	if waited := time.Since(start); waited < 50*time.Millisecond {
+		t.Errorf("refused after %v, before the 50ms queue timeout", waited)
+	}
+	select {
+	case <-body.read:
+		t.Error("the refused delivery's body was read")
+	default:
+	}
+	if n := env.h.calls(); n != 1 {
+		t.Errorf("handler called %d times, want only the first delivery", n)
+	}
+	close(release)
+	if code := <-first; code != http.StatusOK {
+		t.Errorf("first delivery: %d, want 200", code)
+	}
+	if env.dl.DoneCalls != 1 {
+		t.Errorf("Deliveries.Done called %d times, want once (the first delivery)", env.dl.DoneCalls)
+	}
+}
+
+// TestMaxConcurrentQueues: deliveries beyond the bound wait for a slot and
+// are then handled; never more than the bound run at once, and the
+// handler's deadline counts from arrival, wait included.
+func TestMaxConcurrentQueues(t *testing.T) {
+	pr := loadFixture(t, "pull_request.opened.json")
+	const budget = 2 * time.Second
+	env, release, peak := limitEnv(t, 2, 5*time.Second, func(o *Options) { o.Timeout = budget })
+	var answers []<-chan int
+	arrived := time.Now()
+	for _, id := range []string{"d-1", "d-2", "d-3", "d-4", "d-5"} {
+		answers = append(answers, serveAsync(env, delivery("pull_request", id, pr)))
+	}
+	waitCalls(t, env, 2)
+	time.Sleep(300 * time.Millisecond) // the others are queued, not running
+	if n := env.h.calls(); n != 2 {
+		t.Fatalf("handler entered %d times with 2 slots, want 2", n)
+	}
+	close(release)
+	for i, a := range answers {
+		if code := <-a; code != http.StatusOK {
+			t.Errorf("delivery %d: %d, want 200", i+1, code)
+		}
+	}
+	if p := peak.Load(); p != 2 {
+		t.Errorf("peak handlers at once %d, want 2", p)
+	}
+	// The last one waited 300ms or more; its deadline is still the budget
+	// from arrival, not from when it got a slot.
+	if d := env.h.LastDeadline.Sub(arrived); d > budget+100*time.Millisecond {
+		t.Errorf("queued handler's deadline %v after arrival, want the %v budget counted from arrival", d, budget)
+	}
+}
+
+// TestMaxConcurrentClientGone: a delivery whose client goes away while it
+// waits gives up its place without being handled.
+func TestMaxConcurrentClientGone(t *testing.T) {
+	pr := loadFixture(t, "pull_request.opened.json")
+	env, release, _ := limitEnv(t, 1, 5*time.Second, nil)
+	first := serveAsync(env, delivery("pull_request", "d-1", pr))
+	waitCalls(t, env, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	second := serveAsync(env, delivery("pull_request", "d-2", pr).WithContext(ctx))
+	time.Sleep(10 * time.Millisecond)
+	cancel()
+	select {
+	case code := <-second:
+		if code != http.StatusServiceUnavailable {
+			t.Errorf("delivery whose client left: %d, want 503", code)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("waiting delivery did not give up when its client left")
+	}
+	if n := env.h.calls(); n != 1 {
+		t.Errorf("handler called %d times, want 1", n)
+	}
+	close(release)
+	if code := <-first; code != http.StatusOK {
+		t.Errorf("first delivery: %d, want 200", code)
+	}
+}
