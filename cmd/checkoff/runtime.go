@@ -52,6 +52,8 @@ type runtimeOptions struct {
 	getenv  func(string) string
 	writers []string // dry-run: logins treated as writers
 	oneShot bool     // gate, redeliver: no webhooks to filter, so no bot login lookup
+
+	maxConcurrent int // serve: deliveries handled at once (webhook.Options.MaxConcurrent)
 }
 
 func newLogger(w io.Writer, json bool, level slog.Level) *slog.Logger {
@@ -204,11 +206,12 @@ func buildRuntime(ctx context.Context, o runtimeOptions) (*runtime, error) {
 	rt.botLogin = opts.BotLogin
 	evaluator.app = a
 	rt.dispatcher = webhook.NewDispatcher(webhook.Options{
-		Secret:     secret,
-		Handlers:   webhook.Handlers(a),
-		Deliveries: app.Deliveries{Store: rt.store},
-		Logger:     rt.log,
-		BotLogin:   opts.BotLogin,
+		Secret:        secret,
+		Handlers:      webhook.Handlers(a),
+		Deliveries:    app.Deliveries{Store: rt.store},
+		Logger:        rt.log,
+		BotLogin:      opts.BotLogin,
+		MaxConcurrent: o.maxConcurrent,
 	})
 	return rt, nil
 }

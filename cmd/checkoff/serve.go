@@ -15,6 +15,11 @@ import (
 	"time"
 )
 
+// defaultMaxConcurrent bounds the deliveries serve handles at once: enough
+// to overlap GitHub's latency many times over on a small machine, while a
+// burst beyond it waits without holding payloads in memory.
+const defaultMaxConcurrent = 64
+
 // runServe runs the webhook server: the same http.Handler as on Lambda.
 // Without App credentials it runs dry-run and prints the check runs it
 // would post.
@@ -23,6 +28,7 @@ func runServe(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", "", "listen address (default 127.0.0.1:$PORT, PORT default 3000)")
 	writers := fs.String("writers", "", "dry-run: comma-separated logins treated as having write access")
+	maxConcurrent := fs.Int("max-concurrent", defaultMaxConcurrent, "deliveries handled at once; more wait up to 5s, then get 503 (0: no bound)")
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
 	}
@@ -38,7 +44,11 @@ func runServe(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	rt, err := buildRuntime(ctx, runtimeOptions{dryOut: stdout, logger: log, getenv: os.Getenv, writers: splitList(*writers)})
+	if *maxConcurrent < 0 {
+		fmt.Fprintln(stderr, "checkoff serve: -max-concurrent must be 0 or more")
+		return exitUsage
+	}
+	rt, err := buildRuntime(ctx, runtimeOptions{dryOut: stdout, logger: log, getenv: os.Getenv, writers: splitList(*writers), maxConcurrent: *maxConcurrent})
 	if err != nil {
 		fmt.Fprintf(stderr, "checkoff serve: %v\n", err)
 		return exitUsage

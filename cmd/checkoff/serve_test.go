@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -289,4 +290,14 @@ func TestOversizedBodyDeclared(t *testing.T) {
 func firstLine(s string) string {
 	line, _, _ := strings.Cut(s, "\r\n")
 	return line
+}
+
+func TestServeRejectsNegativeMaxConcurrent(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := runServe([]string{"-max-concurrent", "-1"}, nil, &out, &errb); code != exitUsage {
+		t.Errorf("serve -max-concurrent -1 exited %d, want %d (usage)", code, exitUsage)
+	}
+	if !strings.Contains(errb.String(), "-max-concurrent must be 0 or more") {
+		t.Errorf("stderr %q lacks the reason", errb.String())
+	}
 }
