@@ -47,6 +47,8 @@ import (
 //	                                   its next delivery when answered)
 //	CHECKOFF_LOAD_SERVER_ENV   ""      extra server variables, comma-separated
 //	                                   (e.g. GOMEMLIMIT=24MiB)
+//	CHECKOFF_LOAD_SERVER_ARGS  ""      extra serve flags, space-separated
+//	                                   (e.g. --max-concurrent=16)
 func TestLoad(t *testing.T) {
 	if os.Getenv("CHECKOFF_LOAD") == "" {
 		t.Skip("load tool: set CHECKOFF_LOAD=1 (make load)")
@@ -57,6 +59,7 @@ func TestLoad(t *testing.T) {
 		duration:    envDuration(t, "CHECKOFF_LOAD_DURATION", 60*time.Second),
 		prs:         envInt(t, "CHECKOFF_LOAD_PRS", 200),
 		serverEnv:   splitList(os.Getenv("CHECKOFF_LOAD_SERVER_ENV")),
+		serverArgs:  strings.Fields(os.Getenv("CHECKOFF_LOAD_SERVER_ARGS")),
 	}
 	if v := os.Getenv("CHECKOFF_LOAD_RATE"); v != "" && v != "0" {
 		cfg.rate = envInt(t, "CHECKOFF_LOAD_RATE", 0)
@@ -84,6 +87,7 @@ type loadConfig struct {
 	rate                int // deliveries per second; 0: closed loop
 	duration, latency   time.Duration
 	serverEnv           []string
+	serverArgs          []string
 }
 
 const loadSecret = "load-test-webhook-secret"
@@ -167,7 +171,7 @@ func runLoad(t *testing.T, bin string, cfg loadConfig) {
 		t.Cleanup(func() { os.RemoveAll(d) })
 		data = d
 	}
-	cmd := exec.Command(bin, "serve", "--addr", addr)
+	cmd := exec.Command(bin, append([]string{"serve", "--addr", addr}, cfg.serverArgs...)...)
 	cmd.Env = []string{
 		"HOME=" + dir, "CHECKOFF_DATA_DIR=" + data, "CHECKOFF_LOG_FORMAT=json",
 		"GITHUB_APP_ID=" + strconv.FormatInt(gh.AppID, 10), "GITHUB_PRIVATE_KEY=" + string(gh.PrivateKeyPEM()),
@@ -336,7 +340,7 @@ func report(t *testing.T, cfg loadConfig, r loadResult) {
 	if cfg.rate > 0 {
 		mode = fmt.Sprintf("open loop at %d/s", cfg.rate)
 	}
-	t.Logf("checkoff serve, %d concurrent clients (%s), fake GitHub latency %s, %d PRs %v", cfg.concurrency, mode, cfg.latency, cfg.prs, cfg.serverEnv)
+	t.Logf("checkoff serve %v, %d concurrent clients (%s), fake GitHub latency %s, %d PRs %v", cfg.serverArgs, cfg.concurrency, mode, cfg.latency, cfg.prs, cfg.serverEnv)
 	t.Logf("  deliveries   %d answered 200, %d failed, in %s: %.0f deliveries/s", r.ok, r.failed, r.wall.Round(time.Millisecond), float64(r.ok)/r.wall.Seconds())
 	t.Logf("  server-side  p50 %s  p90 %s  p99 %s  max %s", pct(r.server, 50), pct(r.server, 90), pct(r.server, 99), pct(r.server, 100))
 	t.Logf("  client       p50 %s  p90 %s  p99 %s  max %s", pct(r.client, 50), pct(r.client, 90), pct(r.client, 99), pct(r.client, 100))
