@@ -25,7 +25,7 @@ func actorOf(u *github.User) actor { return actor{Login: u.GetLogin(), Bot: isBo
 // ready_for_review); for a merged PR (closed with merged true) it records
 // the verdict and hands it to the release gate instead.
 func (a *App) Evaluate(ctx context.Context, pr PR) error {
-	return a.evaluate(ctx, a.github(pr.Installation), pr, nil)
+	return a.evaluate(ctx, a.github(pr.Installation), pr, evalOpts{})
 }
 
 // Opened records every box ticked in the opening body as ticked by sender,
@@ -43,7 +43,7 @@ func (a *App) Opened(ctx context.Context, pr PR, sender *github.User) error {
 			return err
 		}
 	}
-	return a.evaluateWith(ctx, gh, pr, rc, ticks, nil)
+	return a.evaluateWith(ctx, gh, pr, rc, evalOpts{writes: ticks})
 }
 
 // Edited records who changed which box between oldBody and pr.Body, then
@@ -68,7 +68,7 @@ func (a *App) Edited(ctx context.Context, pr PR, oldBody string, sender *github.
 		}
 	}
 	if len(changes) > 0 {
-		return a.evaluateWith(ctx, gh, pr, rc, ticks, nil)
+		return a.evaluateWith(ctx, gh, pr, rc, evalOpts{writes: ticks})
 	}
 	// No box changed state, so the ledger is as before. A late edit then
 	// changes nothing: the newer delivery posted the newer body. Otherwise
@@ -92,13 +92,13 @@ func (a *App) Edited(ctx context.Context, pr PR, oldBody string, sender *github.
 		}
 		return false, nil
 	}
-	return a.evaluateWith(ctx, gh, pr, rc, nil, unchanged)
+	return a.evaluateWith(ctx, gh, pr, rc, evalOpts{unchanged: unchanged})
 }
 
 // Pushed notes a new head commit (for reset_reviewer_on_push) and
 // evaluates on it.
 func (a *App) Pushed(ctx context.Context, pr PR) error {
-	return a.evaluate(ctx, a.github(pr.Installation), pr, []store.Record{pushRecord(pr, pr.UpdatedAt)})
+	return a.evaluate(ctx, a.github(pr.Installation), pr, evalOpts{writes: []store.Record{pushRecord(pr, pr.UpdatedAt)}})
 }
 
 // sameStructure reports whether two bodies have the same headings and boxes
@@ -137,22 +137,33 @@ func interleave(d *checklist.Document) []int {
 	return out
 }
 
-// evaluate judges pr and posts its check runs; writes are the delivery's
-// own ledger records.
-func (a *App) evaluate(ctx context.Context, gh gitHub, pr PR, writes []store.Record) error {
+// evalOpts adapts evaluateWith to the event.
+type evalOpts struct {
+	// writes are the delivery's own ledger records (see current).
+	writes []store.Record
+	// unchanged, when set, reports that the PR already shows the judged
+	// result, so nothing is posted.
+	unchanged func(pr PR, l ledger, j judgement) (bool, error)
+	// rerun: a person asked for the runs again, and GitHub set their check
+	// suite back to queued, so a merged PR's runs are posted too.
+	rerun bool
+}
+
+// evaluate judges pr and posts its check runs.
+func (a *App) evaluate(ctx context.Context, gh gitHub, pr PR, o evalOpts) error {
 	rc, err := a.loadConfig(ctx, gh, pr)
 	if err != nil {
 		return err
 	}
-	return a.evaluateWith(ctx, gh, pr, rc, writes, nil)
+	return a.evaluateWith(ctx, gh, pr, rc, o)
 }
 
-// evaluateWith records writes with event's state (see current), judges the
-// newest state and, unless it is merged or unchanged (when given) says the
-// PR already shows this result, posts the check runs.
-func (a *App) evaluateWith(ctx context.Context, gh gitHub, event PR, rc repoConfig, writes []store.Record,
-	unchanged func(pr PR, l ledger, j judgement) (bool, error)) error {
-	pr, l, err := a.current(ctx, event, writes)
+// evaluateWith records o.writes with event's state (see current), judges
+// the newest state and posts the check runs, unless the PR is merged (the
+// verdict goes to the gate instead) or o.unchanged says the PR already
+// shows this result.
+func (a *App) evaluateWith(ctx context.Context, gh gitHub, event PR, rc repoConfig, o evalOpts) error {
+	pr, l, err := a.current(ctx, event, o.writes)
 	if err != nil {
 		return err
 	}
@@ -160,11 +171,11 @@ func (a *App) evaluateWith(ctx context.Context, gh gitHub, event PR, rc repoConf
 	if err != nil {
 		return err
 	}
-	if done, err := a.mergedVerdict(ctx, event, pr, j); done || err != nil {
+	if done, err := a.mergedVerdict(ctx, event, pr, j); err != nil || (done && !o.rerun) {
 		return err
 	}
-	if unchanged != nil {
-		if same, err := unchanged(pr, l, j); same || err != nil {
+	if o.unchanged != nil {
+		if same, err := o.unchanged(pr, l, j); same || err != nil {
 			return err
 		}
 	}
@@ -289,7 +300,7 @@ func (a *App) Reviewed(ctx context.Context, pr PR, review *github.PullRequestRev
 			}
 		}
 	}
-	return a.evaluateWith(ctx, gh, pr, rc, ticks, nil)
+	return a.evaluateWith(ctx, gh, pr, rc, evalOpts{writes: ticks})
 }
 
 // ReviewEdited handles an edited review. An approving review's body is its
@@ -330,7 +341,7 @@ func (a *App) ReviewEdited(ctx context.Context, pr PR, review *github.PullReques
 			return err
 		}
 	}
-	return a.evaluateWith(ctx, gh, pr, rc, ticks, nil)
+	return a.evaluateWith(ctx, gh, pr, rc, evalOpts{writes: ticks})
 }
 
 // reviewTicks are the ticked, required boxes of reviewer checklists in a
@@ -391,10 +402,9 @@ func (a *App) Recheck(ctx context.Context, installation int64, owner, repo strin
 			continue
 		}
 		ref := PRFrom(installation, &github.Repository{Owner: &github.User{Login: &owner}, Name: &repo}, pr)
-		if pr.GetState() == "closed" && !pr.GetMerged() {
-			continue
-		}
-		if err := a.evaluate(ctx, gh, ref, nil); err != nil {
+		// Closed and merged PRs are answered too: GitHub set the suite
+		// back to queued and shows it so until the App posts.
+		if err := a.evaluate(ctx, gh, ref, evalOpts{rerun: true}); err != nil {
 			errs = append(errs, err)
 		}
 	}

@@ -487,13 +487,29 @@ func TestScenarioRecheck(t *testing.T) {
 			t.Errorf("unknown action made %d calls", n)
 		}
 	})
+	// GitHub sets a re-run check's suite back to queued until the App
+	// posts, so a closed or merged PR's re-run is answered too; a merged
+	// one's verdict is recorded as well.
 	t.Run("closed unmerged pull request", func(t *testing.T) {
 		h := newHarness(t)
 		pr := githubtest.PullRequest{Number: hPR, User: hAuthor, Body: body("....", "...."), BaseRef: hBase, HeadSHA: hNewHead, State: "closed"}
 		h.gh.SetPull(hRepo, pr)
 		mustOK(t, h.deliver("check_run", githubtest.Payload(t, "check_run.rerequested", nil)))
-		if c := h.calls(); c.checkRuns != 0 {
-			t.Errorf("closed PR re-checked: %v", c.ops)
+		wantRun(t, h.run(authorList, hNewHead), "failure", "Author Checklist: 0 of 4 ticked")
+		wantRun(t, h.run(reviewerList, hNewHead), "failure", "Reviewer Checklist: 0 of 4 ticked")
+	})
+	t.Run("merged pull request", func(t *testing.T) {
+		h := newHarness(t)
+		pr := githubtest.PullRequest{Number: hPR, User: hAuthor, Body: body("xxxx", "...."), BaseRef: hBase, HeadSHA: hNewHead,
+			State: "closed", Merged: true, MergeCommitSHA: hMerge, MergedAt: t0, UpdatedAt: t0}
+		h.gh.SetPull(hRepo, pr)
+		mustOK(t, h.deliver("check_run", githubtest.Payload(t, "check_run.rerequested", nil)))
+		// Ticked before any delivery reached checkoff: no record, no count.
+		wantRun(t, h.run(authorList, hNewHead), "failure", "Author Checklist: 0 of 4 ticked", "untick and tick again")
+		wantRun(t, h.run(reviewerList, hNewHead), "failure", "Reviewer Checklist: 0 of 4 ticked")
+		v, err := app.GetVerdict(context.Background(), h.st, hOwner, hName, hMerge)
+		if err != nil || v.Complete || v.PR != hPR {
+			t.Errorf("verdict after re-running a merged PR's check = %+v, %v; want #%d, incomplete", v, err, hPR)
 		}
 	})
 }
