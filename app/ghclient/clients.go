@@ -26,8 +26,9 @@ const DefaultBaseURL = "https://api.github.com/"
 const repoInstallationTTL = 10 * time.Minute
 
 // maxIdleConnsPerHost is how many idle connections to the API host are
-// kept for reuse: enough for the deliveries a warm instance handles at once.
-const maxIdleConnsPerHost = 32
+// kept for reuse: as many as the deliveries `checkoff serve` handles at once
+// (its --max-concurrent default), each making its calls in sequence.
+const maxIdleConnsPerHost = 64
 
 // userAgent names checkoff to GitHub (it requires a User-Agent).
 const userAgent = "checkoff"
@@ -41,7 +42,7 @@ type Config struct {
 	// It is used as given; nothing like /api/v3/ is appended.
 	BaseURL string
 	// Transport carries the requests, beneath the retry transport; nil means
-	// a clone of http.DefaultTransport keeping up to 32 idle connections
+	// a clone of http.DefaultTransport keeping up to 64 idle connections
 	// per host.
 	Transport http.RoundTripper
 	Logger    *slog.Logger // nil discards
