@@ -98,7 +98,13 @@ func (a *App) Edited(ctx context.Context, pr PR, oldBody string, sender *github.
 // Pushed notes a new head commit (for reset_reviewer_on_push) and
 // evaluates on it.
 func (a *App) Pushed(ctx context.Context, pr PR) error {
-	return a.evaluate(ctx, a.github(pr.Installation), pr, evalOpts{writes: []store.Record{pushRecord(pr, pr.UpdatedAt)}})
+	// The push is recorded before anything that can fail (the config read):
+	// it is what stops reviewer ticks of older commits from counting, so a
+	// delivery that fails later must still have recorded it.
+	if _, _, err := a.current(ctx, pr, []store.Record{pushRecord(pr, pr.UpdatedAt)}); err != nil {
+		return err
+	}
+	return a.evaluate(ctx, a.github(pr.Installation), pr, evalOpts{})
 }
 
 // sameStructure reports whether two bodies have the same headings and boxes
@@ -278,26 +284,31 @@ func (a *App) verdictChanged(ctx context.Context, pr PR, j judgement) error {
 func (a *App) Reviewed(ctx context.Context, pr PR, review *github.PullRequestReview, dismissed bool) error {
 	gh := a.github(pr.Installation)
 	reviewer := actorOf(review.GetUser())
+	if dismissed {
+		// Withdrawn before anything that can fail (the config read), and
+		// whatever the config: a dismissal only ever takes counts away.
+		ticks, err := a.withdrawReviewTicks(ctx, pr, reviewer, a.now().UTC())
+		if err != nil {
+			return err
+		}
+		if _, _, err := a.current(ctx, pr, ticks); err != nil {
+			return err
+		}
+		return a.evaluate(ctx, gh, pr, evalOpts{})
+	}
 	rc, err := a.loadConfig(ctx, gh, pr)
 	if err != nil {
 		return err
 	}
 	var ticks []store.Record
-	if rc.cfg != nil {
-		switch {
-		case dismissed:
-			if ticks, err = a.withdrawReviewTicks(ctx, pr, reviewer, a.now().UTC()); err != nil {
-				return err
-			}
-		case strings.EqualFold(review.GetState(), "approved"):
-			changes := reviewTicks(checklist.Parse([]byte(review.GetBody())), rc.cfg)
-			at := review.GetSubmittedAt().Time
-			if at.IsZero() {
-				at = pr.UpdatedAt
-			}
-			if ticks, err = tickRecords(pr, changes, reviewer, at, reviewID(review)); err != nil {
-				return err
-			}
+	if rc.cfg != nil && strings.EqualFold(review.GetState(), "approved") {
+		changes := reviewTicks(checklist.Parse([]byte(review.GetBody())), rc.cfg)
+		at := review.GetSubmittedAt().Time
+		if at.IsZero() {
+			at = pr.UpdatedAt
+		}
+		if ticks, err = tickRecords(pr, changes, reviewer, at, reviewID(review)); err != nil {
+			return err
 		}
 	}
 	return a.evaluateWith(ctx, gh, pr, rc, evalOpts{writes: ticks})

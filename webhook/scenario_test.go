@@ -818,3 +818,59 @@ func TestScenarioEditAfterMerge(t *testing.T) {
 		t.Errorf("check runs posted after the merge: %d -> %d", runs, n)
 	}
 }
+
+// TestScenarioFailuresStillRecordWhatTakesCountsAway: a push and a review
+// dismissal are what stop reviewer ticks from counting, so they are
+// recorded before the config read, and a delivery that then fails (GitHub
+// refuses the config read) still leaves them in the ledger: the next
+// evaluation does not count the ticks they took away.
+func TestScenarioFailuresStillRecordWhatTakesCountsAway(t *testing.T) {
+	refuseConfig := func(h *harness) {
+		h.gh.FailNext("repos/get-content", 1, githubtest.Fault{Status: http.StatusForbidden, Body: `{"message":"Resource not accessible by integration"}`})
+	}
+	recheck := func(h *harness) {
+		mustOK(h.t, h.deliver("check_run", githubtest.Payload(h.t, "check_run.rerequested", nil)))
+	}
+	t.Run("push", func(t *testing.T) {
+		h := newHarness(t)
+		h.setConfig("reset_reviewer_on_push: true\n")
+		s := prState{Body: body("xxxx", "...."), At: t0}
+		mustOK(t, h.opened(s))
+		s1 := prState{Body: body("xxxx", "xx.."), At: t0.Add(time.Minute)}
+		mustOK(t, h.edited(hReviewer, s.Body, s1))
+		wantRun(t, h.run(reviewerList, hHead), "failure", "Reviewer Checklist: 2 of 4 ticked")
+
+		s2 := prState{Body: s1.Body, Head: hNewHead, At: t0.Add(2 * time.Minute)}
+		h.setPull(s2)
+		refuseConfig(h)
+		if w := h.deliver("pull_request", h.prPayload("synchronize", hAuthor, s2, nil)); w.Code != http.StatusInternalServerError {
+			t.Fatalf("synchronize with the config refused: %d, want 500", w.Code)
+		}
+		recheck(h)
+		wantRun(t, h.run(reviewerList, hNewHead), "failure", "Reviewer Checklist: 0 of 4 ticked", "ticked before the latest push")
+	})
+	t.Run("dismissal", func(t *testing.T) {
+		h := newHarness(t)
+		s := prState{Body: body("xxxx", "...."), At: t0}
+		mustOK(t, h.opened(s))
+		reviewAt := t0.Add(time.Minute)
+		s.At = reviewAt
+		h.setPull(s)
+		h.gh.SetReview(hRepo, hPR, githubtest.Review{User: hReviewer, State: "APPROVED", SubmittedAt: reviewAt})
+		rb := "LGTM\r\n\r\n## Reviewer Checklist\r\n"
+		for _, it := range items(reviewerList) {
+			rb += "- [x] " + it + "\r\n"
+		}
+		mustOK(t, h.deliver("pull_request_review", h.reviewPayload("submitted", hReviewer, "approved", rb, reviewAt, s)))
+		wantRun(t, h.run(reviewerList, hHead), "success", "Reviewer Checklist: 4 of 4 ticked")
+
+		s.At = t0.Add(2 * time.Minute)
+		h.setPull(s)
+		refuseConfig(h)
+		if w := h.deliver("pull_request_review", h.reviewPayload("dismissed", hReviewer, "dismissed", rb, reviewAt, s)); w.Code != http.StatusInternalServerError {
+			t.Fatalf("dismissal with the config refused: %d, want 500", w.Code)
+		}
+		recheck(h)
+		wantRun(t, h.run(reviewerList, hHead), "failure", "Reviewer Checklist: 0 of 4 ticked")
+	})
+}
