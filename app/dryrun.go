@@ -61,6 +61,12 @@ func (d *DryRun) PullRequest(_ context.Context, owner, repo string, number int) 
 	return nil, fmt.Errorf("dry-run: cannot fetch %s/%s#%d without GitHub credentials", owner, repo, number)
 }
 
+// CurrentReview is the review as delivered: offline, the payload is all
+// there is to know.
+func (d *DryRun) CurrentReview(_ context.Context, _, _ string, _ int, review *github.PullRequestReview) (*github.PullRequestReview, error) {
+	return review, nil
+}
+
 // PullRequestsWithCommit cannot be answered offline.
 func (d *DryRun) PullRequestsWithCommit(_ context.Context, owner, repo, sha string) ([]*github.PullRequest, error) {
 	return nil, fmt.Errorf("dry-run: cannot list the pull requests of %s/%s@%s without GitHub credentials", owner, repo, sha)

@@ -287,7 +287,7 @@ func (a *App) Reviewed(ctx context.Context, pr PR, review *github.PullRequestRev
 	if dismissed {
 		// Withdrawn before anything that can fail (the config read), and
 		// whatever the config: a dismissal only ever takes counts away.
-		ticks, err := a.withdrawReviewTicks(ctx, pr, reviewer, a.now().UTC())
+		ticks, err := a.withdrawReviewTicks(ctx, pr, reviewer, reviewID(review), a.now().UTC())
 		if err != nil {
 			return err
 		}
@@ -318,12 +318,26 @@ func (a *App) Reviewed(ctx context.Context, pr PR, review *github.PullRequestRev
 // author's word for as long as it stands, so after an edit exactly the boxes
 // ticked in it count as ticked by that review: one unticked in the edit is
 // withdrawn, one newly ticked counts from now (GitHub keeps submitted_at on
-// an edit, so the edit's own time orders it).
+// an edit, so the edit's own time orders it). The body judged is the
+// review's current one, fetched: an edit carries no time of its own, so two
+// quick edits delivered in the wrong order (or one redelivered) would
+// otherwise bring back boxes the reviewer had unticked since.
 func (a *App) ReviewEdited(ctx context.Context, pr PR, review *github.PullRequestReview) error {
-	if !strings.EqualFold(review.GetState(), "approved") {
-		return a.Reviewed(ctx, pr, review, false)
-	}
 	gh := a.github(pr.Installation)
+	cur, err := gh.CurrentReview(ctx, pr.Owner, pr.Repo, pr.Number, review)
+	if err != nil {
+		return err
+	}
+	if cur == nil { // gone: nothing of it stands
+		return a.Reviewed(ctx, pr, review, true)
+	}
+	if cur.User == nil {
+		cur.User = review.GetUser()
+	}
+	review = cur
+	if !strings.EqualFold(review.GetState(), "approved") {
+		return a.Reviewed(ctx, pr, review, strings.EqualFold(review.GetState(), "dismissed"))
+	}
 	rc, err := a.loadConfig(ctx, gh, pr)
 	if err != nil {
 		return err
@@ -385,15 +399,16 @@ func reviewID(r *github.PullRequestReview) int64 {
 }
 
 // withdrawReviewTicks are the records unticking every box whose latest
-// record is a review tick by reviewer.
-func (a *App) withdrawReviewTicks(ctx context.Context, pr PR, reviewer actor, at time.Time) ([]store.Record, error) {
+// record is a tick by reviewer in review id (or in a review of unknown id):
+// a dismissal takes back that review, not a later approval.
+func (a *App) withdrawReviewTicks(ctx context.Context, pr PR, reviewer actor, id int64, at time.Time) ([]store.Record, error) {
 	l, err := a.loadLedger(ctx, pr)
 	if err != nil {
 		return nil, err
 	}
 	var changes []checklist.Change
 	for key, t := range l.ticks {
-		if t.Review && t.Checked && strings.EqualFold(t.By, reviewer.Login) {
+		if t.Review && t.Checked && strings.EqualFold(t.By, reviewer.Login) && (t.ReviewID == id || t.ReviewID == 0 || id == anyReview) {
 			changes = append(changes, checklist.Change{Key: key, Text: key, Checked: false})
 		}
 	}

@@ -27,6 +27,10 @@ type gitHub interface {
 	// PullRequestsWithCommit lists the pull requests associated with a
 	// commit (for a re-run of the release gate's check on a merge commit).
 	PullRequestsWithCommit(ctx context.Context, owner, repo, sha string) ([]*github.PullRequest, error)
+	// CurrentReview returns review as it stands now, or nil when GitHub no
+	// longer lists it: deliveries of a review's edits may arrive in any
+	// order, and only its newest body is the reviewer's word.
+	CurrentReview(ctx context.Context, owner, repo string, number int, review *github.PullRequestReview) (*github.PullRequestReview, error)
 }
 
 // configPath is where a repository keeps its checkoff configuration.
@@ -185,4 +189,28 @@ func (g *restGitHub) PullRequestsWithCommit(ctx context.Context, owner, repo, sh
 		opts.Page = resp.NextPage
 	}
 	return out, nil
+}
+
+// reviewPages bounds the pages (of 100) read to find a review: a pull
+// request with over a thousand reviews is not one checkoff can judge.
+const reviewPages = 10
+
+func (g *restGitHub) CurrentReview(ctx context.Context, owner, repo string, number int, review *github.PullRequestReview) (*github.PullRequestReview, error) {
+	opts := &github.ListOptions{PerPage: 100}
+	for page := 0; page < reviewPages; page++ {
+		rs, resp, err := g.client.PullRequests.ListReviews(ctx, owner, repo, number, opts)
+		if err != nil {
+			return nil, fmt.Errorf("list reviews of %s/%s#%d: %w", owner, repo, number, err)
+		}
+		for _, r := range rs {
+			if r.GetID() == review.GetID() {
+				return r, nil
+			}
+		}
+		if resp == nil || resp.NextPage == 0 {
+			return nil, nil
+		}
+		opts.Page = resp.NextPage
+	}
+	return nil, fmt.Errorf("list reviews of %s/%s#%d: review %d not in the first %d", owner, repo, number, review.GetID(), reviewPages*100)
 }

@@ -20,7 +20,7 @@ import (
 
 // reviewPayload builds pull_request_review submitted: who approved (or
 // commented, per state) with reviewBody, on #12 in state s.
-func (h *harness) reviewPayload(action, who, state, reviewBody string, at time.Time, s prState) []byte {
+func (h *harness) reviewPayload(action, who, state, reviewBody string, at time.Time, s prState, edits ...func(p map[string]any)) []byte {
 	h.t.Helper()
 	return githubtest.Payload(h.t, "pull_request_review."+action, func(p map[string]any) {
 		setPRFields(p, s)
@@ -29,6 +29,9 @@ func (h *harness) reviewPayload(action, who, state, reviewBody string, at time.T
 		githubtest.Set(p, "review.state", state)
 		githubtest.Set(p, "review.body", reviewBody)
 		githubtest.Set(p, "review.submitted_at", stamp(at))
+		for _, e := range edits {
+			e(p)
+		}
 	})
 }
 
@@ -727,7 +730,7 @@ func TestScenarioWhoTicks(t *testing.T) {
 			t.Errorf("asked GitHub for a bot's permission %d times", n)
 		}
 	})
-	approve := func(h *harness, action string, ticks string, at time.Time, s prState) {
+	reviewBody := func(ticks string) string {
 		rb := "LGTM\r\n\r\n## Reviewer Checklist\r\n"
 		for i, it := range its {
 			box := " "
@@ -736,6 +739,12 @@ func TestScenarioWhoTicks(t *testing.T) {
 			}
 			rb += "- [" + box + "] " + it + "\r\n"
 		}
+		return rb
+	}
+	// approve delivers the review with these ticks, as GitHub then holds it.
+	approve := func(h *harness, action string, ticks string, at time.Time, s prState) {
+		rb := reviewBody(ticks)
+		h.gh.SetReview(hRepo, hPR, githubtest.Review{ID: githubtest.FixtureReview, User: hReviewer, State: "APPROVED", Body: rb, SubmittedAt: at})
 		mustOK(h.t, h.deliver("pull_request_review", h.reviewPayload(action, hReviewer, "approved", rb, at, s)))
 	}
 	t.Run("approval dismissed", func(t *testing.T) {
@@ -762,6 +771,44 @@ func TestScenarioWhoTicks(t *testing.T) {
 		}
 		// Ticking it again in a later edit counts again.
 		approve(h, "edited", "xxxx", t0.Add(time.Minute), s)
+		wantRun(t, h.run(reviewerList, hHead), "success", "Reviewer Checklist: 4 of 4 ticked")
+	})
+	// Two quick edits delivered in the wrong order (or the first one
+	// redelivered): the review's current body decides, not the payload's.
+	t.Run("approval edits out of order", func(t *testing.T) {
+		h := newHarness(t)
+		s := prState{Body: body("xxxx", "...."), At: t0}
+		mustOK(t, h.opened(s))
+		approve(h, "submitted", "xxxx", t0.Add(time.Minute), s)
+		tickAll := h.reviewPayload("edited", hReviewer, "approved", reviewBody("xxxx"), t0.Add(time.Minute), s)
+		approve(h, "edited", "xx.x", t0.Add(time.Minute), s) // the later edit, handled first
+		wantRun(t, h.run(reviewerList, hHead), "failure", "Reviewer Checklist: 3 of 4 ticked")
+		mustOK(t, h.deliver("pull_request_review", tickAll)) // the earlier edit, late
+		rv := h.run(reviewerList, hHead)
+		wantRun(t, rv, "failure", "Reviewer Checklist: 3 of 4 ticked")
+		if line := itemLine(t, rv, its[2]); !strings.Contains(line, "⬜") {
+			t.Errorf("a late edit brought back a box unticked since: %q", line)
+		}
+	})
+	t.Run("approval edited after its dismissal", func(t *testing.T) {
+		h := newHarness(t)
+		s := prState{Body: body("xxxx", "...."), At: t0}
+		mustOK(t, h.opened(s))
+		approve(h, "submitted", "xxxx", t0.Add(time.Minute), s)
+		h.gh.SetReview(hRepo, hPR, githubtest.Review{ID: githubtest.FixtureReview, User: hReviewer, State: "DISMISSED", Body: reviewBody("xxxx"), SubmittedAt: t0.Add(time.Minute)})
+		mustOK(t, h.deliver("pull_request_review", h.reviewPayload("edited", hReviewer, "approved", reviewBody("xxxx"), t0.Add(time.Minute), s)))
+		wantRun(t, h.run(reviewerList, hHead), "failure", "Reviewer Checklist: 0 of 4 ticked")
+	})
+	// A dismissal takes back the review dismissed, not a later approval.
+	t.Run("older approval dismissed", func(t *testing.T) {
+		h := newHarness(t)
+		s := prState{Body: body("xxxx", "...."), At: t0}
+		mustOK(t, h.opened(s))
+		approve(h, "submitted", "xxxx", t0.Add(time.Minute), s)
+		mustOK(t, h.deliver("pull_request_review", h.reviewPayload("submitted", hReviewer, "approved", reviewBody("xxxx"), t0.Add(2*time.Minute), s, func(p map[string]any) {
+			githubtest.Set(p, "review.id", githubtest.FixtureReview+1)
+		})))
+		mustOK(t, h.deliver("pull_request_review", h.reviewPayload("dismissed", hReviewer, "dismissed", "", t0.Add(time.Minute), s)))
 		wantRun(t, h.run(reviewerList, hHead), "success", "Reviewer Checklist: 4 of 4 ticked")
 	})
 }

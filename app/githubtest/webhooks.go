@@ -38,6 +38,7 @@ const (
 	FixtureInstallation = 51234567
 	FixtureAppID        = 1001 // the default Server.AppID
 	FixturePull         = 12
+	FixtureReview       = 2045318876 // the review of the pull_request_review fixtures
 	FixtureAuthor       = "alice-dev"
 	FixtureReviewer     = "bob-reviews"
 	FixtureBaseSHA      = "9c1f0e7a4b2d8c3e5f6a7b8c9d0e1f2a3b4c5d6e"
