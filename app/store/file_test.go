@@ -436,6 +436,20 @@ func TestFileDamagedPartition(t *testing.T) {
 			if err != nil || string(b) != tc.content {
 				t.Errorf("damaged file changed to %q, %v", b, err)
 			}
+			// Nor does it stop the store: a sweep passes over it, leaves it
+			// as it is, and every other key works.
+			f.now = func() time.Time { return time.Now().Add(2 * sweepEvery) }
+			if err := f.maybeSweep(); err != nil {
+				t.Errorf("sweep over a damaged partition: %v", err)
+			}
+			if _, derr := decodePartition([]byte(tc.content)); derr != nil { // "other key" decodes, empty: swept
+				if b, err := os.ReadFile(f.path("pr")); err != nil || string(b) != tc.content {
+					t.Errorf("sweep changed the damaged file to %q, %v", b, err)
+				}
+			}
+			if ok, err := f.PutIfNewer(ctx, Record{PK: "other", SK: "a", Version: 1}); err != nil || !ok {
+				t.Errorf("PutIfNewer of another key beside a damaged partition = %v, %v", ok, err)
+			}
 		})
 	}
 }
@@ -481,9 +495,10 @@ func TestFilePutManyRewritesOncePerPartition(t *testing.T) {
 	}
 }
 
-// A partition of ledger records is fsynced (file and directory); one holding
-// only expiring records (delivery marks, caches) is not, by the contract of
-// Record.Expires; one mixing both is.
+// A partition of ledger records is fsynced, file and directory; one holding
+// only expiring records (delivery marks, caches) skips the directory, by the
+// contract of Record.Expires (its file is fsynced all the same, so a crash
+// cannot leave it empty); one mixing both is fsynced in full.
 func TestFileSyncsOnlyDurableRecords(t *testing.T) {
 	f := newFileStore(t, time.Now).(*File)
 	syncs := 0
@@ -497,9 +512,9 @@ func TestFileSyncsOnlyDurableRecords(t *testing.T) {
 		want int
 	}{
 		{"ledger record", []Record{{PK: "ticks#a", SK: "item:x", Version: 1}}, 2},
-		{"delivery mark", []Record{{PK: "delivery#1", SK: "done", Version: 1, Expires: exp}}, 0},
+		{"delivery mark", []Record{{PK: "delivery#1", SK: "done", Version: 1, Expires: exp}}, 1},
 		{"expiring beside durable", []Record{{PK: "ticks#a", SK: "cache", Version: 1, Expires: exp}}, 2},
-		{"two partitions, one each", []Record{{PK: "ticks#b", SK: "item:y", Version: 1}, {PK: "delivery#2", SK: "done", Version: 1, Expires: exp}}, 2},
+		{"two partitions, one each", []Record{{PK: "ticks#b", SK: "item:y", Version: 1}, {PK: "delivery#2", SK: "done", Version: 1, Expires: exp}}, 3},
 	} {
 		name := tc.name
 		syncs = 0
