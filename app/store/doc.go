@@ -9,8 +9,8 @@
 //     twice, converge.
 //   - [OpenFile] returns a [File]: an embedded store in a local directory for
 //     `checkoff serve` and the CLI. It is safe across goroutines and across
-//     processes sharing the directory, and fsyncs every write in full but
-//     those of expiring records only (see [Record]'s Expires).
+//     processes sharing the directory, and fsyncs every write but those of
+//     expiring records only (see [Record]'s Expires).
 //   - [NewDynamo] returns a [Dynamo]: the DynamoDB store used on Lambda.
 //
 // Both implementations hide expired records and reject empty, non-UTF-8 or

@@ -45,8 +45,9 @@ var errClosed = errors.New("store is closed")
 // replace the partition file atomically (temp file, fsync, rename, fsync
 // directory), so a crash leaves either the old or the new partition. A
 // partition holding only expiring records (delivery marks, caches) skips
-// the directory fsync: a power cut may then lose the rename, bringing back
-// the old partition or none, but the file renamed is always whole. Reads
+// both fsyncs: a power cut may lose such a write, or leave its file empty
+// (ext4 and XFS commit a rename before the unsynced data), and an empty
+// file reads as no partition, since no write ever makes one. Reads
 // take no lock: a rename is atomic, so a reader sees one whole version of a
 // partition. Expired records are hidden on read, dropped whenever their
 // partition is rewritten, and partitions holding only expired records are
@@ -311,6 +312,12 @@ func (f *File) read(pk string) (*partition, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read partition %s: %w", path, err)
 	}
+	if len(b) == 0 {
+		// Never written so (an empty partition is removed): what a power
+		// cut leaves of an unsynced write of expiring records. Their loss
+		// is allowed (see Record.Expires), so the partition reads as absent.
+		return &partition{Format: fileFormat, PK: pk}, nil
+	}
 	p, err := decodePartition(b)
 	if err != nil {
 		return nil, fmt.Errorf("read partition %s: %w", path, err)
@@ -342,9 +349,7 @@ func (f *File) write(pk string, p *partition) error {
 }
 
 // replaceFile makes path hold b, or leaves it as it was; durable makes the
-// change survive a power cut. The temp file is fsynced either way: on ext4
-// (delayed allocation) a rename of an unsynced new file can leave it empty
-// after a crash.
+// change survive a power cut.
 func (f *File) replaceFile(path string, b []byte, durable bool) error {
 	tmp, err := os.CreateTemp(f.dir, tmpPrefix+"*")
 	if err != nil {
@@ -355,7 +360,7 @@ func (f *File) replaceFile(path string, b []byte, durable bool) error {
 	if err == nil {
 		err = tmp.Chmod(0o600)
 	}
-	if err == nil {
+	if err == nil && durable {
 		err = f.fsync(tmp)
 	}
 	if cerr := tmp.Close(); err == nil {
@@ -439,6 +444,9 @@ func (f *File) sweep(now time.Time) error {
 			b, err := os.ReadFile(path)
 			if err != nil {
 				return fmt.Errorf("sweep %s: %w", path, err)
+			}
+			if len(b) == 0 { // no partition (see read): removed
+				break
 			}
 			p, err := decodePartition(b)
 			if err != nil {

@@ -18,8 +18,7 @@ type Record struct {
 	// vanishes at Expires, and it is ephemeral: a cache entry or a dedup
 	// mark, whose loss costs a repeated, idempotent step, never a wrong
 	// answer. A store may therefore lose the latest expiring records in a
-	// power cut (File skips the directory fsync of a partition holding only
-	// those).
+	// power cut (File does not fsync a partition holding only those).
 	Expires time.Time
 }
 
