@@ -81,12 +81,12 @@ type Options struct {
 	// BotLogin is the App's own bot login ("checkoff[bot]"); events it sent
 	// are ignored, so checkoff never reacts to its own writes.
 	BotLogin string
-	// MaxConcurrent bounds the deliveries read and handled at once (0: no
-	// bound; a Lambda instance handles one at a time anyway). The rest wait
-	// before their body is read, so a burst costs a goroutine and a
-	// connection each, not a payload and its decoded event; one that waits
-	// longer than QueueTimeout is refused with 503 and left to the
-	// redelivery sweeper.
+	// MaxConcurrent bounds the deliveries handled at once (0: no bound; a
+	// Lambda instance handles one at a time anyway). The rest wait once
+	// their signature is verified (so no one without the secret can take a
+	// slot), holding only the raw payload, not its decoded event and the
+	// GitHub calls; one that waits longer than QueueTimeout is refused with
+	// 503 and left to the redelivery sweeper.
 	MaxConcurrent int
 	// QueueTimeout bounds the wait for a slot; default DefaultQueueTimeout.
 	QueueTimeout time.Duration
@@ -225,14 +225,6 @@ func (d *Dispatcher) serveWebhook(w http.ResponseWriter, r *http.Request) {
 		reject(http.StatusUnsupportedMediaType, "content type is not application/json")
 		return
 	}
-	if d.slots != nil {
-		if !d.acquire(r.Context()) {
-			w.Header().Set("Retry-After", "1")
-			reject(http.StatusServiceUnavailable, "busy: no delivery slot free in time")
-			return
-		}
-		defer func() { <-d.slots }()
-	}
 	body, err := readBody(w, r, d.maxBody)
 	if err != nil {
 		if errors.Is(err, errTooLarge) {
@@ -256,6 +248,14 @@ func (d *Dispatcher) serveWebhook(w http.ResponseWriter, r *http.Request) {
 	if !validToken(delivery, isDeliveryByte) {
 		reject(http.StatusBadRequest, "missing or invalid X-GitHub-Delivery")
 		return
+	}
+	if d.slots != nil {
+		if err := d.acquire(r.Context()); err != nil {
+			w.Header().Set("Retry-After", "1")
+			reject(http.StatusServiceUnavailable, err.Error())
+			return
+		}
+		defer func() { <-d.slots }()
 	}
 	var env envelope
 	if t := bytes.TrimLeft(body, " \t\r\n"); len(t) == 0 || t[0] != '{' {
@@ -391,8 +391,10 @@ func readBody(w http.ResponseWriter, r *http.Request, max int64) ([]byte, error)
 	}
 	var buf bytes.Buffer
 	if r.ContentLength > 0 {
-		// Exact size plus ReadFrom's probe for EOF: one allocation.
-		buf.Grow(int(r.ContentLength) + bytes.MinRead)
+		// Exact size plus ReadFrom's probe for EOF: one allocation, for a
+		// payload of usual size. The client is not yet authenticated, so a
+		// large declared length only grows the buffer as bytes arrive.
+		buf.Grow(int(min(r.ContentLength, maxPreGrow)) + bytes.MinRead)
 	}
 	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, max))
 	var tooLarge *http.MaxBytesError
@@ -404,6 +406,9 @@ func readBody(w http.ResponseWriter, r *http.Request, max int64) ([]byte, error)
 	}
 	return buf.Bytes(), nil
 }
+
+// maxPreGrow bounds what readBody allocates on the word of Content-Length.
+const maxPreGrow = 256 << 10
 
 // maxHeaderLen bounds the event and delivery headers: GitHub's are short
 // (event names, GUIDs) and the delivery id becomes a store key.
@@ -440,22 +445,22 @@ func reply(w http.ResponseWriter, status int, msg string) {
 	io.WriteString(w, msg+"\n")
 }
 
-// acquire takes a delivery slot, waiting at most queueWait; it reports
-// false when none came free in time or the client went away.
-func (d *Dispatcher) acquire(ctx context.Context) bool {
+// acquire takes a delivery slot, waiting at most queueWait; the error says
+// why it got none.
+func (d *Dispatcher) acquire(ctx context.Context) error {
 	select {
 	case d.slots <- struct{}{}:
-		return true
+		return nil
 	default:
 	}
 	t := time.NewTimer(d.queueWait)
 	defer t.Stop()
 	select {
 	case d.slots <- struct{}{}:
-		return true
+		return nil
 	case <-t.C:
-		return false
+		return errors.New("busy: no delivery slot free in time")
 	case <-ctx.Done():
-		return false
+		return errors.New("client went away while waiting for a delivery slot")
 	}
 }

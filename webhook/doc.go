@@ -30,11 +30,11 @@
 //	X-Hub-Signature-256 missing, not sha256=,
 //	  or not 64 hex digits                   401
 //	Content-Type not application/json        415
-//	no slot free within Options.QueueTimeout
-//	  (when Options.MaxConcurrent is set)    503, Retry-After: 1
 //	body over Options.MaxBody (25 MiB)       413
 //	HMAC-SHA256 over the raw body wrong      401
 //	X-GitHub-Event / X-GitHub-Delivery bad   400
+//	no slot free within Options.QueueTimeout
+//	  (when Options.MaxConcurrent is set)    503, Retry-After: 1
 //	payload not a JSON object                400
 //	ping                                     200
 //	no handler for the event                 202

@@ -1,27 +1,13 @@
 package webhook
 
 import (
-	"bytes"
 	"context"
-	"io"
 	"net/http"
-	"sync"
+	"runtime"
 	"sync/atomic"
 	"testing"
 	"time"
 )
-
-// readSignal closes read on the first Read of the body it wraps.
-type readSignal struct {
-	r    io.Reader
-	once sync.Once
-	read chan struct{}
-}
-
-func (s *readSignal) Read(p []byte) (int, error) {
-	s.once.Do(func() { close(s.read) })
-	return s.r.Read(p)
-}
 
 // limitEnv is a Dispatcher with maxConcurrent slots whose handler blocks
 // until release is closed; peak is the most handlers seen at once.
@@ -69,30 +55,33 @@ func waitCalls(t *testing.T, env *testEnv, n int) {
 }
 
 // TestMaxConcurrentRefusesPastTheQueueTimeout: with every slot taken, a
-// delivery waits without its body being read and, once QueueTimeout has
-// passed, is refused with 503 and Retry-After, touching no handler and no
-// Deliveries.
+// signed delivery waits and, once QueueTimeout has passed, is refused with
+// 503 and Retry-After, touching no handler and no Deliveries. A delivery
+// without a valid signature never waits for a slot: it is refused first,
+// so no one without the secret can hold the slots.
 func TestMaxConcurrentRefusesPastTheQueueTimeout(t *testing.T) {
 	pr := loadFixture(t, "pull_request.opened.json")
 	env, release, _ := limitEnv(t, 1, 50*time.Millisecond, nil)
 	first := serveAsync(env, delivery("pull_request", "d-1", pr))
 	waitCalls(t, env, 1)
 
-	r := delivery("pull_request", "d-2", pr)
-	body := &readSignal{r: bytes.NewReader(pr), read: make(chan struct{})}
-	r.Body = io.NopCloser(body)
+	forged := delivery("pull_request", "d-forged", pr)
+	forged.Header.Set("X-Hub-Signature-256", sign("not-the-secret", pr))
 	start := time.Now()
-	w := env.serve(r)
+	if w := env.serve(forged); w.Code != http.StatusUnauthorized {
+		t.Errorf("forged delivery with no slot free: %d, want 401", w.Code)
+	}
+	if waited := time.Since(start); waited >= 50*time.Millisecond {
+		t.Errorf("forged delivery waited %v for a slot", waited)
+	}
+
+	start = time.Now()
+	w := env.serve(delivery("pull_request", "d-2", pr))
 	if w.Code != http.StatusServiceUnavailable || w.Header().Get("Retry-After") == "" {
 		t.Errorf("delivery with no slot free: %d, Retry-After %q; want 503 with Retry-After", w.Code, w.Header().Get("Retry-After"))
 	}
 	if waited := time.Since(start); waited < 50*time.Millisecond {
 		t.Errorf("refused after %v, before the 50ms queue timeout", waited)
-	}
-	select {
-	case <-body.read:
-		t.Error("the refused delivery's body was read")
-	default:
 	}
 	if n := env.h.calls(); n != 1 {
 		t.Errorf("handler called %d times, want only the first delivery", n)
@@ -164,5 +153,28 @@ func TestMaxConcurrentClientGone(t *testing.T) {
 	close(release)
 	if code := <-first; code != http.StatusOK {
 		t.Errorf("first delivery: %d, want 200", code)
+	}
+}
+
+// TestDeclaredLengthIsNotPreallocated: a client that declares a large body
+// and sends a few bytes (before any signature is checked) does not make the
+// ingress allocate what it declared.
+func TestDeclaredLengthIsNotPreallocated(t *testing.T) {
+	env := newEnv(nil)
+	r := delivery("pull_request", "d-1", []byte(`{}`))
+	r.Header.Set("X-Hub-Signature-256", sign("not-the-secret", []byte(`{}`)))
+	r.ContentLength = 20 << 20
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	w := env.serve(r)
+	runtime.ReadMemStats(&after)
+	if w.Code != http.StatusUnauthorized {
+		t.Errorf("forged delivery: %d, want 401", w.Code)
+	}
+	if got := after.TotalAlloc - before.TotalAlloc; got > 2<<20 {
+		t.Errorf("a 2-byte body declared as 20 MiB allocated %d bytes", got)
+	}
+	if env.h.calls() != 0 {
+		t.Error("handler called")
 	}
 }

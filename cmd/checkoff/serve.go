@@ -17,7 +17,8 @@ import (
 
 // defaultMaxConcurrent bounds the deliveries serve handles at once: enough
 // to overlap GitHub's latency many times over on a small machine, while a
-// burst beyond it waits without holding payloads in memory.
+// burst beyond it waits holding only its raw payload, not its decoded event
+// and GitHub calls.
 const defaultMaxConcurrent = 64
 
 // runServe runs the webhook server: the same http.Handler as on Lambda.
