@@ -125,7 +125,10 @@ func (h checkRunHandler) Handle(ctx context.Context, eventType, _ string, payloa
 	// the open PRs whose head is that commit (a dev -> master PR), not the
 	// merged PR it judges. Re-running it re-judges the merge.
 	if !h.app.OwnCheckRun(run) {
-		LoggerFrom(ctx).Info("re-run of another app's check run ignored", "check_run", run.GetName(), "app", run.GetApp().GetSlug())
+		// GitHub sends a re-run only to the App that made the run, so this
+		// is most likely a CHECKOFF_BOT_LOGIN that names another App.
+		LoggerFrom(ctx).Warn("re-run of a Release Gate check made by another app ignored; check CHECKOFF_BOT_LOGIN",
+			"check_run", run.GetName(), "app", run.GetApp().GetSlug())
 		return nil
 	}
 	repo := ev.GetRepo()
