@@ -98,13 +98,18 @@ func (a *App) Edited(ctx context.Context, pr PR, oldBody string, sender *github.
 // Pushed notes a new head commit (for reset_reviewer_on_push) and
 // evaluates on it.
 func (a *App) Pushed(ctx context.Context, pr PR) error {
-	// The push is recorded before anything that can fail (the config read):
-	// it is what stops reviewer ticks of older commits from counting, so a
-	// delivery that fails later must still have recorded it.
-	if _, _, err := a.current(ctx, pr, []store.Record{pushRecord(pr, pr.UpdatedAt)}); err != nil {
+	gh := a.github(pr.Installation)
+	push := []store.Record{pushRecord(pr, pr.UpdatedAt)}
+	rc, err := a.loadConfig(ctx, gh, pr)
+	if err != nil {
+		// The push is what stops reviewer ticks of older commits from
+		// counting: a delivery that fails must still record it.
+		if _, _, werr := a.current(ctx, pr, push); werr != nil {
+			return errors.Join(err, werr)
+		}
 		return err
 	}
-	return a.evaluate(ctx, a.github(pr.Installation), pr, evalOpts{})
+	return a.evaluateWith(ctx, gh, pr, rc, evalOpts{writes: push})
 }
 
 // sameStructure reports whether two bodies have the same headings and boxes
