@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"testing"
+	"time"
 )
 
 // benchFile returns a File holding a PR ledger of realistic size: 20 items, ~80 bytes each.
@@ -92,6 +93,26 @@ func BenchmarkFilePutManyIfNewer(b *testing.B) {
 			batch[i].Version = int64(n + 2)
 		}
 		if _, err := f.PutManyIfNewer(ctx, batch); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkFileDeliveryPattern is what one delivery asks of the store: a
+// durable ledger write, then a delivery mark (expiring, so not fsynced, but
+// a new file whose creation the next fsync's journal commit carries).
+func BenchmarkFileDeliveryPattern(b *testing.B) {
+	f := benchFile(b)
+	ctx := context.Background()
+	rec := Record{PK: "pr#octo/repo#1", SK: "tick#07", Data: []byte(`{"item":"item 7","checked":false,"by":"hubot","at":"2026-01-02T03:04:06Z"}`)}
+	exp := time.Now().Add(time.Hour)
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		rec.Version = int64(i + 2)
+		if _, err := f.PutIfNewer(ctx, rec); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := f.PutIfAbsent(ctx, Record{PK: fmt.Sprintf("delivery#%d", i), SK: "done", Version: 1, Data: []byte("{}"), Expires: exp}); err != nil {
 			b.Fatal(err)
 		}
 	}
