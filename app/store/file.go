@@ -22,7 +22,8 @@ import (
 //
 //	lock                  flock(2) target; never written
 //	swept                 its mtime records the last sweep
-//	p/<sha256(pk)>.json   one partition: all records under one pk, sorted by SK
+//	p/<sha256(pk)>.json   one partition: all records under one pk, sorted by
+//	                      SK (slotted, or plain JSON for expiring ones only)
 //	p/.tmp-*              a write in progress (or left by a crash)
 const (
 	lockName     = "lock"
@@ -38,29 +39,33 @@ const (
 var errClosed = errors.New("store is closed")
 
 // File is the embedded Store for `checkoff serve` and the CLI. It keeps one
-// JSON file per partition key under a directory.
+// file per partition key under a directory.
 //
 // Writes take an exclusive flock(2) on the directory's lock file, so that
-// several processes (serve and the gate CLI) can share one directory, and
-// replace the partition file atomically (temp file, fsync, rename, fsync
-// directory), so a crash leaves either the old or the new partition. A
-// partition holding only expiring records (delivery marks, caches) skips
-// both fsyncs: a power cut may lose such a write, or leave its file empty
-// (ext4 and XFS commit a rename before the unsynced data), and an empty
-// file reads as no partition, since no write ever makes one. Reads
-// take no lock: a rename is atomic, so a reader sees one whole version of a
-// partition. Expired records are hidden on read, dropped whenever their
-// partition is rewritten, and partitions holding only expired records are
-// deleted by a sweep at most once per hour.
+// several processes (serve and the gate CLI) can share one directory. A
+// partition holding a durable record lives in a slotted file (slots.go):
+// created atomically (temp file, fsync, rename, fsync directory), then
+// updated in place, one slot at a time, with one fdatasync, so a crash
+// leaves either the old or the new version. A partition holding only
+// expiring records (delivery marks, caches) is a plain JSON file replaced
+// by rename and never flushed: a power cut may lose such a write, or leave
+// its file empty (ext4 and XFS commit a rename before the unsynced data),
+// and an empty file reads as no partition, since no write ever makes one.
+// Reads take no lock: a rename is atomic and a slot is checksummed, so a
+// reader sees one whole version of a partition. Expired records are hidden
+// on read, dropped whenever their partition is rewritten, and partitions
+// holding only expired records are deleted by a sweep at most once per
+// hour.
 //
 // Every write rewrites its whole partition, so keep partitions small: one per
 // pull request, and one per delivery ID rather than one for all deliveries.
 type File struct {
-	dir    string // holds partition files
-	root   string
-	now    func() time.Time
-	fsync  func(*os.File) error // (*os.File).Sync; tests count the calls
-	closed atomic.Bool
+	dir      string // holds partition files
+	root     string
+	now      func() time.Time
+	fsync    func(*os.File) error // (*os.File).Sync; tests count the calls
+	datasync func(*os.File) error // fdatasync(2); tests count the calls
+	closed   atomic.Bool
 
 	mu     sync.Mutex // serialises writers in this process: flock is per open file, not per goroutine
 	lock   *os.File
@@ -83,7 +88,7 @@ func OpenFile(dir string) (*File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open file store %s: %w", dir, err)
 	}
-	f := &File{dir: parts, root: dir, now: time.Now, fsync: (*os.File).Sync, lock: lock}
+	f := &File{dir: parts, root: dir, now: time.Now, fsync: (*os.File).Sync, datasync: fdatasync, lock: lock}
 	if err := f.maybeSweep(); err != nil {
 		lock.Close()
 		return nil, fmt.Errorf("open file store %s: %w", dir, err)
@@ -109,7 +114,7 @@ func (f *File) Get(ctx context.Context, pk, sk string) (Record, error) {
 	if err := f.ready(ctx, pk, sk); err != nil {
 		return Record{}, err
 	}
-	p, err := f.read(pk)
+	p, _, err := f.read(pk)
 	if err != nil {
 		return Record{}, err
 	}
@@ -131,7 +136,7 @@ func (f *File) Query(ctx context.Context, pk string) ([]Record, error) {
 	if err := checkPart("partition", pk, maxPKBytes); err != nil {
 		return nil, err
 	}
-	p, err := f.read(pk)
+	p, _, err := f.read(pk)
 	if err != nil {
 		return nil, err
 	}
@@ -263,7 +268,7 @@ func (f *File) update(pk string, change func(p *partition, now time.Time) bool) 
 	}
 	defer f.flock(syscall.LOCK_UN) // closing the file would release it anyway
 
-	p, err := f.read(pk)
+	p, l, err := f.read(pk)
 	if err != nil {
 		return err
 	}
@@ -273,7 +278,7 @@ func (f *File) update(pk string, change func(p *partition, now time.Time) bool) 
 	}
 	// Expired records are dropped whenever the partition is rewritten anyway.
 	p.Records = slices.DeleteFunc(p.Records, func(r fileRecord) bool { return !live(r.Expires, now) })
-	if err := f.write(pk, p); err != nil {
+	if err := f.write(pk, p, l); err != nil {
 		return err
 	}
 	f.writes++
@@ -303,33 +308,34 @@ func (f *File) path(pk string) string {
 }
 
 // read loads the partition of pk; a missing file is an empty partition.
-func (f *File) read(pk string) (*partition, error) {
+func (f *File) read(pk string) (*partition, slotLayout, error) {
 	path := f.path(pk)
 	b, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return &partition{Format: fileFormat, PK: pk}, nil
+		return &partition{Format: fileFormat, PK: pk}, slotLayout{}, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read partition %s: %w", path, err)
+		return nil, slotLayout{}, fmt.Errorf("read partition %s: %w", path, err)
 	}
 	if len(b) == 0 {
 		// Never written so (an empty partition is removed): what a power
 		// cut leaves of an unsynced write of expiring records. Their loss
 		// is allowed (see Record.Expires), so the partition reads as absent.
-		return &partition{Format: fileFormat, PK: pk}, nil
+		return &partition{Format: fileFormat, PK: pk}, slotLayout{}, nil
 	}
-	p, err := decodePartition(b)
+	p, l, err := decodeFile(b)
 	if err != nil {
-		return nil, fmt.Errorf("read partition %s: %w", path, err)
+		return nil, slotLayout{}, fmt.Errorf("read partition %s: %w", path, err)
 	}
 	if p.PK != pk {
-		return nil, fmt.Errorf("read partition %s: holds key %q, want %q", path, p.PK, pk)
+		return nil, slotLayout{}, fmt.Errorf("read partition %s: holds key %q, want %q", path, p.PK, pk)
 	}
-	return p, nil
+	return p, l, nil
 }
 
-// write replaces the partition file of pk, or removes it when p is empty.
-func (f *File) write(pk string, p *partition) error {
+// write stores p as the partition of pk, whose file is laid out as l, or
+// removes the file when p is empty. See slots.go for the two formats.
+func (f *File) write(pk string, p *partition, l slotLayout) error {
 	path := f.path(pk)
 	if len(p.Records) == 0 {
 		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -342,10 +348,35 @@ func (f *File) write(pk string, p *partition) error {
 		return fmt.Errorf("encode partition %s: %w", path, err)
 	}
 	durable := slices.ContainsFunc(p.Records, func(r fileRecord) bool { return r.Expires.IsZero() })
-	if err := f.replaceFile(path, b, durable); err != nil {
+	switch {
+	case l.size > 0 && int64(slotHeaderLen+len(b)) <= l.size:
+		err = f.writeSlot(path, l, b, durable)
+	case durable:
+		err = f.replaceFile(path, newSlotFile(l.seq+1, b), true)
+	default:
+		err = f.replaceFile(path, b, false)
+	}
+	if err != nil {
 		return fmt.Errorf("write partition %s: %w", path, err)
 	}
 	return nil
+}
+
+// writeSlot writes payload as the next version into the slot of path not
+// holding the newest one, and with durable flushes it.
+func (f *File) writeSlot(path string, l slotLayout, payload []byte, durable bool) error {
+	fh, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	_, err = fh.WriteAt(encodeSlot(l.seq+1, payload), l.offset(1-l.active))
+	if err == nil && durable {
+		err = f.datasync(fh)
+	}
+	if cerr := fh.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // replaceFile makes path hold b, or leaves it as it was; durable makes the
@@ -448,7 +479,7 @@ func (f *File) sweep(now time.Time) error {
 			if len(b) == 0 { // no partition (see read): removed
 				break
 			}
-			p, err := decodePartition(b)
+			p, _, err := decodeFile(b)
 			if err != nil {
 				// Left for a person to look at: reads of its key report
 				// the error with the path, and the rest of the store,
@@ -523,4 +554,15 @@ func (p *partition) find(sk string) (int, bool) {
 
 func (r fileRecord) record(pk string) Record {
 	return Record{PK: pk, SK: r.SK, Version: r.Version, Data: r.Data, Expires: r.Expires}
+}
+
+// fdatasync flushes fh's data and what is needed to read it back, but not
+// its times.
+func fdatasync(fh *os.File) error {
+	for {
+		err := syscall.Fdatasync(int(fh.Fd()))
+		if err != syscall.EINTR {
+			return err
+		}
+	}
 }

@@ -495,37 +495,39 @@ func TestFilePutManyRewritesOncePerPartition(t *testing.T) {
 	}
 }
 
-// A partition of ledger records is fsynced (file and directory); one holding
-// only expiring records (delivery marks, caches) is not, by the contract of
-// Record.Expires; one mixing both is.
+// A durable partition is created with an fsync of its file and of the
+// directory, and then updated in place with one fdatasync; one holding only
+// expiring records (delivery marks, caches) is never flushed, by the
+// contract of Record.Expires.
 func TestFileSyncsOnlyDurableRecords(t *testing.T) {
 	f := newFileStore(t, time.Now).(*File)
-	syncs := 0
+	var syncs, datasyncs int
 	f.fsync = func(fh *os.File) error { syncs++; return fh.Sync() }
+	f.datasync = func(fh *os.File) error { datasyncs++; return fdatasync(fh) }
 	ctx := context.Background()
 	exp := time.Now().Add(time.Hour)
-	// In order: the third case writes beside the first's record.
+	// In order: the later cases write beside the first's record.
 	for _, tc := range []struct {
-		name string
-		recs []Record
-		want int
+		name            string
+		recs            []Record
+		syncs, datasync int
 	}{
-		{"ledger record", []Record{{PK: "ticks#a", SK: "item:x", Version: 1}}, 2},
-		{"delivery mark", []Record{{PK: "delivery#1", SK: "done", Version: 1, Expires: exp}}, 0},
-		{"expiring beside durable", []Record{{PK: "ticks#a", SK: "cache", Version: 1, Expires: exp}}, 2},
-		{"two partitions, one each", []Record{{PK: "ticks#b", SK: "item:y", Version: 1}, {PK: "delivery#2", SK: "done", Version: 1, Expires: exp}}, 2},
+		{"new ledger partition", []Record{{PK: "ticks#a", SK: "item:x", Version: 1}}, 2, 0},
+		{"its next version", []Record{{PK: "ticks#a", SK: "item:x", Version: 2}}, 0, 1},
+		{"delivery mark", []Record{{PK: "delivery#1", SK: "done", Version: 1, Expires: exp}}, 0, 0},
+		{"expiring beside durable", []Record{{PK: "ticks#a", SK: "cache", Version: 1, Expires: exp}}, 0, 1},
+		{"two partitions, one each", []Record{{PK: "ticks#b", SK: "item:y", Version: 1}, {PK: "delivery#2", SK: "done", Version: 1, Expires: exp}}, 2, 0},
 	} {
-		name := tc.name
-		syncs = 0
+		syncs, datasyncs = 0, 0
 		if _, err := f.PutManyIfNewer(ctx, tc.recs); err != nil {
-			t.Fatalf("%s: %v", name, err)
+			t.Fatalf("%s: %v", tc.name, err)
 		}
-		if syncs != tc.want {
-			t.Errorf("%s: %d fsyncs, want %d", name, syncs, tc.want)
+		if syncs != tc.syncs || datasyncs != tc.datasync {
+			t.Errorf("%s: %d fsyncs and %d fdatasyncs, want %d and %d", tc.name, syncs, datasyncs, tc.syncs, tc.datasync)
 		}
 		for _, r := range tc.recs { // written all the same
-			if _, err := f.Get(ctx, r.PK, r.SK); err != nil {
-				t.Errorf("%s: Get(%s/%s): %v", name, r.PK, r.SK, err)
+			if got, err := f.Get(ctx, r.PK, r.SK); err != nil || got.Version != r.Version {
+				t.Errorf("%s: Get(%s/%s) = v%d, %v; want v%d", tc.name, r.PK, r.SK, got.Version, err, r.Version)
 			}
 		}
 	}
