@@ -351,10 +351,15 @@ func (f *File) write(pk string, p *partition, l slotLayout) error {
 	switch {
 	case l.size > 0 && int64(slotHeaderLen+len(b)) <= l.size:
 		err = f.writeSlot(path, l, b, durable)
+	case durable && l.size == 0 && !l.plainDurable:
+		// A creation, or a rewrite of expiring records only: losing it
+		// loses nothing durable, so its directory entry waits for the
+		// file's first update (see slots.go).
+		err = f.replaceFile(path, newSlotFile(l.seq+1, b, false), true, false)
 	case durable:
-		err = f.replaceFile(path, newSlotFile(l.seq+1, b), true)
+		err = f.replaceFile(path, newSlotFile(l.seq+1, b, true), true, true)
 	default:
-		err = f.replaceFile(path, b, false)
+		err = f.replaceFile(path, b, false, false)
 	}
 	if err != nil {
 		return fmt.Errorf("write partition %s: %w", path, err)
@@ -369,7 +374,18 @@ func (f *File) writeSlot(path string, l slotLayout, payload []byte, durable bool
 	if err != nil {
 		return err
 	}
-	_, err = fh.WriteAt(encodeSlot(l.seq+1, payload), l.offset(1-l.active))
+	if durable && !l.durable {
+		// The file's creation may not be durable yet, and this update
+		// must not be lost with it.
+		err = f.syncDir()
+		if err == nil {
+			// Not flushed: if lost, the next update syncs again.
+			_, err = fh.WriteAt([]byte{1}, int64(direntAt))
+		}
+	}
+	if err == nil {
+		_, err = fh.WriteAt(encodeSlot(l.seq+1, payload), l.offset(1-l.active))
+	}
 	if err == nil && durable {
 		err = f.datasync(fh)
 	}
@@ -379,9 +395,10 @@ func (f *File) writeSlot(path string, l slotLayout, payload []byte, durable bool
 	return err
 }
 
-// replaceFile makes path hold b, or leaves it as it was; durable makes the
-// change survive a power cut.
-func (f *File) replaceFile(path string, b []byte, durable bool) error {
+// replaceFile makes path hold b, or leaves it as it was. durable flushes b
+// before it takes path's place, and dirent then makes the replacement
+// itself survive a power cut.
+func (f *File) replaceFile(path string, b []byte, durable, dirent bool) error {
 	tmp, err := os.CreateTemp(f.dir, tmpPrefix+"*")
 	if err != nil {
 		return err
@@ -404,7 +421,7 @@ func (f *File) replaceFile(path string, b []byte, durable bool) error {
 		os.Remove(name)
 		return err
 	}
-	if !durable {
+	if !dirent {
 		return nil
 	}
 	return f.syncDir()

@@ -5,13 +5,16 @@ import (
 	"encoding/binary"
 	"errors"
 	"hash/crc32"
+	"slices"
 )
 
 // The slotted partition file. A partition holding a durable record is
 // stored as a fixed header and two slots of equal size, each able to hold
 // one version of the partition:
 //
-//	header  "checkoff-slots\x00\x02" (16 bytes, written once, with the file)
+//	header  "checkoff-slots\x00\x02" (16 bytes, written with the file), then
+//	        one byte: 1 once the file's directory entry is known durable,
+//	        and 7 bytes of padding
 //	slot 0  "SLOT", sequence (uint64), length (uint32), CRC-32C of
 //	        sequence, length and payload (uint32), payload (the partition's
 //	        JSON), then whatever an older, longer version left
@@ -28,10 +31,22 @@ import (
 // ones. Readers take no lock: the slot being written may read as torn, and
 // then the other one is the newest complete version.
 //
+// A new partition's file is fsynced and renamed into place, but its
+// directory is not fsynced then: losing a partition's creation to a power
+// cut only loses what its first write recorded, as if that delivery had
+// failed (ticks not counted, a verdict judged again, a release rejected
+// again), never a state that allowed more. The first durable update of the
+// file makes its directory entry durable before writing in place, since
+// losing the file then would lose an update too, and notes so in the
+// header; a file rewritten over an older durable one syncs its directory
+// at once.
+//
 // Partitions holding only expiring records are never fsynced, so they are
 // kept as plain JSON files (format 1), the size of their content.
 const (
 	slotFileMagic = "checkoff-slots\x00\x02"
+	slotFileHead  = len(slotFileMagic) + 8 // magic, the dirent flag, padding
+	direntAt      = len(slotFileMagic)     // where the dirent flag is
 	slotMagic     = "SLOT"
 	slotHeaderLen = 4 + 8 + 4 + 4
 	minSlotSize   = 4 << 10
@@ -41,25 +56,35 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // slotLayout is where a partition file keeps its newest version.
 type slotLayout struct {
-	size   int64  // of each slot; 0 for a format 1 (plain JSON) file
-	active int    // the slot holding the newest version
-	seq    uint64 // its sequence number
+	size    int64  // of each slot; 0 for a format 1 (plain JSON) file
+	active  int    // the slot holding the newest version
+	seq     uint64 // its sequence number
+	durable bool   // the file's directory entry is known durable
+	// plainDurable: a plain file holding a durable record (written before
+	// slots existed); rewriting it must sync its directory entry at once.
+	plainDurable bool
 }
 
 // offset is where slot i starts in the file.
-func (l slotLayout) offset(i int) int64 { return int64(len(slotFileMagic)) + int64(i)*l.size }
+func (l slotLayout) offset(i int) int64 { return int64(slotFileHead) + int64(i)*l.size }
 
 // decodeFile reads a partition file of either format.
 func decodeFile(b []byte) (*partition, slotLayout, error) {
 	if !bytes.HasPrefix(b, []byte(slotFileMagic)) {
 		p, err := decodePartition(b)
-		return p, slotLayout{}, err
+		if err != nil {
+			return nil, slotLayout{}, err
+		}
+		return p, slotLayout{plainDurable: slices.ContainsFunc(p.Records, func(r fileRecord) bool { return r.Expires.IsZero() })}, nil
 	}
-	body := b[len(slotFileMagic):]
+	if len(b) < slotFileHead {
+		return nil, slotLayout{}, errors.New("slotted file of a wrong size")
+	}
+	body := b[slotFileHead:]
 	if len(body) < 2*minSlotSize || len(body)%2 != 0 {
 		return nil, slotLayout{}, errors.New("slotted file of a wrong size")
 	}
-	l := slotLayout{size: int64(len(body) / 2), active: -1}
+	l := slotLayout{size: int64(len(body) / 2), active: -1, durable: b[direntAt] == 1}
 	var payload []byte
 	for i := range 2 {
 		seq, p, ok := decodeSlot(body[int64(i)*l.size : int64(i+1)*l.size])
@@ -102,14 +127,18 @@ func encodeSlot(seq uint64, payload []byte) []byte {
 }
 
 // newSlotFile is a slotted file holding payload as version seq in slot 0,
-// with slots twice its size or more, so it can grow in place for a while.
-func newSlotFile(seq uint64, payload []byte) []byte {
+// with slots twice its size or more, so it can grow in place for a while;
+// durable records that its directory entry is synced with it.
+func newSlotFile(seq uint64, payload []byte, durable bool) []byte {
 	size := minSlotSize
 	for size < 2*(slotHeaderLen+len(payload)) {
 		size *= 2
 	}
-	b := make([]byte, len(slotFileMagic)+2*size)
+	b := make([]byte, slotFileHead+2*size)
 	copy(b, slotFileMagic)
-	copy(b[len(slotFileMagic):], encodeSlot(seq, payload))
+	if durable {
+		b[direntAt] = 1
+	}
+	copy(b[slotFileHead:], encodeSlot(seq, payload))
 	return b
 }

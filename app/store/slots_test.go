@@ -39,8 +39,8 @@ func TestSlotTornWrite(t *testing.T) {
 		}
 	}
 	b, l := slotFile(t, f, "pr")
-	if l.seq != 2 || l.active != 1 || len(b) != len(slotFileMagic)+2*minSlotSize {
-		t.Fatalf("after two writes: slot %d seq %d, file %d bytes; want slot 1 seq 2 in a %d-byte file", l.active, l.seq, len(b), len(slotFileMagic)+2*minSlotSize)
+	if l.seq != 2 || l.active != 1 || len(b) != slotFileHead+2*minSlotSize {
+		t.Fatalf("after two writes: slot %d seq %d, file %d bytes; want slot 1 seq 2 in a %d-byte file", l.active, l.seq, len(b), slotFileHead+2*minSlotSize)
 	}
 	for name, tear := range map[string]func(slot []byte){
 		"payload byte flipped": func(s []byte) { s[slotHeaderLen+3] ^= 0xff },
@@ -191,9 +191,55 @@ func TestSlotReadersDuringWrites(t *testing.T) {
 	wg.Wait()
 }
 
+// The directory entry of a new partition's file is synced by its first
+// durable update, once; a file that replaces an older durable one (growth,
+// or a plain file from before slots) syncs it at once.
+func TestSlotDirentSync(t *testing.T) {
+	ctx := context.Background()
+	f := newFileStore(t, time.Now).(*File)
+	dirSyncs := 0
+	f.fsync = func(fh *os.File) error {
+		if fi, err := fh.Stat(); err == nil && fi.IsDir() {
+			dirSyncs++
+		}
+		return fh.Sync()
+	}
+	flag := func() byte {
+		b, err := os.ReadFile(f.path("pr"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b[direntAt]
+	}
+	step := func(name string, rec Record, wantSyncs int, wantFlag byte) {
+		t.Helper()
+		dirSyncs = 0
+		if _, err := f.PutIfNewer(ctx, rec); err != nil {
+			t.Fatal(err)
+		}
+		if dirSyncs != wantSyncs || flag() != wantFlag {
+			t.Errorf("%s: %d directory syncs, flag %d; want %d, %d", name, dirSyncs, flag(), wantSyncs, wantFlag)
+		}
+	}
+	step("creation", Record{PK: "pr", SK: "a", Version: 1}, 0, 0)
+	step("first update", Record{PK: "pr", SK: "a", Version: 2}, 1, 1)
+	step("second update", Record{PK: "pr", SK: "a", Version: 3}, 0, 1)
+	step("growth", Record{PK: "pr", SK: "big", Version: 1, Data: bytes.Repeat([]byte("x"), 3*minSlotSize)}, 1, 1)
+
+	// A plain file holding a durable record, as written before slots.
+	old, err := json.Marshal(partition{Format: fileFormat, PK: "pr", Records: []fileRecord{{SK: "a", Version: 1}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(f.path("pr"), old, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	step("rewrite of an old plain file", Record{PK: "pr", SK: "a", Version: 2}, 1, 1)
+}
+
 func FuzzDecodeFile(f *testing.F) {
 	p, _ := json.Marshal(partition{Format: fileFormat, PK: "pr", Records: []fileRecord{{SK: "a", Version: 1}}})
-	f.Add(newSlotFile(1, p))
+	f.Add(newSlotFile(1, p, true))
 	f.Add(p)
 	f.Add([]byte(slotFileMagic))
 	f.Fuzz(func(t *testing.T, b []byte) {
