@@ -9,12 +9,14 @@ import (
 	"github.com/checkoff-app/checkoff/app/store"
 )
 
-// deliveryTTL is how long a handled delivery ID is remembered. GitHub lets
+// DeliveryTTL is how long a handled delivery ID is remembered. GitHub lets
 // deliveries be redelivered for three days; a week leaves margin.
-const deliveryTTL = 7 * 24 * time.Hour
+const DeliveryTTL = 7 * 24 * time.Hour
 
 // Deliveries remembers handled webhook deliveries so a redelivery of one
-// that already succeeded is a no-op.
+// that already succeeded is a no-op, over a Store (on Lambda, DynamoDB;
+// `checkoff serve` uses a store.Marks log instead, which costs its File
+// store no file per delivery).
 type Deliveries struct {
 	Store store.Store
 	Now   func() time.Time
@@ -42,7 +44,7 @@ func (d Deliveries) Done(ctx context.Context, id string) error {
 		now = d.Now
 	}
 	t := now()
-	_, err := d.Store.PutIfAbsent(ctx, store.Record{PK: deliveryPK(id), SK: "done", Version: t.UnixNano(), Data: []byte("{}"), Expires: t.Add(deliveryTTL)})
+	_, err := d.Store.PutIfAbsent(ctx, store.Record{PK: deliveryPK(id), SK: "done", Version: t.UnixNano(), Data: []byte("{}"), Expires: t.Add(DeliveryTTL)})
 	if err != nil {
 		return fmt.Errorf("mark delivery %s done: %w", id, err)
 	}

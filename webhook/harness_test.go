@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -21,8 +22,9 @@ import (
 // The end-to-end harness wires the production pieces together against the
 // fake GitHub: ghclient (JWT, installation tokens, retry transport) →
 // go-github → githubtest.Server; store.File in a temp dir; app.App;
-// Dispatcher with Handlers(app) and app.Deliveries. Deliveries are signed
-// fixture variants, so they pass the same ingress checks as GitHub's.
+// Dispatcher with Handlers(app) and store.Marks, as `checkoff serve` has
+// them. Deliveries are signed fixture variants, so they pass the same
+// ingress checks as GitHub's.
 
 // Who is who in the scenarios. The fixtures' author and reviewer, plus a
 // read-only user and the App's own bot.
@@ -87,6 +89,12 @@ func newHarness(t testing.TB, opts ...func(*harnessOptions)) *harness {
 	}
 	t.Cleanup(func() { st.Close() })
 	h.st = st
+	// Delivery marks as `checkoff serve` keeps them, beside the store.
+	marks, err := store.OpenMarks(filepath.Join(o.storeDir, "deliveries.log"), app.DeliveryTTL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { marks.Close() })
 	logger := slog.New(slog.NewJSONHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	if _, ok := t.(*testing.B); ok {
 		logger = slog.New(slog.DiscardHandler)
@@ -108,7 +116,7 @@ func newHarness(t testing.TB, opts ...func(*harnessOptions)) *harness {
 	h.d = NewDispatcher(Options{
 		Secret:     []byte(testSecret),
 		Handlers:   Handlers(h.app),
-		Deliveries: app.Deliveries{Store: st},
+		Deliveries: marks,
 		Logger:     logger,
 		BotLogin:   hBot,
 	})

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"testing"
 	"time"
 )
@@ -113,6 +114,29 @@ func BenchmarkFileDeliveryPattern(b *testing.B) {
 			b.Fatal(err)
 		}
 		if _, err := f.PutIfAbsent(ctx, Record{PK: fmt.Sprintf("delivery#%d", i), SK: "done", Version: 1, Data: []byte("{}"), Expires: exp}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkFileDeliveryPatternMarks is BenchmarkFileDeliveryPattern with
+// the delivery mark appended to a Marks log, as `checkoff serve` does.
+func BenchmarkFileDeliveryPatternMarks(b *testing.B) {
+	f := benchFile(b)
+	m, err := OpenMarks(filepath.Join(b.TempDir(), "deliveries.log"), time.Hour)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { m.Close() })
+	ctx := context.Background()
+	rec := Record{PK: "pr#octo/repo#1", SK: "tick#07", Data: []byte(`{"item":"item 7","checked":false,"by":"hubot","at":"2026-01-02T03:04:06Z"}`)}
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		rec.Version = int64(i + 2)
+		if _, err := f.PutIfNewer(ctx, rec); err != nil {
+			b.Fatal(err)
+		}
+		if err := m.Done(ctx, fmt.Sprintf("delivery-%d", i)); err != nil {
 			b.Fatal(err)
 		}
 	}

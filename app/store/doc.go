@@ -1,4 +1,4 @@
-// Package store persists checkoff's tick ledger and delivery IDs.
+// Package store persists checkoff's tick ledger, verdicts and delivery IDs.
 //
 // Entry points:
 //
@@ -12,6 +12,8 @@
 //     processes sharing the directory, and fsyncs every write but those of
 //     expiring records only (see [Record]'s Expires).
 //   - [NewDynamo] returns a [Dynamo]: the DynamoDB store used on Lambda.
+//   - [OpenMarks] returns [Marks]: the append-only log of handled delivery
+//     IDs that `checkoff serve` keeps beside its File store.
 //
 // Both implementations hide expired records and reject empty, non-UTF-8 or
 // over-long keys with an error, changing nothing.

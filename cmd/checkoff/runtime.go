@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -96,7 +97,10 @@ func buildRuntime(ctx context.Context, o runtimeOptions) (*runtime, error) {
 		return nil, err
 	}
 
-	// Store: DynamoDB on Lambda, the embedded file store elsewhere.
+	// Store: DynamoDB on Lambda, the embedded file store elsewhere; handled
+	// deliveries are remembered in the same table, or in a log beside the
+	// file store (a file per delivery would slow its writes).
+	var deliveries webhook.Deliveries
 	switch table := env("CHECKOFF_TABLE"); {
 	case table != "":
 		c, err := loadAWS()
@@ -105,6 +109,7 @@ func buildRuntime(ctx context.Context, o runtimeOptions) (*runtime, error) {
 		}
 		rt.store = store.NewDynamo(dynamodb.NewFromConfig(c), table)
 		rt.closeStore = func() error { return nil }
+		deliveries = app.Deliveries{Store: rt.store}
 	case o.lambda:
 		return nil, errors.New("CHECKOFF_TABLE is required in Lambda mode: name the DynamoDB ledger table")
 	default:
@@ -118,6 +123,15 @@ func buildRuntime(ctx context.Context, o runtimeOptions) (*runtime, error) {
 		}
 		rt.store = fs
 		rt.closeStore = fs.Close
+		if !o.oneShot { // gate and redeliver handle no webhooks
+			marks, err := store.OpenMarks(filepath.Join(dir, "deliveries.log"), app.DeliveryTTL)
+			if err != nil {
+				fs.Close()
+				return nil, err
+			}
+			deliveries = marks
+			rt.closeStore = func() error { return errors.Join(marks.Close(), fs.Close()) }
+		}
 	}
 
 	// An explicit bot login wins; with credentials it is otherwise derived.
@@ -208,7 +222,7 @@ func buildRuntime(ctx context.Context, o runtimeOptions) (*runtime, error) {
 	rt.dispatcher = webhook.NewDispatcher(webhook.Options{
 		Secret:        secret,
 		Handlers:      webhook.Handlers(a),
-		Deliveries:    app.Deliveries{Store: rt.store},
+		Deliveries:    deliveries,
 		Logger:        rt.log,
 		BotLogin:      opts.BotLogin,
 		MaxConcurrent: o.maxConcurrent,
