@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -306,16 +307,20 @@ func (f *faultyGate) step() {
 		}
 		n := 1 + f.rng.IntN(3)
 		var wg sync.WaitGroup
+		var failed atomic.Int32 // the tally is not shared between goroutines
 		for range n {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
 				if _, err := e.started(ex.ID); err != nil {
-					f.count()
+					failed.Add(1)
 				}
 			}()
 		}
 		wg.Wait()
+		for range failed.Load() {
+			f.count()
+		}
 	case k < 85: // the schedule's sweep, or the CLI
 		if _, err := e.gate.ReconcileAll(context.Background()); err != nil {
 			f.count()
