@@ -22,7 +22,7 @@ run:
 ## test: vet, unit/scenario tests (with dynalite, cmark-gfm, serverless package), brief fuzzing
 test: tools lambda vet
 	CHECKOFF_LAMBDA_ZIP=$(CURDIR)/$(LAMBDA_ZIP) $(GO) test -count=1 ./...
-	$(GO) test -race -count=1 ./webhook/
+	$(GO) test -race -count=1 ./webhook/ ./app/...
 	$(MAKE) fuzz FUZZTIME=3s
 
 vet:
