@@ -47,24 +47,29 @@ var errClosed = errors.New("store is closed")
 // created atomically (temp file, fsync, rename, fsync directory), then
 // updated in place, one slot at a time, with one fdatasync, so a crash
 // leaves either the old or the new version. A partition holding only
-// expiring records (delivery marks, caches) is a plain JSON file replaced
-// by rename and never flushed: a power cut may lose such a write, or leave
-// its file empty (ext4 and XFS commit a rename before the unsynced data),
-// and an empty file reads as no partition, since no write ever makes one.
-// Reads take no lock: a rename is atomic and a slot is checksummed, so a
-// reader sees one whole version of a partition. Expired records are hidden
-// on read, dropped whenever their partition is rewritten, and partitions
-// holding only expired records are deleted by a sweep at most once per
-// hour.
+// expiring records (caches, claims) is a plain JSON file replaced by rename
+// and never flushed, unless the change removed a durable record: a power
+// cut may lose such a write, or leave its file empty (ext4 and XFS commit a
+// rename before the unsynced data), and an empty file reads as no
+// partition, since no write ever makes one. Reads take no lock: a rename is
+// atomic and a slot is checksummed, and a read that meets a slot half
+// written reads again under the writers' lock, so a reader sees one whole
+// version, never older than one acknowledged before it began. Expired
+// records are hidden on read, dropped whenever their partition is
+// rewritten, and partitions holding only expired records are deleted by a
+// sweep at most once per hour.
 //
-// Every write rewrites its whole partition, so keep partitions small: one per
-// pull request, and one per delivery ID rather than one for all deliveries.
+// Every write encodes its whole partition, so keep partitions small: one
+// per pull request or merge commit, not one per repository. Delivery IDs,
+// one per webhook, belong in Marks, not here.
 type File struct {
 	dir      string // holds partition files
 	root     string
 	now      func() time.Time
 	fsync    func(*os.File) error // (*os.File).Sync; tests count the calls
 	datasync func(*os.File) error // fdatasync(2); tests count the calls
+	dirDirty bool                 // a durable rename's directory sync failed; under mu
+	torn     atomic.Int64         // reads that met a torn slot (tests)
 	closed   atomic.Bool
 
 	mu     sync.Mutex // serialises writers in this process: flock is per open file, not per goroutine
@@ -114,7 +119,7 @@ func (f *File) Get(ctx context.Context, pk, sk string) (Record, error) {
 	if err := f.ready(ctx, pk, sk); err != nil {
 		return Record{}, err
 	}
-	p, _, err := f.read(pk)
+	p, err := f.readStable(pk)
 	if err != nil {
 		return Record{}, err
 	}
@@ -136,7 +141,7 @@ func (f *File) Query(ctx context.Context, pk string) ([]Record, error) {
 	if err := checkPart("partition", pk, maxPKBytes); err != nil {
 		return nil, err
 	}
-	p, _, err := f.read(pk)
+	p, err := f.readStable(pk)
 	if err != nil {
 		return nil, err
 	}
@@ -272,13 +277,14 @@ func (f *File) update(pk string, change func(p *partition, now time.Time) bool) 
 	if err != nil {
 		return err
 	}
+	hadDurable := hasDurable(p)
 	now := f.now()
 	if !change(p, now) {
 		return nil
 	}
 	// Expired records are dropped whenever the partition is rewritten anyway.
 	p.Records = slices.DeleteFunc(p.Records, func(r fileRecord) bool { return !live(r.Expires, now) })
-	if err := f.write(pk, p, l); err != nil {
+	if err := f.write(pk, p, l, hadDurable || hasDurable(p)); err != nil {
 		return err
 	}
 	f.writes++
@@ -307,6 +313,29 @@ func (f *File) path(pk string) string {
 	return filepath.Join(f.dir, hex.EncodeToString(sum[:])+partSuffix)
 }
 
+// readStable is read for readers, who take no lock: a slot caught while a
+// writer writes it reads as torn, and if two versions were written while
+// this read was under way, the other slot is older than one already
+// acknowledged. Then the partition is read again under the writers' lock.
+func (f *File) readStable(pk string) (*partition, error) {
+	p, l, err := f.read(pk)
+	if err != nil || !l.torn {
+		return p, err
+	}
+	f.torn.Add(1)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.closed.Load() {
+		return nil, errClosed
+	}
+	if err := f.flock(syscall.LOCK_EX); err != nil {
+		return nil, err
+	}
+	defer f.flock(syscall.LOCK_UN)
+	p, _, err = f.read(pk)
+	return p, err
+}
+
 // read loads the partition of pk; a missing file is an empty partition.
 func (f *File) read(pk string) (*partition, slotLayout, error) {
 	path := f.path(pk)
@@ -333,9 +362,17 @@ func (f *File) read(pk string) (*partition, slotLayout, error) {
 	return p, l, nil
 }
 
+// hasDurable reports whether p holds a record kept until deleted.
+func hasDurable(p *partition) bool {
+	return slices.ContainsFunc(p.Records, func(r fileRecord) bool { return r.Expires.IsZero() })
+}
+
 // write stores p as the partition of pk, whose file is laid out as l, or
-// removes the file when p is empty. See slots.go for the two formats.
-func (f *File) write(pk string, p *partition, l slotLayout) error {
+// removes the file when p is empty. flush makes the change survive a power
+// cut: it is set when the old or the new content holds a durable record,
+// so that removing one is as durable as adding it. See slots.go for the
+// two formats.
+func (f *File) write(pk string, p *partition, l slotLayout, flush bool) error {
 	path := f.path(pk)
 	if len(p.Records) == 0 {
 		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -347,19 +384,13 @@ func (f *File) write(pk string, p *partition, l slotLayout) error {
 	if err != nil {
 		return fmt.Errorf("encode partition %s: %w", path, err)
 	}
-	durable := slices.ContainsFunc(p.Records, func(r fileRecord) bool { return r.Expires.IsZero() })
 	switch {
 	case l.size > 0 && int64(slotHeaderLen+len(b)) <= l.size:
-		err = f.writeSlot(path, l, b, durable)
-	case durable && l.size == 0 && !l.plainDurable:
-		// A creation, or a rewrite of expiring records only: losing it
-		// loses nothing durable, so its directory entry waits for the
-		// file's first update (see slots.go).
-		err = f.replaceFile(path, newSlotFile(l.seq+1, b, false), true, false)
-	case durable:
-		err = f.replaceFile(path, newSlotFile(l.seq+1, b, true), true, true)
+		err = f.writeSlot(path, l, b, flush)
+	case hasDurable(p):
+		err = f.replaceFile(path, newSlotFile(l.seq+1, b), true)
 	default:
-		err = f.replaceFile(path, b, false, false)
+		err = f.replaceFile(path, b, flush)
 	}
 	if err != nil {
 		return fmt.Errorf("write partition %s: %w", path, err)
@@ -368,25 +399,19 @@ func (f *File) write(pk string, p *partition, l slotLayout) error {
 }
 
 // writeSlot writes payload as the next version into the slot of path not
-// holding the newest one, and with durable flushes it.
-func (f *File) writeSlot(path string, l slotLayout, payload []byte, durable bool) error {
+// holding the newest one, and with flush makes it durable.
+func (f *File) writeSlot(path string, l slotLayout, payload []byte, flush bool) error {
+	if flush {
+		if err := f.syncDirIfDirty(); err != nil {
+			return err
+		}
+	}
 	fh, err := os.OpenFile(path, os.O_WRONLY, 0)
 	if err != nil {
 		return err
 	}
-	if durable && !l.durable {
-		// The file's creation may not be durable yet, and this update
-		// must not be lost with it.
-		err = f.syncDir()
-		if err == nil {
-			// Not flushed: if lost, the next update syncs again.
-			_, err = fh.WriteAt([]byte{1}, int64(direntAt))
-		}
-	}
-	if err == nil {
-		_, err = fh.WriteAt(encodeSlot(l.seq+1, payload), l.offset(1-l.active))
-	}
-	if err == nil && durable {
+	_, err = fh.WriteAt(encodeSlot(l.seq+1, payload), l.offset(1-l.active))
+	if err == nil && flush {
 		err = f.datasync(fh)
 	}
 	if cerr := fh.Close(); err == nil {
@@ -395,10 +420,9 @@ func (f *File) writeSlot(path string, l slotLayout, payload []byte, durable bool
 	return err
 }
 
-// replaceFile makes path hold b, or leaves it as it was. durable flushes b
-// before it takes path's place, and dirent then makes the replacement
-// itself survive a power cut.
-func (f *File) replaceFile(path string, b []byte, durable, dirent bool) error {
+// replaceFile makes path hold b, or leaves it as it was; durable makes the
+// replacement survive a power cut.
+func (f *File) replaceFile(path string, b []byte, durable bool) error {
 	tmp, err := os.CreateTemp(f.dir, tmpPrefix+"*")
 	if err != nil {
 		return err
@@ -415,13 +439,28 @@ func (f *File) replaceFile(path string, b []byte, durable, dirent bool) error {
 		err = cerr
 	}
 	if err == nil {
+		if durable {
+			// Until the directory is synced this rename may be undone by
+			// a power cut, and with it any update made to the file since:
+			// a failed sync below is retried before the next flush.
+			f.dirDirty = true
+		}
 		err = os.Rename(name, path)
 	}
 	if err != nil {
 		os.Remove(name)
 		return err
 	}
-	if !dirent {
+	if !durable {
+		return nil
+	}
+	return f.syncDir()
+}
+
+// syncDirIfDirty syncs the directory when a rename of a durable write has
+// not been made durable yet (its sync failed).
+func (f *File) syncDirIfDirty() error {
+	if !f.dirDirty {
 		return nil
 	}
 	return f.syncDir()
@@ -440,6 +479,7 @@ func (f *File) syncDir() error {
 	if err != nil {
 		return fmt.Errorf("sync directory %s: %w", f.dir, err)
 	}
+	f.dirDirty = false
 	return nil
 }
 

@@ -495,10 +495,11 @@ func TestFilePutManyRewritesOncePerPartition(t *testing.T) {
 	}
 }
 
-// A durable partition is created with an fsync of its file; its first
-// update syncs the directory too (see slots.go), and every update is one
-// fdatasync in place. One holding only expiring records (delivery marks,
-// caches) is never flushed, by the contract of Record.Expires.
+// A durable partition is created with an fsync of its file and of the
+// directory, and every later version is one fdatasync in place. One holding
+// only expiring records (delivery marks, caches) is never flushed, by the
+// contract of Record.Expires, unless the change removes a durable record:
+// that must be as durable as adding it was.
 func TestFileSyncsOnlyDurableRecords(t *testing.T) {
 	f := newFileStore(t, time.Now).(*File)
 	var syncs, datasyncs int
@@ -512,12 +513,13 @@ func TestFileSyncsOnlyDurableRecords(t *testing.T) {
 		recs            []Record
 		syncs, datasync int
 	}{
-		{"new ledger partition", []Record{{PK: "ticks#a", SK: "item:x", Version: 1}}, 1, 0},
-		{"its first update", []Record{{PK: "ticks#a", SK: "item:x", Version: 2}}, 1, 1},
-		{"its next update", []Record{{PK: "ticks#a", SK: "item:x", Version: 3}}, 0, 1},
+		{"new ledger partition", []Record{{PK: "ticks#a", SK: "item:x", Version: 1}}, 2, 0},
+		{"its next version", []Record{{PK: "ticks#a", SK: "item:x", Version: 2}}, 0, 1},
 		{"delivery mark", []Record{{PK: "delivery#1", SK: "done", Version: 1, Expires: exp}}, 0, 0},
 		{"expiring beside durable", []Record{{PK: "ticks#a", SK: "cache", Version: 1, Expires: exp}}, 0, 1},
-		{"two partitions, one each", []Record{{PK: "ticks#b", SK: "item:y", Version: 1}, {PK: "delivery#2", SK: "done", Version: 1, Expires: exp}}, 1, 0},
+		{"two partitions, one each", []Record{{PK: "ticks#b", SK: "item:y", Version: 1}, {PK: "delivery#2", SK: "done", Version: 1, Expires: exp}}, 2, 0},
+		{"durable replaced by expiring", []Record{{PK: "ticks#b", SK: "item:y", Version: 2, Expires: exp}}, 0, 1},
+		{"expiring only, again", []Record{{PK: "ticks#b", SK: "item:y", Version: 3, Expires: exp}}, 0, 0},
 	} {
 		syncs, datasyncs = 0, 0
 		if _, err := f.PutManyIfNewer(ctx, tc.recs); err != nil {
@@ -561,5 +563,28 @@ func TestFileEmptyPartitionFile(t *testing.T) {
 	}
 	if _, err := os.Stat(f.path("delivery#2")); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("sweep left the empty partition file: %v", err)
+	}
+}
+
+// Deleting a partition's last durable record is flushed like adding it.
+func TestFileDeleteOfDurableIsFlushed(t *testing.T) {
+	ctx := context.Background()
+	f := newFileStore(t, time.Now).(*File)
+	var flushes int
+	f.fsync = func(fh *os.File) error { flushes++; return fh.Sync() }
+	f.datasync = func(fh *os.File) error { flushes++; return fdatasync(fh) }
+	exp := time.Now().Add(time.Hour)
+	if _, err := f.PutManyIfNewer(ctx, []Record{{PK: "pr", SK: "push", Version: 1}, {PK: "pr", SK: "cache", Version: 1, Expires: exp}}); err != nil {
+		t.Fatal(err)
+	}
+	flushes = 0
+	if err := f.Delete(ctx, "pr", "push"); err != nil {
+		t.Fatal(err)
+	}
+	if flushes == 0 {
+		t.Error("deleting the last durable record was not flushed")
+	}
+	if _, err := f.Get(ctx, "pr", "push"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Get after Delete: %v", err)
 	}
 }

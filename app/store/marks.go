@@ -1,7 +1,6 @@
 package store
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -12,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -26,15 +26,15 @@ import (
 //
 // The file holds one line per mark, "<expiry in Unix nanoseconds> <id>".
 // Expired marks are dropped when the file is compacted: on open, and every
-// few thousand marks when most of its lines are stale. One process appends
-// at a time (`checkoff serve`); a second one sharing the file keeps its own
-// marks in memory, and may lose some of its appends to the other's
-// compaction: a redelivery is then handled again.
+// few thousand marks when most of its lines are stale. One process has the
+// log at a time: it holds an flock(2) on "<path>.lock", and a second
+// OpenMarks of the same path fails.
 type Marks struct {
 	path string
 	ttl  time.Duration
 	now  func() time.Time
 
+	lock    *os.File // flock(2) held while open
 	mu      sync.Mutex
 	f       *os.File         // append-only; nil once closed
 	live    map[string]int64 // id -> expiry; expired ones until the next prune
@@ -52,18 +52,34 @@ func OpenMarks(path string, ttl time.Duration) (*Marks, error) {
 	if ttl <= 0 {
 		return nil, fmt.Errorf("open marks %s: ttl %v is not positive", path, ttl)
 	}
-	m := &Marks{path: path, ttl: ttl, now: time.Now, live: map[string]int64{}}
+	lock, err := os.OpenFile(path+".lock", os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open marks %s: %w", path, err)
+	}
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		lock.Close()
+		return nil, fmt.Errorf("open marks %s: in use by another process (%w)", path, err)
+	}
+	m := &Marks{path: path, ttl: ttl, now: time.Now, live: map[string]int64{}, lock: lock}
+	// Temp files of a compaction cut short by a crash.
+	if old, err := filepath.Glob(filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")); err == nil {
+		for _, name := range old {
+			os.Remove(name)
+		}
+	}
 	if err := m.load(); err != nil {
+		lock.Close()
 		return nil, fmt.Errorf("open marks %s: %w", path, err)
 	}
 	if err := m.compact(); err != nil {
+		lock.Close()
 		return nil, fmt.Errorf("open marks %s: %w", path, err)
 	}
 	return m, nil
 }
 
-// load reads the live marks; malformed lines (a torn last append) are
-// skipped.
+// load reads the live marks. Malformed lines, and a last line without its
+// newline (an append cut short by a crash), are skipped.
 func (m *Marks) load() error {
 	b, err := os.ReadFile(m.path)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -73,9 +89,13 @@ func (m *Marks) load() error {
 		return err
 	}
 	now := m.now().UnixNano()
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	for sc.Scan() {
-		exp, id, ok := strings.Cut(sc.Text(), " ")
+	for len(b) > 0 {
+		line, rest, whole := bytes.Cut(b, []byte("\n"))
+		b = rest
+		if !whole {
+			break
+		}
+		exp, id, ok := strings.Cut(string(line), " ")
 		if !ok || !validMarkID(id) {
 			continue
 		}
@@ -87,7 +107,7 @@ func (m *Marks) load() error {
 			m.live[id] = e
 		}
 	}
-	return sc.Err()
+	return nil
 }
 
 // compact rewrites the file with the live marks only (temp file and
@@ -101,22 +121,24 @@ func (m *Marks) compact() error {
 	if err != nil {
 		return err
 	}
+	name := tmp.Name()
 	_, err = tmp.Write(buf.Bytes())
-	if err == nil {
-		err = tmp.Chmod(0o600)
-	}
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}
+	// Opened for appending before it takes the log's place, so appends
+	// never go to a file that is no longer the log.
+	var f *os.File
 	if err == nil {
-		err = os.Rename(tmp.Name(), m.path)
+		f, err = os.OpenFile(name, os.O_WRONLY|os.O_APPEND, 0o600)
+	}
+	if err == nil {
+		if err = os.Rename(name, m.path); err != nil {
+			f.Close()
+		}
 	}
 	if err != nil {
-		os.Remove(tmp.Name())
-		return err
-	}
-	f, err := os.OpenFile(m.path, os.O_WRONLY|os.O_APPEND, 0o600)
-	if err != nil {
+		os.Remove(name)
 		return err
 	}
 	if m.f != nil {
@@ -154,11 +176,9 @@ func (m *Marks) Seen(ctx context.Context, id string) (bool, error) {
 	return ok && e > m.now().UnixNano(), nil
 }
 
-// Done marks delivery id handled.
-func (m *Marks) Done(ctx context.Context, id string) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
+// Done marks delivery id handled. It runs to the end even when ctx is done:
+// the delivery was handled, and the mark is a local append.
+func (m *Marks) Done(_ context.Context, id string) error {
 	if !validMarkID(id) {
 		return fmt.Errorf("mark delivery %q: not a delivery ID", id)
 	}
@@ -200,6 +220,9 @@ func (m *Marks) Close() error {
 	}
 	err := m.f.Close()
 	m.f = nil
+	if lerr := m.lock.Close(); err == nil { // releases the flock
+		err = lerr
+	}
 	if err != nil {
 		return fmt.Errorf("close marks %s: %w", m.path, err)
 	}

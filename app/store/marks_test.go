@@ -72,8 +72,12 @@ func TestMarks(t *testing.T) {
 	if _, err := m2.Seen(canceled, "d-1"); !errors.Is(err, context.Canceled) {
 		t.Errorf("Seen with a canceled context: %v", err)
 	}
-	if err := m2.Done(canceled, "d-3"); !errors.Is(err, context.Canceled) {
+	// A handled delivery is marked even when its client has gone.
+	if err := m2.Done(canceled, "d-3"); err != nil {
 		t.Errorf("Done with a canceled context: %v", err)
+	}
+	if seen, _ := m2.Seen(ctx, "d-3"); !seen {
+		t.Error("a delivery marked with a canceled context is not seen")
 	}
 }
 
@@ -84,14 +88,14 @@ func TestMarksTornAndExpiredLines(t *testing.T) {
 	now := time.Now()
 	path := filepath.Join(t.TempDir(), "deliveries.log")
 	live, stale := now.Add(time.Hour).UnixNano(), now.Add(-time.Second).UnixNano()
-	// The last append was cut short inside its expiry: no space, no id.
-	content := fmt.Sprintf("%d d-live\n%d d-stale\nnot a line\n%d", live, stale, live)
+	// The last append was cut short inside its id: no newline.
+	content := fmt.Sprintf("%d d-live\n%d d-stale\nnot a line\n%s\n%d d-torn-id", live, stale, strings.Repeat("\x00", 70<<10), live)
 	content = content[:len(content)-3]
 	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	m := openMarks(t, path, nil)
-	for id, want := range map[string]bool{"d-live": true, "d-stale": false} {
+	for id, want := range map[string]bool{"d-live": true, "d-stale": false, "d-torn": false, "d-torn-id": false} {
 		if seen, err := m.Seen(ctx, id); err != nil || seen != want {
 			t.Errorf("Seen(%s) = %v, %v; want %v", id, seen, err, want)
 		}
@@ -174,4 +178,30 @@ func TestOpenMarksErrors(t *testing.T) {
 	if _, err := OpenMarks(filepath.Join(t.TempDir(), "missing", "x"), time.Hour); err == nil {
 		t.Error("OpenMarks in a missing directory succeeded")
 	}
+}
+
+// One process has the log at a time; leftover temp files of a compaction
+// cut short are removed on open.
+func TestMarksExclusive(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "deliveries.log")
+	leftover := filepath.Join(filepath.Dir(path), ".deliveries.log.tmp-123")
+	if err := os.WriteFile(leftover, []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	m := openMarks(t, path, nil)
+	if _, err := os.Stat(leftover); err == nil {
+		t.Error("leftover temp file kept")
+	}
+	if m2, err := OpenMarks(path, time.Hour); err == nil || !strings.Contains(err.Error(), "in use") {
+		if m2 != nil {
+			m2.Close()
+		}
+		t.Errorf("second OpenMarks of an open log: %v, want in use", err)
+	}
+	m.Close()
+	m3, err := OpenMarks(path, time.Hour)
+	if err != nil {
+		t.Fatalf("OpenMarks after Close: %v", err)
+	}
+	m3.Close()
 }

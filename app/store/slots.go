@@ -5,16 +5,13 @@ import (
 	"encoding/binary"
 	"errors"
 	"hash/crc32"
-	"slices"
 )
 
 // The slotted partition file. A partition holding a durable record is
 // stored as a fixed header and two slots of equal size, each able to hold
 // one version of the partition:
 //
-//	header  "checkoff-slots\x00\x02" (16 bytes, written with the file), then
-//	        one byte: 1 once the file's directory entry is known durable,
-//	        and 7 bytes of padding
+//	header  "checkoff-slots\x00\x02" (16 bytes, written once, with the file)
 //	slot 0  "SLOT", sequence (uint64), length (uint32), CRC-32C of
 //	        sequence, length and payload (uint32), payload (the partition's
 //	        JSON), then whatever an older, longer version left
@@ -29,24 +26,13 @@ import (
 // its checksum, and the other slot, the last version acknowledged, is read.
 // A partition that outgrows its slots is written to a new file with larger
 // ones. Readers take no lock: the slot being written may read as torn, and
-// then the other one is the newest complete version.
+// then the partition is read again under the writers' lock (File.readStable).
 //
-// A new partition's file is fsynced and renamed into place, but its
-// directory is not fsynced then: losing a partition's creation to a power
-// cut only loses what its first write recorded, as if that delivery had
-// failed (ticks not counted, a verdict judged again, a release rejected
-// again), never a state that allowed more. The first durable update of the
-// file makes its directory entry durable before writing in place, since
-// losing the file then would lose an update too, and notes so in the
-// header; a file rewritten over an older durable one syncs its directory
-// at once.
-//
-// Partitions holding only expiring records are never fsynced, so they are
+// Partitions holding only expiring records are not flushed, so they are
 // kept as plain JSON files (format 1), the size of their content.
 const (
 	slotFileMagic = "checkoff-slots\x00\x02"
-	slotFileHead  = len(slotFileMagic) + 8 // magic, the dirent flag, padding
-	direntAt      = len(slotFileMagic)     // where the dirent flag is
+	slotFileHead  = len(slotFileMagic)
 	slotMagic     = "SLOT"
 	slotHeaderLen = 4 + 8 + 4 + 4
 	minSlotSize   = 4 << 10
@@ -56,13 +42,12 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // slotLayout is where a partition file keeps its newest version.
 type slotLayout struct {
-	size    int64  // of each slot; 0 for a format 1 (plain JSON) file
-	active  int    // the slot holding the newest version
-	seq     uint64 // its sequence number
-	durable bool   // the file's directory entry is known durable
-	// plainDurable: a plain file holding a durable record (written before
-	// slots existed); rewriting it must sync its directory entry at once.
-	plainDurable bool
+	size   int64  // of each slot; 0 for a format 1 (plain JSON) file
+	active int    // the slot holding the newest version
+	seq    uint64 // its sequence number
+	// torn: a slot looked like a version but failed its checksum, as the
+	// slot a writer is writing does to a reader that takes no lock.
+	torn bool
 }
 
 // offset is where slot i starts in the file.
@@ -72,10 +57,7 @@ func (l slotLayout) offset(i int) int64 { return int64(slotFileHead) + int64(i)*
 func decodeFile(b []byte) (*partition, slotLayout, error) {
 	if !bytes.HasPrefix(b, []byte(slotFileMagic)) {
 		p, err := decodePartition(b)
-		if err != nil {
-			return nil, slotLayout{}, err
-		}
-		return p, slotLayout{plainDurable: slices.ContainsFunc(p.Records, func(r fileRecord) bool { return r.Expires.IsZero() })}, nil
+		return p, slotLayout{}, err
 	}
 	if len(b) < slotFileHead {
 		return nil, slotLayout{}, errors.New("slotted file of a wrong size")
@@ -84,13 +66,15 @@ func decodeFile(b []byte) (*partition, slotLayout, error) {
 	if len(body) < 2*minSlotSize || len(body)%2 != 0 {
 		return nil, slotLayout{}, errors.New("slotted file of a wrong size")
 	}
-	l := slotLayout{size: int64(len(body) / 2), active: -1, durable: b[direntAt] == 1}
+	l := slotLayout{size: int64(len(body) / 2), active: -1}
 	var payload []byte
 	for i := range 2 {
-		seq, p, ok := decodeSlot(body[int64(i)*l.size : int64(i+1)*l.size])
+		s := body[int64(i)*l.size : int64(i+1)*l.size]
+		seq, p, ok := decodeSlot(s)
 		if ok && (l.active < 0 || seq > l.seq) {
 			l.active, l.seq, payload = i, seq, p
 		}
+		l.torn = l.torn || (!ok && string(s[:4]) == slotMagic)
 	}
 	if l.active < 0 {
 		return nil, slotLayout{}, errors.New("no slot holds a whole version")
@@ -127,18 +111,14 @@ func encodeSlot(seq uint64, payload []byte) []byte {
 }
 
 // newSlotFile is a slotted file holding payload as version seq in slot 0,
-// with slots twice its size or more, so it can grow in place for a while;
-// durable records that its directory entry is synced with it.
-func newSlotFile(seq uint64, payload []byte, durable bool) []byte {
+// with slots twice its size or more, so it can grow in place for a while.
+func newSlotFile(seq uint64, payload []byte) []byte {
 	size := minSlotSize
 	for size < 2*(slotHeaderLen+len(payload)) {
 		size *= 2
 	}
 	b := make([]byte, slotFileHead+2*size)
 	copy(b, slotFileMagic)
-	if durable {
-		b[direntAt] = 1
-	}
 	copy(b[slotFileHead:], encodeSlot(seq, payload))
 	return b
 }
