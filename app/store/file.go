@@ -316,11 +316,13 @@ func (f *File) path(pk string) string {
 // readStable is read for readers, who take no lock: a slot caught while a
 // writer writes it reads as torn, and if two versions were written while
 // this read was under way, the other slot is older than one already
-// acknowledged. Then the partition is read again under the writers' lock.
+// acknowledged; a slot a crash left torn beside one being written makes
+// the whole file unreadable for that moment. Then the partition is read
+// again under the writers' lock.
 func (f *File) readStable(pk string) (*partition, error) {
 	p, l, err := f.read(pk)
-	if err != nil || !l.torn {
-		return p, err
+	if err == nil && !l.torn {
+		return p, nil
 	}
 	f.torn.Add(1)
 	f.mu.Lock()
