@@ -58,6 +58,10 @@ type Checklist struct {
 	TickedBy        Role   // defaults to Anyone
 	Items           []string
 	AllowExtraItems bool // defaults to true
+	// AllowContributors lets people who contributed commits to a pull
+	// request tick its reviewer items (allow_contributors); by default
+	// only independent reviewers count.
+	AllowContributors bool
 }
 
 // Status is the outcome of one checklist.
