@@ -331,15 +331,27 @@ func (s *Server) commit(rs *repoState, c *Commit) map[string]any {
 	if c.Author != "" {
 		author = s.user(c.Author)
 	}
+	committer, committerGit := author, gitUser
+	if c.Committer != "" {
+		committer = s.user(c.Committer)
+		committerGit = map[string]any{"name": c.Committer, "email": c.Committer + "@users.noreply.github.com", "date": ts(c.Date)}
+		if c.Committer == "web-flow" {
+			committerGit = map[string]any{"name": "GitHub", "email": "noreply@github.com", "date": ts(c.Date)}
+		}
+	}
+	verification := map[string]any{"verified": false, "reason": "unsigned", "signature": nil, "payload": nil, "verified_at": nil}
+	if c.Verified {
+		verification = map[string]any{"verified": true, "reason": "valid", "signature": "-----BEGIN PGP SIGNATURE-----\n-----END PGP SIGNATURE-----", "payload": "tree " + c.SHA, "verified_at": ts(c.Date)}
+	}
 	return map[string]any{
 		"url": u + "/commits/" + c.SHA, "sha": c.SHA, "node_id": base64.RawStdEncoding.EncodeToString([]byte("Commit:" + c.SHA)),
 		"html_url": htmlBase + "/" + rs.FullName + "/commit/" + c.SHA, "comments_url": u + "/commits/" + c.SHA + "/comments",
 		"commit": map[string]any{
-			"url": u + "/git/commits/" + c.SHA, "author": gitUser, "committer": gitUser, "message": c.Message,
+			"url": u + "/git/commits/" + c.SHA, "author": gitUser, "committer": committerGit, "message": c.Message,
 			"comment_count": 0, "tree": map[string]any{"sha": blobSHA("tree " + c.SHA), "url": u + "/git/trees/" + blobSHA("tree "+c.SHA)},
-			"verification": map[string]any{"verified": false, "reason": "unsigned", "signature": nil, "payload": nil, "verified_at": nil},
+			"verification": verification,
 		},
-		"author": author, "committer": author, "parents": parents,
+		"author": author, "committer": committer, "parents": parents,
 	}
 }
 

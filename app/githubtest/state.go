@@ -30,6 +30,12 @@ type Commit struct {
 	Message string
 	Author  string    // GitHub login of author and committer; "" for none
 	Date    time.Time // now when zero
+	// Committer, when set, is the committer's login when it differs from
+	// Author ("web-flow" for commits GitHub makes, like "Update branch").
+	Committer string
+	// Verified marks a commit whose signature GitHub verified (GitHub signs
+	// the commits it makes itself).
+	Verified bool
 }
 
 // PullRequest is a pull request. Zero fields get GitHub-like defaults in
