@@ -15,7 +15,7 @@ func TestDiff(t *testing.T) {
 	}{
 		"opened: every checked box": {
 			old: "-", new: base,
-			want: []Change{{"Author Checklist", author("Does a build from the Cmd Line Pass?"), "Does a build from the Cmd Line Pass?", true}},
+			want: []Change{{"Author Checklist", author("Does a build from the Cmd Line Pass?"), "Does a build from the Cmd Line Pass?", true, false}},
 		},
 		"no change": {old: base, new: base},
 		"tick": {
@@ -23,19 +23,19 @@ func TestDiff(t *testing.T) {
 			new: "## Author Checklist\n- [x] Has the author tested changes?\n- [x] Does a build from the Cmd Line Pass?\n\n" +
 				"## Reviewer Checklist\n- [x] Are the commit messages appropriate?\n",
 			want: []Change{
-				{"Author Checklist", author("Has the author tested changes?"), "Has the author tested changes?", true},
-				{"Reviewer Checklist", reviewerKey("Are the commit messages appropriate?"), "Are the commit messages appropriate?", true},
+				{"Author Checklist", author("Has the author tested changes?"), "Has the author tested changes?", true, false},
+				{"Reviewer Checklist", reviewerKey("Are the commit messages appropriate?"), "Are the commit messages appropriate?", true, false},
 			},
 		},
 		"untick": {
 			old:  base,
 			new:  "## Author Checklist\n- [ ] Has the author tested changes?\n- [ ] Does a build from the Cmd Line Pass?\n",
-			want: []Change{{"Author Checklist", author("Does a build from the Cmd Line Pass?"), "Does a build from the Cmd Line Pass?", false}},
+			want: []Change{{"Author Checklist", author("Does a build from the Cmd Line Pass?"), "Does a build from the Cmd Line Pass?", false, false}},
 		},
 		"box added checked": {
 			old:  base,
 			new:  base + "- [x] New box\n- [ ] Another new box\n",
-			want: []Change{{"Reviewer Checklist", reviewerKey("New box"), "New box", true}},
+			want: []Change{{"Reviewer Checklist", reviewerKey("New box"), "New box", true, false}},
 		},
 		"box removed is not a change": {
 			old: base,
@@ -49,7 +49,7 @@ func TestDiff(t *testing.T) {
 		"edited text of a checked box reads as a new box": {
 			old:  base,
 			new:  "## Author Checklist\n- [ ] Has the author tested changes?\n- [x] Does a build pass?\n",
-			want: []Change{{"Author Checklist", author("Does a build pass?"), "Does a build pass?", true}},
+			want: []Change{{"Author Checklist", author("Does a build pass?"), "Does a build pass?", true, false}},
 		},
 		"markup and case changes keep the key": {
 			old: base,
@@ -59,12 +59,28 @@ func TestDiff(t *testing.T) {
 		"marking a box optional keeps its key": {
 			old:  base,
 			new:  "## Author Checklist\n- [x] N/A: Has the author tested changes?\n- [x] Does a build from the Cmd Line Pass?\n",
-			want: []Change{{"Author Checklist", author("Has the author tested changes?"), "N/A: Has the author tested changes?", true}},
+			want: []Change{
+				{"Author Checklist", author("Has the author tested changes?"), "N/A: Has the author tested changes?", true, false},
+				{"Author Checklist", author("Has the author tested changes?"), "N/A: Has the author tested changes?", true, true},
+			},
+		},
+		"striking an item through is a waiver; restoring it takes the waiver back": {
+			old: "## Reviewer Checklist\n- [ ] Are the commit messages appropriate?\n- [ ] ~~Ran it~~\n",
+			new: "## Reviewer Checklist\n- [ ] ~~Are the commit messages appropriate?~~\n- [ ] Ran it\n",
+			want: []Change{
+				{"Reviewer Checklist", reviewerKey("Are the commit messages appropriate?"), "Are the commit messages appropriate?", true, true},
+				{"Reviewer Checklist", reviewerKey("Ran it"), "Ran it", false, true},
+			},
+		},
+		"an item added already optional is a waiver": {
+			old: base,
+			new: base + "- [ ] POST-MERGE: deploy\n",
+			want: []Change{{"Reviewer Checklist", reviewerKey("deploy"), "POST-MERGE: deploy", true, true}},
 		},
 		"repeated text: the second box changes": {
 			old:  "## Author Checklist\n- [x] Ran it\n- [ ] Ran it\n",
 			new:  "## Author Checklist\n- [x] Ran it\n- [x] Ran it\n",
-			want: []Change{{"Author Checklist", author("Ran it") + "#2", "Ran it", true}},
+			want: []Change{{"Author Checklist", author("Ran it") + "#2", "Ran it", true, false}},
 		},
 		"boxes outside checklists are ignored": {
 			old: base,
@@ -104,7 +120,9 @@ func TestDiffKeysMatchEvaluate(t *testing.T) {
 	}
 	var got []string
 	for _, c := range changes {
-		got = append(got, c.Key)
+		if !c.Waiver {
+			got = append(got, c.Key)
+		}
 	}
 	if len(keys) != 5 || !reflect.DeepEqual(got, keys) {
 		t.Errorf("Diff keys %q, Evaluate keys %q", got, keys)

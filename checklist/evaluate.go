@@ -15,11 +15,9 @@ const keySep = "\x1f"
 // Reasons a box does not count. The app shows them in check-run output, so
 // they say what to do where something can be done.
 const (
-	reasonNotTicked  = "not ticked"
-	reasonNoRecord   = "no record of who ticked it: untick and tick again"
-	reasonByAuthor   = "ticked by the author"
-	reasonBeforePush = "ticked before the latest push: tick again"
-	reasonNoAuthor   = "the pull request's author is unknown"
+	reasonNotTicked = "not ticked"
+	reasonNoRecord  = "no record of who ticked it: untick and tick again"
+	reasonNoAuthor  = "the pull request's author is unknown"
 )
 
 // Evaluate judges doc against every checklist of cfg, in configuration
@@ -63,17 +61,28 @@ func evaluate(doc *Document, cl Checklist, markers []string, facts *Facts) Resul
 	res.Items = make([]ItemResult, len(boxes))
 
 	tmpl := make([]string, len(cl.Items)) // what each template item matches on
-	var required map[string]bool
+	var required, tmplOptional map[string]bool
 	if len(cl.Items) > 0 {
 		required = make(map[string]bool, len(cl.Items))
+		tmplOptional = make(map[string]bool)
 		for i, t := range cl.Items {
 			tmpl[i] = matchKey(t, markers)
 			required[tmpl[i]] = true
+			if _, marked := stripMarker(t, markers); marked {
+				tmplOptional[tmpl[i]] = true
+			}
 		}
 	}
 	for i, b := range boxes {
 		ir := ItemResult{Item: b.Item, Key: b.key, Optional: b.optional}
-		judge(&ir, cl.TickedBy, facts)
+		var waiverReason string
+		if b.optional && !tmplOptional[b.match] {
+			ir.Optional, ir.WaivedBy, waiverReason = waiverCounts(b.key, cl, facts)
+		}
+		judge(&ir, cl, facts)
+		if !ir.Optional && !ir.Counted && waiverReason != "" {
+			ir.Reason += "; " + waiverReason
+		}
 		if !ir.Optional {
 			res.Total++
 			if ir.Counted {
@@ -98,16 +107,39 @@ func evaluate(doc *Document, cl Checklist, markers []string, facts *Facts) Resul
 	return res
 }
 
+// waiverCounts decides whether an item the body shows optional is optional:
+// its waiver must have been made by someone the checklist admits, exactly as
+// a tick must. Otherwise the item stays required and reason says why.
+func waiverCounts(key string, cl Checklist, facts *Facts) (optional bool, by, reason string) {
+	if facts == nil {
+		return true, "", ""
+	}
+	rec, ok := facts.Waivers[key]
+	if ok {
+		by = rec.By
+	}
+	if cl.TickedBy == Anyone {
+		return true, by, ""
+	}
+	if !ok || !rec.Checked || rec.By == "" {
+		return false, by, "marked optional with no record of who did it: remove the mark and add it again"
+	}
+	if why := refuse(rec, cl, facts); why != "" {
+		return false, by, "marked optional by @" + rec.By + why
+	}
+	return true, by, ""
+}
+
 // judge decides whether one box's tick counts, and why not. An optional
 // box may stay unticked without a reason.
-func judge(ir *ItemResult, role Role, facts *Facts) {
-	ir.Counted, ir.Reason = tickCounts(ir, role, facts)
+func judge(ir *ItemResult, cl Checklist, facts *Facts) {
+	ir.Counted, ir.Reason = tickCounts(ir, cl, facts)
 	if ir.Optional && ir.Reason == reasonNotTicked {
 		ir.Reason = ""
 	}
 }
 
-func tickCounts(ir *ItemResult, role Role, facts *Facts) (counted bool, reason string) {
+func tickCounts(ir *ItemResult, cl Checklist, facts *Facts) (counted bool, reason string) {
 	if facts == nil {
 		if !ir.Checked {
 			return false, reasonNotTicked
@@ -124,37 +156,55 @@ func tickCounts(ir *ItemResult, role Role, facts *Facts) (counted bool, reason s
 		return false, reasonNotTicked
 	}
 	recorded := ok && rec.Checked && rec.By != ""
-	switch role {
+	switch cl.TickedBy {
 	case Anyone:
 		return true, ""
-	case Author:
-		switch {
-		case !recorded:
+	case Author, Reviewer:
+		if !recorded {
 			return false, reasonNoRecord
-		case facts.Author == "":
-			return false, reasonNoAuthor
-		case !strings.EqualFold(rec.By, facts.Author):
-			return false, "ticked by @" + rec.By + ", not the author"
 		}
-		return true, ""
-	case Reviewer:
-		switch {
-		case !recorded:
-			return false, reasonNoRecord
-		case facts.Author == "":
-			return false, reasonNoAuthor
-		case strings.EqualFold(rec.By, facts.Author):
-			return false, reasonByAuthor
-		case rec.Bot || isBotLogin(rec.By):
-			return false, "ticked by @" + rec.By + ", a bot"
-		case !rec.CanWrite:
-			return false, "ticked by @" + rec.By + ", who lacks write access"
-		case !facts.ResetAt.IsZero() && rec.At.Before(facts.ResetAt):
-			return false, reasonBeforePush
+		if why := refuse(rec, cl, facts); why != "" {
+			return false, "ticked by @" + rec.By + why
 		}
 		return true, ""
 	}
-	return false, "checklist requires ticks by " + strconv.Quote(string(role)) + ", which checkoff does not know"
+	return false, "checklist requires ticks by " + strconv.Quote(string(cl.TickedBy)) + ", which checkoff does not know"
+}
+
+// refuse says why the person behind a recorded tick or waiver is not one
+// the checklist admits, as a phrase to follow "ticked by @x" ("" when
+// admitted). The same rule holds for both: whatever stops an item from
+// holding a checklist back is a sign-off.
+func refuse(rec Tick, cl Checklist, facts *Facts) string {
+	if facts.Author == "" {
+		return ", but " + reasonNoAuthor
+	}
+	switch cl.TickedBy {
+	case Author:
+		if !strings.EqualFold(rec.By, facts.Author) {
+			return ", not the author"
+		}
+		return ""
+	case Reviewer:
+		switch {
+		case strings.EqualFold(rec.By, facts.Author):
+			return ", the author"
+		case rec.Bot || isBotLogin(rec.By):
+			return ", a bot"
+		case !cl.AllowContributors && facts.Contributors == nil:
+			return ", but the pull request's contributors are unknown"
+		case !cl.AllowContributors && facts.Contributors[strings.ToLower(rec.By)]:
+			return ", who contributed to this PR"
+		case !rec.CanWrite:
+			return ", who lacks write access"
+		case !facts.ResetAt.IsZero() && rec.At.Before(facts.ResetAt):
+			return " before the latest push: do it again"
+		case rec.Review && facts.ReviewedHeads != nil && !facts.ReviewedHeads[rec.Commit]:
+			return " in a review of an older commit: approve the latest commit again"
+		}
+		return ""
+	}
+	return ", whom role " + strconv.Quote(string(cl.TickedBy)) + " does not admit"
 }
 
 // isBotLogin reports a GitHub App's login ("renovate[bot]"), as a second

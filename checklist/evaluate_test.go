@@ -287,7 +287,7 @@ func TestEvaluateAttribution(t *testing.T) {
 		},
 		"author: unknown pull request author": {
 			text: feature, rec: with(func(t *Tick) { t.By = "amy" }), author: "-", by: "amy",
-			reason: "the pull request's author is unknown",
+			reason: "ticked by @amy, but the pull request's author is unknown",
 		},
 		"author: unticked in the body": {
 			text: tested, rec: with(func(t *Tick) { t.By = "amy" }), by: "amy", reason: "not ticked",
@@ -299,7 +299,7 @@ func TestEvaluateAttribution(t *testing.T) {
 			checklist: 1, text: function, rec: &good, counted: true, by: "rob",
 		},
 		"reviewer: ticked by the author": {
-			checklist: 1, text: function, rec: with(func(t *Tick) { t.By = "Amy" }), by: "Amy", reason: "ticked by the author",
+			checklist: 1, text: function, rec: with(func(t *Tick) { t.By = "Amy" }), by: "Amy", reason: "ticked by @Amy, the author",
 		},
 		"reviewer: ticked by a bot": {
 			checklist: 1, text: function, rec: with(func(t *Tick) { t.By = "helper"; t.Bot = true }), by: "helper",
@@ -321,11 +321,11 @@ func TestEvaluateAttribution(t *testing.T) {
 			reason: "no record of who ticked it: untick and tick again",
 		},
 		"reviewer: unknown pull request author": {
-			checklist: 1, text: function, rec: &good, author: "-", by: "rob", reason: "the pull request's author is unknown",
+			checklist: 1, text: function, rec: &good, author: "-", by: "rob", reason: "ticked by @rob, but the pull request's author is unknown",
 		},
 		"reviewer: ticked before the latest push": {
 			checklist: 1, text: function, rec: with(func(t *Tick) { t.At = before }), reset: push, by: "rob",
-			reason: "ticked before the latest push: tick again",
+			reason: "ticked by @rob before the latest push: do it again",
 		},
 		"reviewer: ticked at the latest push": {
 			checklist: 1, text: function, rec: with(func(t *Tick) { t.At = push }), reset: push, counted: true, by: "rob",
@@ -335,7 +335,7 @@ func TestEvaluateAttribution(t *testing.T) {
 		},
 		"reviewer: tick time unknown with a reset": {
 			checklist: 1, text: function, rec: with(func(t *Tick) { t.At = time.Time{} }), reset: push, by: "rob",
-			reason: "ticked before the latest push: tick again",
+			reason: "ticked by @rob before the latest push: do it again",
 		},
 		"reviewer: old tick without a reset": {
 			checklist: 1, text: function, rec: with(func(t *Tick) { t.At = before }), counted: true, by: "rob",
@@ -352,11 +352,11 @@ func TestEvaluateAttribution(t *testing.T) {
 		},
 		"reviewer: review tick by the author": {
 			checklist: 1, text: codeStyle, rec: with(func(t *Tick) { t.Review = true; t.By = "amy" }), by: "amy",
-			reason: "ticked by the author",
+			reason: "ticked by @amy, the author",
 		},
 		"reviewer: review tick before the latest push": {
 			checklist: 1, text: codeStyle, rec: with(func(t *Tick) { t.Review = true; t.At = before }), reset: push, by: "rob",
-			reason: "ticked before the latest push: tick again",
+			reason: "ticked by @rob before the latest push: do it again",
 		},
 	}
 	for name, tc := range tests {
@@ -365,7 +365,7 @@ func TestEvaluateAttribution(t *testing.T) {
 			if tc.checklist == 1 {
 				key = reviewerKey(tc.text)
 			}
-			facts := &Facts{Author: "amy", Ticks: map[string]Tick{}, ResetAt: tc.reset}
+			facts := &Facts{Author: "amy", Ticks: map[string]Tick{}, ResetAt: tc.reset, Contributors: map[string]bool{"amy": true}}
 			switch tc.author {
 			case "-":
 				facts.Author = ""
@@ -400,7 +400,7 @@ func TestEvaluateAttribution(t *testing.T) {
 // body and partly in an approving review.
 func TestEvaluateAttributionComplete(t *testing.T) {
 	at := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
-	facts := &Facts{Author: "amy", Ticks: map[string]Tick{}}
+	facts := &Facts{Author: "amy", Ticks: map[string]Tick{}, Contributors: map[string]bool{"amy": true}}
 	cfg := DefaultConfig()
 	for _, text := range cfg.Checklists[0].Items[:3] {
 		facts.Ticks[authorKey(text)] = Tick{Checked: true, By: "amy", At: at}
@@ -547,5 +547,134 @@ func BenchmarkEvaluateOnly(b *testing.B) {
 				Evaluate(doc, cfg, nil)
 			}
 		})
+	}
+}
+
+// TestEvaluateWaivers: an item the body shows optional is optional only
+// when its waiver was made by someone the checklist admits; otherwise it
+// stays required and says who marked it.
+func TestEvaluateWaivers(t *testing.T) {
+	at := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	const body = "## Author Checklist\n- [x] N/A: Has the author tested changes?\n\n" +
+		"## Reviewer Checklist\n- [ ] ~~Are the commit messages appropriate?~~\n"
+	aKey, rKey := authorKey("Has the author tested changes?"), reviewerKey("Are the commit messages appropriate?")
+	writer := Tick{Checked: true, By: "rob", At: at, CanWrite: true}
+	with := func(mod func(*Tick)) *Tick { t := writer; mod(&t); return &t }
+	tests := map[string]struct {
+		checklist    int // 0 author, 1 reviewer
+		waiver       *Tick
+		reset        time.Time
+		allowContrib bool
+		optional     bool
+		reason       string // of the item, when required
+	}{
+		"reviewer item waived by a writer": {checklist: 1, waiver: &writer, optional: true},
+		"reviewer item waived by the author": {checklist: 1, waiver: with(func(t *Tick) { t.By = "amy" }),
+			reason: "not ticked; marked optional by @amy, the author"},
+		"reviewer item waived by a reader": {checklist: 1, waiver: with(func(t *Tick) { t.CanWrite = false }),
+			reason: "not ticked; marked optional by @rob, who lacks write access"},
+		"reviewer item waived by a contributor": {checklist: 1, waiver: with(func(t *Tick) { t.By = "carl" }),
+			reason: "not ticked; marked optional by @carl, who contributed to this PR"},
+		"reviewer item waived by a contributor, contributors allowed": {checklist: 1, allowContrib: true,
+			waiver: with(func(t *Tick) { t.By = "carl" }), optional: true},
+		"reviewer item waived before the latest push": {checklist: 1, waiver: &writer, reset: at.Add(time.Second),
+			reason: "not ticked; marked optional by @rob before the latest push: do it again"},
+		"reviewer item with no waiver record": {checklist: 1,
+			reason: "not ticked; marked optional with no record of who did it: remove the mark and add it again"},
+		"reviewer item whose last record takes the waiver back": {checklist: 1, waiver: with(func(t *Tick) { t.Checked = false }),
+			reason: "not ticked; marked optional with no record of who did it: remove the mark and add it again"},
+		"author item waived by the author": {waiver: with(func(t *Tick) { t.By = "amy" }), optional: true},
+		"author item waived by a reviewer": {waiver: &writer, reason: "no record of who ticked it: untick and tick again; marked optional by @rob, not the author"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			cfg := DefaultConfig()
+			cfg.Checklists[1].AllowContributors = tc.allowContrib
+			key := aKey
+			if tc.checklist == 1 {
+				key = rKey
+			}
+			facts := &Facts{Author: "amy", Ticks: map[string]Tick{}, Waivers: map[string]Tick{}, ResetAt: tc.reset,
+				Contributors: map[string]bool{"amy": true, "carl": true}}
+			if tc.waiver != nil {
+				facts.Waivers[key] = *tc.waiver
+			}
+			rs := Evaluate(Parse([]byte(body)), cfg, facts)
+			checkInvariants(t, rs, facts)
+			it := rs[tc.checklist].Items[0]
+			if it.Optional != tc.optional || (!tc.optional && it.Reason != tc.reason) {
+				t.Errorf("optional=%v reason=%q; want optional=%v reason=%q", it.Optional, it.Reason, tc.optional, tc.reason)
+			}
+			if tc.waiver != nil && it.WaivedBy != tc.waiver.By {
+				t.Errorf("waived by %q, want %q", it.WaivedBy, tc.waiver.By)
+			}
+			wantStatus := Incomplete
+			if tc.optional && tc.checklist == 1 {
+				wantStatus = Incomplete // the only item waived: no required box left
+			}
+			if rs[tc.checklist].Status != wantStatus {
+				t.Errorf("status %v, want %v", rs[tc.checklist].Status, wantStatus)
+			}
+		})
+	}
+
+	// Without facts (checkoff check), the body's marks stand as they are.
+	rs := Evaluate(Parse([]byte(body)), DefaultConfig(), nil)
+	if !rs[0].Items[0].Optional || !rs[1].Items[0].Optional {
+		t.Errorf("without facts: %+v", rs)
+	}
+	// A template item that is itself optional needs no waiver record.
+	cfg := DefaultConfig()
+	cfg.Checklists[1].Items = []string{"POST-MERGE: Deploy"}
+	rs = Evaluate(Parse([]byte("## Reviewer Checklist\n- [ ] POST-MERGE: Deploy\n- [x] Reviewed\n")), cfg,
+		&Facts{Author: "amy", Contributors: map[string]bool{"amy": true}, Ticks: map[string]Tick{reviewerKey("Reviewed"): writer}})
+	if !rs[1].Items[0].Optional || rs[1].Status != Complete {
+		t.Errorf("template-optional item: %+v", rs[1])
+	}
+}
+
+// TestEvaluateReviewedHeads: a tick made in an approving review counts only
+// for the commit that review approved (or one differing from it by
+// "Update branch" merges, which the App lists in ReviewedHeads).
+func TestEvaluateReviewedHeads(t *testing.T) {
+	const body = "## Reviewer Checklist\n- [ ] Are the commit messages appropriate?\n"
+	key := reviewerKey("Are the commit messages appropriate?")
+	tests := map[string]struct {
+		commit  string
+		heads   map[string]bool
+		counted bool
+	}{
+		"review of the head":                  {commit: "h2", heads: map[string]bool{"h2": true}, counted: true},
+		"review of an update-branch ancestor": {commit: "h1", heads: map[string]bool{"h1": true, "h2": true}, counted: true},
+		"review of an older head":             {commit: "h1", heads: map[string]bool{"h2": true}},
+		"review of an unknown commit":         {commit: "", heads: map[string]bool{"h2": true}},
+		"no commit rule":                      {commit: "h1", counted: true},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			facts := &Facts{Author: "amy", Contributors: map[string]bool{"amy": true}, ReviewedHeads: tc.heads, Ticks: map[string]Tick{
+				key: {Checked: true, By: "rob", CanWrite: true, Review: true, Commit: tc.commit},
+			}}
+			rs := Evaluate(Parse([]byte(body)), DefaultConfig(), facts)
+			checkInvariants(t, rs, facts)
+			if it := rs[1].Items[0]; it.Counted != tc.counted {
+				t.Errorf("counted=%v (%s), want %v", it.Counted, it.Reason, tc.counted)
+			}
+		})
+	}
+}
+
+// TestEvaluateContributorsUnknown fails closed: with no contributor facts,
+// no reviewer tick counts unless the checklist allows contributors.
+func TestEvaluateContributorsUnknown(t *testing.T) {
+	const body = "## Reviewer Checklist\n- [x] Reviewed\n"
+	facts := &Facts{Author: "amy", Ticks: map[string]Tick{reviewerKey("Reviewed"): {Checked: true, By: "rob", CanWrite: true}}}
+	cfg := DefaultConfig()
+	if it := Evaluate(Parse([]byte(body)), cfg, facts)[1].Items[0]; it.Counted {
+		t.Errorf("counted with contributors unknown")
+	}
+	cfg.Checklists[1].AllowContributors = true
+	if it := Evaluate(Parse([]byte(body)), cfg, facts)[1].Items[0]; !it.Counted {
+		t.Errorf("not counted with contributors allowed: %s", it.Reason)
 	}
 }

@@ -34,38 +34,60 @@ func FuzzEvaluate(f *testing.F) {
 		facts := fuzzFacts(rs, salt)
 		withFacts := Evaluate(doc, cfg, facts)
 		checkInvariants(t, withFacts, facts)
-		for _, r := range withFacts {
-			for _, it := range r.Items {
-				if !it.Counted {
-					continue
+		// A tick or a waiver counts only when its record admits it.
+		admitted := func(role Role, rec Tick, ok bool) bool {
+			switch role {
+			case Author:
+				return ok && rec.Checked && strings.EqualFold(rec.By, facts.Author)
+			case Reviewer:
+				return ok && rec.Checked && !rec.Bot && rec.CanWrite && !strings.EqualFold(rec.By, facts.Author) &&
+					!facts.Contributors[strings.ToLower(rec.By)] && !rec.At.Before(facts.ResetAt)
+			}
+			return true
+		}
+		for i, r := range withFacts {
+			for j, it := range r.Items {
+				if it.Counted {
+					rec, ok := facts.Ticks[it.Key]
+					if !admitted(r.Checklist.TickedBy, rec, ok) {
+						t.Fatalf("%s item %q counted with record %+v", r.Checklist.TickedBy, it.Text, rec)
+					}
 				}
-				rec, ok := facts.Ticks[it.Key]
-				switch r.Checklist.TickedBy {
-				case Author:
-					if !ok || !rec.Checked || !strings.EqualFold(rec.By, facts.Author) {
-						t.Fatalf("author item %q counted with record %+v", it.Text, rec)
+				if it.Optional {
+					rec, ok := facts.Waivers[it.Key]
+					if !admitted(r.Checklist.TickedBy, rec, ok) {
+						t.Fatalf("%s item %q optional with waiver %+v", r.Checklist.TickedBy, it.Text, rec)
 					}
-				case Reviewer:
-					if !ok || !rec.Checked || rec.Bot || !rec.CanWrite || strings.EqualFold(rec.By, facts.Author) ||
-						rec.At.Before(facts.ResetAt) {
-						t.Fatalf("reviewer item %q counted with record %+v", it.Text, rec)
-					}
+				}
+				if it.Optional && !rs[i].Items[j].Optional {
+					t.Fatalf("item %q optional only with facts", it.Text)
 				}
 			}
 		}
 
 		// Diff against nothing lists exactly the checked boxes; against
 		// itself, nothing.
-		checked := 0
+		checked, optional := 0, 0
 		for _, r := range rs {
 			for _, it := range r.Items {
 				if it.Checked {
 					checked++
 				}
+				if it.Optional {
+					optional++
+				}
 			}
 		}
-		if n := len(Diff(nil, doc, cfg)); n != checked {
-			t.Fatalf("Diff(nil, doc) has %d changes for %d checked boxes", n, checked)
+		ticks, waivers := 0, 0
+		for _, c := range Diff(nil, doc, cfg) {
+			if c.Waiver {
+				waivers++
+			} else {
+				ticks++
+			}
+		}
+		if ticks != checked || waivers != optional {
+			t.Fatalf("Diff(nil, doc) has %d ticks and %d waivers for %d checked and %d optional boxes", ticks, waivers, checked, optional)
 		}
 		if d := Diff(doc, doc, cfg); len(d) != 0 {
 			t.Fatalf("Diff(doc, doc) = %+v", d)
@@ -87,7 +109,7 @@ func FuzzEvaluate(f *testing.F) {
 // by its position and salt.
 func fuzzFacts(rs []Result, salt uint8) *Facts {
 	reset := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	facts := &Facts{Author: "amy", Ticks: map[string]Tick{}}
+	facts := &Facts{Author: "amy", Ticks: map[string]Tick{}, Waivers: map[string]Tick{}, Contributors: map[string]bool{"amy": true, "carl": true}}
 	if salt&1 == 1 {
 		facts.ResetAt = reset
 	}
@@ -113,8 +135,14 @@ func fuzzFacts(rs []Result, salt uint8) *Facts {
 				rec.Checked = false
 			case 7:
 				rec.Review, rec.By = true, "amy"
+			case 8:
+				rec.By = "carl" // a contributor
 			}
 			facts.Ticks[it.Key] = rec
+			if it.Optional {
+				// Waivers by the same range of people as the ticks.
+				facts.Waivers[it.Key] = rec
+			}
 		}
 	}
 	return facts

@@ -80,9 +80,24 @@ type Facts struct {
 	Author string // the PR author's login
 	// Ticks holds, per item key (ItemResult.Key), the latest recorded change.
 	Ticks map[string]Tick
-	// ResetAt, when set, is the latest push: reviewer ticks recorded before it
-	// do not count (reset_reviewer_on_push).
+	// Waivers holds, per item key, the latest recorded change of the item's
+	// optional state (Tick.Checked: made optional). An item the body shows
+	// optional is optional only when its waiver was made by someone the
+	// checklist's ticked_by admits, as a tick would be.
+	Waivers map[string]Tick
+	// ResetAt, when set, is the latest push: reviewer ticks and waivers
+	// recorded before it do not count (reset_reviewer_on_push).
 	ResetAt time.Time
+	// ReviewedHeads, when not nil, are the commits an approving review may
+	// have reviewed for its ticks to count: the head and the heads it
+	// differs from only by GitHub's "Update branch" merges.
+	ReviewedHeads map[string]bool
+	// Contributors are the lower-case logins of everyone who authored,
+	// committed or pushed the pull request's changes (its author included).
+	// Their reviewer ticks and waivers do not count unless the checklist
+	// allows contributors. Nil means unknown: then, failing closed, no
+	// reviewer tick counts unless contributors are allowed.
+	Contributors map[string]bool
 }
 
 // Tick is the latest recorded change of one box.
@@ -93,6 +108,7 @@ type Tick struct {
 	CanWrite bool      // By has write, maintain or admin permission
 	Bot      bool      // By is a bot account
 	Review   bool      // ticked in an approving review body, not the PR body
+	Commit   string    // for Review: the commit the review approved
 }
 
 // Result is the verdict on one checklist.
@@ -115,6 +131,9 @@ type ItemResult struct {
 	Counted  bool   // checked, and the tick counts
 	By       string // who ticked it, when known
 	Reason   string // why a tick does not count, or why an item is unticked; "" when counted
+	// WaivedBy is who made the item optional, when recorded; with Optional
+	// false it is a waiver that does not count (Reason says why).
+	WaivedBy string
 }
 
 // Change is one box whose state differs between two bodies.
@@ -122,5 +141,8 @@ type Change struct {
 	Checklist string // checklist name
 	Key       string
 	Text      string
-	Checked   bool // the new state
+	Checked   bool // the new state: ticked, or (Waiver) optional
+	// Waiver marks a change of the item's optional state (struck through or
+	// an optional marker added or removed) rather than of its box.
+	Waiver bool
 }
