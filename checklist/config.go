@@ -77,9 +77,12 @@ func DefaultConfig() *Config {
 				AllowExtraItems: true,
 			},
 		},
-		Branches:             []string{},
-		SkipAuthors:          []string{"dependabot[bot]", "renovate[bot]"},
-		OptionalMarkers:      []string{"N/A", "OPTIONAL", "POST-MERGE"},
+		Branches:        []string{},
+		SkipAuthors:     []string{"dependabot[bot]", "renovate[bot]"},
+		OptionalMarkers: []string{"N/A", "OPTIONAL", "POST-MERGE"},
+		// A reviewer's ticks vouch for the commits they saw; a later push
+		// brings code nobody ticked for.
+		ResetReviewerOnPush:  true,
 		IncompleteConclusion: "failure",
 	}
 }
@@ -283,18 +286,18 @@ func (p *configParser) checklists(k, v *yaml.Node) ([]Checklist, error) {
 		return nil, p.errorf(v.Content[maxChecklists], "too many checklists: the limit is %d", maxChecklists)
 	}
 	out := make([]Checklist, 0, len(v.Content))
-	names := map[string]int{}    // folded name -> line
+	names := map[string]int{}    // NameKey -> line
 	headings := map[string]int{} // normalised heading -> line
 	for _, e := range v.Content {
 		cl, err := p.checklist(e)
 		if err != nil {
 			return nil, err
 		}
-		folded := strings.ToLower(cl.Name)
-		if first, dup := names[folded]; dup {
+		key := NameKey(cl.Name)
+		if first, dup := names[key]; dup {
 			return nil, p.errorf(e, "duplicate checklist name %q (first at line %d)", cl.Name, first)
 		}
-		names[folded] = e.Line
+		names[key] = e.Line
 		hk := Normalize(cl.Heading)
 		if first, dup := headings[hk]; dup {
 			return nil, p.errorf(e, "heading %q is already used by the checklist at line %d", cl.Heading, first)
@@ -325,6 +328,8 @@ func (p *configParser) checklist(n *yaml.Node) (Checklist, error) {
 			cl.Items, err = p.items(v)
 		case "allow_extra_items":
 			cl.AllowExtraItems, err = p.boolean(key, v)
+		case "allow_contributors":
+			cl.AllowContributors, err = p.boolean(key, v)
 		default:
 			err = p.errorf(k, "unknown key %q", key)
 		}
@@ -338,6 +343,13 @@ func (p *configParser) checklist(n *yaml.Node) (Checklist, error) {
 	}
 	if cl.Name == "" {
 		return cl, p.errorf(nameNode, "name is empty")
+	}
+	if problem := nameProblem(cl.Name); problem != "" {
+		return cl, p.errorf(nameNode, "name %q %s; a check-run name must be plain visible text", cl.Name, problem)
+	}
+	// Compared after NameKey: "Release\u00a0Gate" reads as the gate's name.
+	if ReservedName(cl.Name) {
+		return cl, p.errorf(nameNode, "checklist name %q is reserved for checkoff's release gate check; rename the checklist", cl.Name)
 	}
 	if headingNode == nil {
 		cl.Heading = cl.Name

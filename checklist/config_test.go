@@ -80,8 +80,12 @@ func validConfig(cfg *Config) error {
 		switch {
 		case cl.Name == "":
 			return errors.New("empty name")
-		case names[strings.ToLower(cl.Name)]:
+		case names[NameKey(cl.Name)]:
 			return fmt.Errorf("duplicate name %q", cl.Name)
+		case ReservedName(cl.Name):
+			return fmt.Errorf("reserved name %q", cl.Name)
+		case nameProblem(cl.Name) != "":
+			return fmt.Errorf("name %q %s", cl.Name, nameProblem(cl.Name))
 		case Normalize(cl.Heading) == "":
 			return fmt.Errorf("heading %q matches nothing", cl.Heading)
 		case cl.TickedBy != Author && cl.TickedBy != Reviewer && cl.TickedBy != Anyone:
@@ -91,7 +95,7 @@ func validConfig(cfg *Config) error {
 		case strings.Contains(cl.Name, keySep):
 			return errors.New("name holds the key separator")
 		}
-		names[strings.ToLower(cl.Name)] = true
+		names[NameKey(cl.Name)] = true
 	}
 	switch cfg.IncompleteConclusion {
 	case "failure", "action_required", "neutral":
@@ -118,7 +122,9 @@ func TestDefaultConfig(t *testing.T) {
 	if r.Name != "Reviewer Checklist" || r.Heading != r.Name || r.TickedBy != Reviewer || !r.AllowExtraItems || len(r.Items) != 4 {
 		t.Errorf("reviewer checklist: %+v", r)
 	}
-	if cfg.IncompleteConclusion != "failure" || cfg.ResetReviewerOnPush || len(cfg.Branches) != 0 {
+	// Reviewer ticks reset on a push unless a repository opts out
+	// (reset_reviewer_on_push: false): issue 9, item 5.
+	if cfg.IncompleteConclusion != "failure" || !cfg.ResetReviewerOnPush || len(cfg.Branches) != 0 {
 		t.Errorf("settings: %+v", cfg)
 	}
 	if !reflect.DeepEqual(cfg.OptionalMarkers, []string{"N/A", "OPTIONAL", "POST-MERGE"}) {
@@ -238,5 +244,261 @@ func TestParseConfigDefaultsPerKey(t *testing.T) {
 	want.IncompleteConclusion = "neutral"
 	if !reflect.DeepEqual(cfg, want) {
 		t.Errorf("got %+v\nwant %+v", cfg, want)
+	}
+}
+
+// TestParseConfigResetReviewerOnPush: a push resets reviewer ticks unless
+// the file says otherwise, and false stays available.
+func TestParseConfigResetReviewerOnPush(t *testing.T) {
+	tests := map[string]struct {
+		in   string
+		want bool
+	}{
+		"no file":             {"", true},
+		"key absent":          {"incomplete_conclusion: neutral\n", true},
+		"checklists only":     {"checklists:\n  - name: Docs\n", true},
+		"explicitly true":     {"reset_reviewer_on_push: true\n", true},
+		"explicitly false":    {"reset_reviewer_on_push: false\n", false},
+		"false with settings": {"branches: [main]\nreset_reviewer_on_push: false\n", false},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			cfg, err := ParseConfig("checkoff.yml", []byte(tc.in))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.ResetReviewerOnPush != tc.want {
+				t.Errorf("ResetReviewerOnPush = %v, want %v", cfg.ResetReviewerOnPush, tc.want)
+			}
+		})
+	}
+}
+
+// TestParseConfigAllowContributors: allow_contributors is a strict boolean
+// per checklist, false when absent.
+func TestParseConfigAllowContributors(t *testing.T) {
+	tests := map[string]struct {
+		in   string
+		want []bool // per checklist
+		line int    // of the error, when want is nil
+		msg  string
+	}{
+		"absent": {
+			in:   "checklists:\n  - name: Reviewer Checklist\n    ticked_by: reviewer\n",
+			want: []bool{false},
+		},
+		"true on one checklist": {
+			in:   "checklists:\n  - name: Author Checklist\n  - name: Reviewer Checklist\n    ticked_by: reviewer\n    allow_contributors: true\n",
+			want: []bool{false, true},
+		},
+		"explicitly false": {
+			in:   "checklists:\n  - name: Reviewer Checklist\n    allow_contributors: false\n",
+			want: []bool{false},
+		},
+		"quoted": {
+			in:   "checklists:\n  - name: R\n    allow_contributors: \"true\"\n",
+			line: 3, msg: `allow_contributors must be true or false, not "true"`,
+		},
+		"yes is not a boolean": {
+			in:   "checklists:\n  - name: R\n    allow_contributors: yes\n",
+			line: 3, msg: `allow_contributors must be true or false, not "yes"`,
+		},
+		"a list": {
+			in:   "checklists:\n  - name: R\n    allow_contributors: [true]\n",
+			line: 3, msg: "allow_contributors must be true or false, not a list",
+		},
+		"twice": {
+			in:   "checklists:\n  - name: R\n    allow_contributors: true\n    allow_contributors: false\n",
+			line: 4, msg: `duplicate key "allow_contributors" (first at line 3)`,
+		},
+		"misspelt": {
+			in:   "checklists:\n  - name: R\n    allow_contributor: true\n",
+			line: 3, msg: `unknown key "allow_contributor"`,
+		},
+		"at the top level": {
+			in:   "allow_contributors: true\n",
+			line: 1, msg: `unknown key "allow_contributors"`,
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			cfg, err := ParseConfig("checkoff.yml", []byte(tc.in))
+			if tc.want == nil {
+				var ce *ConfigError
+				if !errors.As(err, &ce) || cfg != nil {
+					t.Fatalf("ParseConfig = %+v, %v; want a *ConfigError", cfg, err)
+				}
+				if ce.Line != tc.line || ce.Msg != tc.msg {
+					t.Errorf("got line %d %q, want line %d %q", ce.Line, ce.Msg, tc.line, tc.msg)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []bool
+			for _, cl := range cfg.Checklists {
+				got = append(got, cl.AllowContributors)
+			}
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("AllowContributors = %v, want %v", got, tc.want)
+			}
+		})
+	}
+	for _, cl := range DefaultConfig().Checklists {
+		if cl.AllowContributors {
+			t.Errorf("default %s allows contributors", cl.Name)
+		}
+	}
+}
+
+// TestParseConfigConfusableNames: a checklist name that reads like the
+// release gate's check, or like another checklist's name, once invisible
+// characters are dropped and compatibility forms normalised (NFKC), is
+// refused at its line; so is a name GitHub would show as something else.
+// Issue 16, item 8.
+func TestParseConfigConfusableNames(t *testing.T) {
+	one := func(name string) string { return "checklists:\n  - name: " + name + "\n" }
+	two := func(a, b string) string { return "checklists:\n  - name: " + a + "\n  - name: " + b + "\n" }
+	bad := func(name, problem string) string {
+		return fmt.Sprintf("name %q %s; a check-run name must be plain visible text", name, problem)
+	}
+	dup := func(name string, first int) string {
+		return fmt.Sprintf("duplicate checklist name %q (first at line %d)", name, first)
+	}
+	reserved := func(name string) string {
+		return fmt.Sprintf("checklist name %q is reserved for checkoff's release gate check; rename the checklist", name)
+	}
+	tests := map[string]struct {
+		in   string
+		line int
+		msg  string // "" when the config is valid
+	}{
+		"the gate's name":             {in: one("Release Gate"), line: 2, msg: reserved("Release Gate")},
+		"the gate's name, lower case": {in: one("release gate"), line: 2, msg: reserved("release gate")},
+		"no-break space":              {in: one(`"Release\u00a0Gate"`), line: 2, msg: reserved("Release\u00a0Gate")},
+		"no-break space, YAML escape": {in: one(`"Release\_Gate"`), line: 2, msg: reserved("Release\u00a0Gate")},
+		"ideographic space":           {in: one("Release\u3000Gate"), line: 2, msg: reserved("Release\u3000Gate")},
+		"en space":                    {in: one("Release\u2002Gate"), line: 2, msg: reserved("Release\u2002Gate")},
+		"two spaces":                  {in: one(`"Release  Gate"`), line: 2, msg: reserved("Release  Gate")},
+		"full-width letters":          {in: one("Ｒｅｌｅａｓｅ Ｇａｔｅ"), line: 2, msg: reserved("Ｒｅｌｅａｓｅ Ｇａｔｅ")},
+		"variation selector":          {in: one("Release Gate\ufe00"), line: 2, msg: reserved("Release Gate\ufe00")},
+		"second checklist":            {in: two("Docs", "RELEASE GATE"), line: 3, msg: reserved("RELEASE GATE")},
+		"zero-width space": {in: one(`"Release\u200bGate"`), line: 2,
+			msg: bad("Release\u200bGate", "contains the invisible character U+200B")},
+		"zero-width joiner": {in: one(`"Release Gate\u200d"`), line: 2,
+			msg: bad("Release Gate\u200d", "contains the invisible character U+200D")},
+		"byte order mark": {in: one(`"\ufeffRelease Gate"`), line: 2,
+			msg: bad("\ufeffRelease Gate", "contains the invisible character U+FEFF")},
+		"soft hyphen": {in: one(`"Re\u00adlease Gate"`), line: 2,
+			msg: bad("Re\u00adlease Gate", "contains the invisible character U+00AD")},
+		"right-to-left override": {in: one(`"etaG esaeleR\u202e"`), line: 2,
+			msg: bad("etaG esaeleR\u202e", "contains the invisible character U+202E")},
+		"hangul filler": {in: one(`"QA\u3164"`), line: 2,
+			msg: bad("QA\u3164", "contains the invisible character U+3164")},
+		"combining grapheme joiner": {in: one(`"Q\u034fA"`), line: 2,
+			msg: bad("Q\u034fA", "contains the invisible character U+034F")},
+		"line separator": {in: one(`"Release\u2028Gate"`), line: 2,
+			msg: bad("Release\u2028Gate", "contains the line break U+2028")},
+		"private use": {in: one(`"QA\ue000"`), line: 2,
+			msg: bad("QA\ue000", "contains the character U+E000, which has no glyph")},
+		"only a variation selector": {in: one(`"\ufe0f"`), line: 2,
+			msg: bad("\ufe0f", "has no visible text")},
+		"only no-break spaces": {in: one(`"\u00a0\u00a0"`), line: 2, msg: "name is empty"},
+		"longer than GitHub shows": {in: one(strings.Repeat("é", maxNameLen+1)), line: 2,
+			msg: fmt.Sprintf("name is longer than %d characters", maxNameLen)},
+		"duplicate by case": {in: two("Docs", "DOCS"), line: 3,
+			msg: dup("DOCS", 2)},
+		"duplicate by no-break space": {in: two("Author Checklist", `"Author\u00a0Checklist"`), line: 3,
+			msg: dup("Author\u00a0Checklist", 2)},
+		"duplicate by ligature": {in: two("final review", "ﬁnal review"), line: 3,
+			msg: dup("ﬁnal review", 2)},
+		"duplicate by long s": {in: two("Security", "ſecurity"), line: 3,
+			msg: dup("ſecurity", 2)},
+		"duplicate by full-width": {in: two("QA", "ＱＡ"), line: 3,
+			msg: dup("ＱＡ", 2)},
+
+		// Names that merely resemble the gate's, or use letters beyond
+		// ASCII, are fine.
+		"gate as part of a name":          {in: one("Release Gate Review")},
+		"accents":                         {in: one("Sécurité")},
+		"emoji with a variation selector": {in: one(`"\u2705\ufe0f QA"`)},
+		"cyrillic":                        {in: one("Проверка")},
+		"at the length limit":             {in: one(strings.Repeat("é", maxNameLen))},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			cfg, err := ParseConfig("checkoff.yml", []byte(tc.in))
+			if tc.msg == "" {
+				if err != nil {
+					t.Fatalf("ParseConfig: %v", err)
+				}
+				if err := validConfig(cfg); err != nil {
+					t.Error(err)
+				}
+				return
+			}
+			var ce *ConfigError
+			if !errors.As(err, &ce) || cfg != nil {
+				t.Fatalf("ParseConfig = %+v, %v; want a *ConfigError", cfg, err)
+			}
+			if ce.File != "checkoff.yml" || ce.Line != tc.line || ce.Msg != tc.msg {
+				t.Errorf("got line %d %q\nwant line %d %q", ce.Line, ce.Msg, tc.line, tc.msg)
+			}
+		})
+	}
+}
+
+// TestReservedName is what the App can ask of a name from anywhere.
+func TestReservedName(t *testing.T) {
+	tests := map[string]struct {
+		name string
+		want bool
+	}{
+		"exact":              {"Release Gate", true},
+		"case":               {"rElEaSe gAtE", true},
+		"no-break space":     {"Release\u00a0Gate", true},
+		"narrow nbsp":        {"Release\u202fGate", true},
+		"zero-width space":   {"Release\u200bGate", false}, // "ReleaseGate": no space left
+		"zero-width inside":  {"Rele\u200base Gate", true},
+		"word joiner":        {"Release \u2060Gate", true},
+		"surrounding spaces": {" Release Gate\t", true},
+		"full-width":         {"Ｒｅｌｅａｓｅ　Ｇａｔｅ", true},
+		"plural":             {"Release Gates", false},
+		"other":              {"Reviewer Checklist", false},
+		"empty":              {"", false},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			if got := ReservedName(tc.name); got != tc.want {
+				t.Errorf("ReservedName(%q) = %v, want %v (key %q)", tc.name, got, tc.want, NameKey(tc.name))
+			}
+		})
+	}
+}
+
+func TestNameKey(t *testing.T) {
+	tests := map[string]struct{ a, b string }{
+		"case":             {"Author Checklist", "AUTHOR CHECKLIST"},
+		"no-break space":   {"Author Checklist", "Author\u00a0Checklist"},
+		"space runs":       {"Author Checklist", " Author \t Checklist "},
+		"ligature":         {"final", "ﬁnal"},
+		"superscript":      {"QA2", "QA²"},
+		"composed accents": {"S\u00e9curit\u00e9", "Se\u0301curite\u0301"},
+		"zero-width":       {"QA", "Q\u200bA\u200d"},
+		"sigma":            {"ΣΟΦΙΑ", "σοφια"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			if !SameName(tc.a, tc.b) {
+				t.Errorf("NameKey(%q) = %q, NameKey(%q) = %q; want equal", tc.a, NameKey(tc.a), tc.b, NameKey(tc.b))
+			}
+			if k := NameKey(tc.a); NameKey(k) != k {
+				t.Errorf("NameKey is not stable on %q: %q then %q", tc.a, k, NameKey(k))
+			}
+		})
+	}
+	if SameName("Author Checklist", "Reviewer Checklist") || SameName("QA", "Q A") {
+		t.Error("different names compare equal")
 	}
 }
