@@ -71,14 +71,17 @@ func (c *checkResult) incomplete() []*prCheck {
 }
 
 // check maps every commit between dep and rev to the pull requests that
-// merged it into the release branch, with their verdicts.
+// merged it into the release branch, with their verdicts. A commit counts
+// as merged by a PR only when it reached the branch through that PR's merge
+// (see lineage); GitHub also lists a PR for its original commits, which
+// can be force-pushed onto the branch after the PR was merged another way.
 func (g *Gate) check(ctx context.Context, rel Release, dep, rev string) (*checkResult, error) {
 	gh, err := g.gh(ctx, rel.Owner, rel.Name)
 	if err != nil {
 		return nil, fmt.Errorf("github client for %s: %w", rel.Repo, err)
 	}
 	res := &checkResult{Revision: rev, Deployed: dep}
-	commits, total, err := g.commitRange(ctx, gh, rel, dep, rev)
+	commits, parents, total, err := g.commitRange(ctx, gh, rel, dep, rev)
 	if err != nil {
 		return nil, err
 	}
@@ -87,17 +90,30 @@ func (g *Gate) check(ctx context.Context, rel Release, dep, rev string) (*checkR
 		return res, nil
 	}
 	res.Commits = len(commits)
-	byNumber := map[int]*prCheck{}
+	lin := &lineage{parents: parents, listed: map[string][]*prCheck{}, landed: map[string]map[string]bool{}}
 	for _, sha := range commits {
 		prs, err := g.mergedPRs(ctx, gh, rel, sha)
 		if err != nil {
 			return nil, err
 		}
-		if len(prs) == 0 {
+		lin.listed[sha] = prs
+	}
+	byNumber := map[int]*prCheck{}
+	for _, sha := range commits {
+		var through []*prCheck
+		for _, p := range lin.listed[sha] {
+			if lin.landedThrough(p)[sha] {
+				through = append(through, p)
+			} else {
+				g.log.InfoContext(ctx, "release gate: commit is among a merged PR's commits but did not land through its merge",
+					"repo", rel.Repo, "commit", sha, "pr", p.Number, "merge_sha", p.MergeSHA)
+			}
+		}
+		if len(through) == 0 {
 			res.Direct = append(res.Direct, sha)
 			continue
 		}
-		for _, p := range prs {
+		for _, p := range through {
 			if _, seen := byNumber[p.Number]; !seen {
 				byNumber[p.Number] = p
 				res.PRs = append(res.PRs, p)
@@ -113,47 +129,140 @@ func (g *Gate) check(ctx context.Context, rel Release, dep, rev string) (*checkR
 	return res, nil
 }
 
-// commitRange lists the commits from dep (exclusive) to rev (inclusive).
-// Without a deployed revision, or when rev is not ahead of it (a
-// redeploy or a rollback), only rev itself is checked. When rev diverged
-// from dep (history rewritten), the commits of rev that dep lacks are
-// checked: everything else in rev was in an earlier, approved release.
-func (g *Gate) commitRange(ctx context.Context, gh *github.Client, rel Release, dep, rev string) ([]string, int, error) {
-	if dep == "" || dep == rev {
-		return []string{rev}, 1, nil
+// lineage says which of the checked commits reached the branch through
+// which pull request's merge.
+type lineage struct {
+	// parents holds every checked commit with its parents; nil when only
+	// the revision itself is checked (no deployed revision, a redeploy or
+	// a rollback).
+	parents map[string][]string
+	listed  map[string][]*prCheck      // commit -> merged PRs GitHub lists for it
+	landed  map[string]map[string]bool // merge commit -> commits that landed through it
+}
+
+// landedThrough returns the checked commits that reached the branch
+// through p's merge:
+//   - its merge_commit_sha;
+//   - for a merge commit, what its other parents brought that its first
+//     parent (the branch before the merge) lacked;
+//   - for a single-parent merge commit (squash or rebase), the commits
+//     below it on the first-parent chain, each a single-parent commit
+//     GitHub lists for p: the PR's rebased commits as they landed. A squash
+//     commit's parent belongs to an earlier change, which ends the chain.
+//
+// Any path between two checked commits runs through checked commits only
+// (a commit on it reachable from what is deployed would make its
+// descendants so too), so the range's own parents suffice. A merge commit
+// outside the range brought nothing in it: what it brought is deployed, or
+// it is not on the branch being released.
+func (l *lineage) landedThrough(p *prCheck) map[string]bool {
+	if set, ok := l.landed[p.MergeSHA]; ok {
+		return set
 	}
-	var shas []string
-	total := -1
+	set := map[string]bool{p.MergeSHA: true}
+	l.landed[p.MergeSHA] = set
+	ps, ok := l.parents[p.MergeSHA]
+	if !ok {
+		return set
+	}
+	if len(ps) >= 2 {
+		before := l.reach(ps[:1])
+		for sha := range l.reach(ps[1:]) {
+			if !before[sha] {
+				set[sha] = true
+			}
+		}
+		return set
+	}
+	for len(ps) == 1 {
+		c := ps[0]
+		cp, ok := l.parents[c]
+		if !ok || len(cp) != 1 || !l.lists(c, p) {
+			break
+		}
+		set[c] = true
+		ps = cp
+	}
+	return set
+}
+
+// reach returns the checked commits reachable from shas, shas included.
+func (l *lineage) reach(shas []string) map[string]bool {
+	out := map[string]bool{}
+	stack := slices.Clone(shas)
+	for len(stack) > 0 {
+		c := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		ps, ok := l.parents[c]
+		if !ok || out[c] {
+			continue
+		}
+		out[c] = true
+		stack = append(stack, ps...)
+	}
+	return out
+}
+
+// lists says whether GitHub lists p among the merged PRs of commit sha.
+func (l *lineage) lists(sha string, p *prCheck) bool {
+	for _, q := range l.listed[sha] {
+		if q.Number == p.Number && q.MergeSHA == p.MergeSHA {
+			return true
+		}
+	}
+	return false
+}
+
+// commitRange lists the commits from dep (exclusive) to rev (inclusive),
+// with each one's parents. Without a deployed revision, or when rev is not
+// ahead of it (a redeploy or a rollback), only rev itself is checked, and
+// parents is nil. When rev diverged from dep (history rewritten), the
+// commits of rev that dep lacks are checked: everything else in rev was in
+// an earlier, approved release.
+func (g *Gate) commitRange(ctx context.Context, gh *github.Client, rel Release, dep, rev string) (shas []string, parents map[string][]string, total int, err error) {
+	if dep == "" || dep == rev {
+		return []string{rev}, nil, 1, nil
+	}
+	parents = map[string][]string{}
+	total = -1
 	for page := 1; ; page++ {
 		cmp, _, err := gh.Repositories.CompareCommits(ctx, rel.Owner, rel.Name, dep, rev, &github.ListOptions{PerPage: 100, Page: page})
 		if err != nil {
-			return nil, 0, fmt.Errorf("compare %s...%s: %w", short(dep), short(rev), err)
+			return nil, nil, 0, fmt.Errorf("compare %s...%s: %w", short(dep), short(rev), err)
 		}
 		if total < 0 {
 			switch cmp.GetStatus() {
 			case "identical", "behind":
-				return []string{rev}, 1, nil
+				return []string{rev}, nil, 1, nil
 			case "ahead", "diverged":
 			default:
-				return nil, 0, fmt.Errorf("compare %s...%s: unknown status %q", short(dep), short(rev), cmp.GetStatus())
+				return nil, nil, 0, fmt.Errorf("compare %s...%s: unknown status %q", short(dep), short(rev), cmp.GetStatus())
 			}
 			total = cmp.GetAheadBy()
 			if total > g.maxCommits {
-				return nil, total, nil
+				return nil, nil, total, nil
 			}
 		}
 		for _, c := range cmp.Commits {
+			if _, dup := parents[c.GetSHA()]; dup {
+				continue
+			}
+			ps := make([]string, 0, len(c.Parents))
+			for _, p := range c.Parents {
+				ps = append(ps, p.GetSHA())
+			}
 			shas = append(shas, c.GetSHA())
+			parents[c.GetSHA()] = ps
 		}
 		if len(shas) >= total || len(cmp.Commits) == 0 || page > g.maxCommits/100+1 {
 			break
 		}
 	}
 	if len(shas) != total || !slices.Contains(shas, rev) {
-		return nil, 0, fmt.Errorf("compare %s...%s: got %d commits of %d, revision included: %t",
+		return nil, nil, 0, fmt.Errorf("compare %s...%s: got %d commits of %d, revision included: %t",
 			short(dep), short(rev), len(shas), total, slices.Contains(shas, rev))
 	}
-	return shas, total, nil
+	return shas, parents, total, nil
 }
 
 // commitPRs is the cached answer for one commit.
@@ -173,9 +282,10 @@ func commitPK(rel Release) string {
 }
 
 // mergedPRs returns the pull requests merged into the release branch that
-// brought sha in: the PR whose merge commit it is, or whose commits (merge
-// or rebase merges) it is among. None means a direct push. Every such PR
-// must be complete (fail closed when two claim the same commit).
+// GitHub lists for sha: the PR whose merge commit it is, or whose commits it
+// is among. check keeps those sha landed through (lineage); none means a
+// direct push. Every PR it keeps must be complete (fail closed when two
+// claim the same commit).
 func (g *Gate) mergedPRs(ctx context.Context, gh *github.Client, rel Release, sha string) ([]*prCheck, error) {
 	pk := commitPK(rel)
 	if rec, err := g.st.Get(ctx, pk, sha); err == nil {
