@@ -71,14 +71,13 @@ func TestCheckoffConfigExample(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The example spells out the defaults (its comments say so), except
-	// that it enforces the two release branches.
-	want := checklist.DefaultConfig()
-	want.Branches = []string{"dev", "master"}
-	if !reflect.DeepEqual(cfg, want) {
-		t.Errorf("checkoff.yml decodes to\n%+v\nwant the defaults with branches [dev master]\n%+v", cfg, want)
+	// The example spells out the defaults, as its comments say: a team
+	// that copies it gets what a repository with no file gets.
+	if want := checklist.DefaultConfig(); !reflect.DeepEqual(cfg, want) {
+		t.Errorf("checkoff.yml decodes to\n%+v\nwant the defaults\n%+v", cfg, want)
 	}
-	// It shows every key of the schema.
+	// It shows every key of the schema; allow_contributors only where it
+	// matters, on the reviewer checklist.
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		t.Fatal(err)
@@ -95,14 +94,52 @@ func TestCheckoffConfigExample(t *testing.T) {
 	if got, want := keys(top), []string{"branches", "checklists", "incomplete_conclusion", "optional_markers", "reset_reviewer_on_push", "skip_authors"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("top-level keys %v, want every key %v", got, want)
 	}
+	checklistKeys := map[string][]string{
+		"Author Checklist":   {"allow_extra_items", "heading", "items", "name", "ticked_by"},
+		"Reviewer Checklist": {"allow_contributors", "allow_extra_items", "heading", "items", "name", "ticked_by"},
+	}
 	for i := 0; i+1 < len(top.Content); i += 2 {
 		if top.Content[i].Value != "checklists" {
 			continue
 		}
 		for _, cl := range top.Content[i+1].Content {
-			if got, want := keys(cl), []string{"allow_extra_items", "heading", "items", "name", "ticked_by"}; !reflect.DeepEqual(got, want) {
-				t.Errorf("checklist at line %d has keys %v, want every key %v", cl.Line, got, want)
+			var name string
+			for j := 0; j+1 < len(cl.Content); j += 2 {
+				if cl.Content[j].Value == "name" {
+					name = cl.Content[j+1].Value
+				}
 			}
+			if got, want := keys(cl), checklistKeys[name]; !reflect.DeepEqual(got, want) {
+				t.Errorf("checklist %q at line %d has keys %v, want %v", name, cl.Line, got, want)
+			}
+		}
+	}
+}
+
+// TestCheckoffConfigExampleEnforcesEveryBranch: whatever a team's branches
+// are called, copying the example keeps every pull request's checklists
+// enforced. Listing branches here would give PRs into any other branch a
+// neutral check, which passes branch protection (issue 9, item 9).
+func TestCheckoffConfigExampleEnforcesEveryBranch(t *testing.T) {
+	cfg, err := checklist.ParseConfig("checkoff.yml", read(t, "checkoff.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Branches) != 0 {
+		t.Fatalf("branches = %q: PRs into any other branch (main, trunk, release/*) get a neutral, passing check", cfg.Branches)
+	}
+	// The comment above the key says what it does and that empty is every
+	// branch, so a team that edits it knows what it gives up.
+	text := string(read(t, "checkoff.yml"))
+	at := strings.Index(text, "\nbranches:")
+	if at < 0 {
+		t.Fatal("no top-level branches key")
+	}
+	comment := text[:at]
+	comment = comment[strings.LastIndex(comment, "\n\n")+1:]
+	for _, want := range []string{"every branch", "neutral"} {
+		if !strings.Contains(comment, want) {
+			t.Errorf("the comment on branches does not say %q:\n%s", want, comment)
 		}
 	}
 }
