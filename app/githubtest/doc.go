@@ -8,7 +8,8 @@
 //     and sign app JWTs with Server.PrivateKeyPEM for App ID Server.AppID (or
 //     take AppJWT and InstallationToken directly). Set state up with AddRepo,
 //     AddCommit, SetBranch, SetFile, SetPermission, SetPull, SetReview,
-//     AddCheckRun, AddDelivery and SetInstallationPermissions; inspect what
+//     AddCheckRun, AddComment, AddDelivery and SetInstallationPermissions
+//     (BotLogin is the App's bot user); inspect what
 //     the code under test did with CheckRuns, Comments, Deliveries, Pull,
 //     Calls, Count, Writes, Reads, TokensIssued and Failures. SetFault and
 //     FailNext inject 5xx answers (ServerError), rate limits (RateLimit,
@@ -32,7 +33,8 @@
 //     required fields), plus documented rules the schema does not carry: a
 //     completed check run needs a conclusion, only GitHub sets "stale", the
 //     head SHA must be a commit the fake knows, comments are 1 to 65536
-//     characters;
+//     characters (created or edited), and — stricter than GitHub — the App
+//     edits only comments it wrote;
 //   - User-Agent and Accept (a JSON media type) are present and
 //     X-GitHub-Api-Version, when sent, is 2022-11-28;
 //   - app endpoints get a valid RS256 app JWT (iss = AppID, integer iat and

@@ -43,6 +43,10 @@ func (s *Server) handle(req *request) (response, []string) {
 		return s.pullsForCommit(req), nil
 	case "issues/create-comment":
 		return s.createComment(req)
+	case "issues/list-comments":
+		return s.listComments(req), nil
+	case "issues/update-comment":
+		return s.updateComment(req)
 	case "apps/get-repo-installation":
 		if req.repo.Installation == 0 {
 			return notFound(), nil
@@ -489,24 +493,98 @@ func (s *Server) createComment(req *request) (response, []string) {
 		return notFound(), nil
 	}
 	body, _ := req.body.(map[string]any)["body"].(string)
+	if problems := checkCommentBody(body); len(problems) > 0 {
+		return unprocessable(problems...)
+	}
+	t := now()
+	c := &Comment{ID: s.newID(), Number: n, User: s.botLogin(), Body: body, CreatedAt: t, UpdatedAt: t}
+	req.repo.comments = append(req.repo.comments, c)
+	return response{status: http.StatusCreated, body: s.issueComment(req.repo, c)}, nil
+}
+
+// checkCommentBody applies GitHub's rules on a comment body: not blank, at
+// most maxCommentBody characters.
+func checkCommentBody(body string) []string {
 	if strings.TrimSpace(body) == "" {
-		return unprocessable("body can't be blank")
+		return []string{"body can't be blank"}
 	}
 	if l := len([]rune(body)); l > maxCommentBody {
-		return unprocessable(fmt.Sprintf("body is too long (%d characters, maximum is %d)", l, maxCommentBody))
+		return []string{fmt.Sprintf("body is too long (%d characters, maximum is %d)", l, maxCommentBody)}
 	}
-	c := &Comment{ID: s.newID(), Number: n, User: s.botLogin(), Body: body, CreatedAt: now()}
-	req.repo.comments = append(req.repo.comments, c)
-	u := fmt.Sprintf("%s/repos/%s/issues", s.apiBase(), req.repo.FullName)
-	return response{status: http.StatusCreated, body: map[string]any{
+	return nil
+}
+
+// listComments lists an issue's or pull request's comments oldest first,
+// paged like GitHub (30 by default, at most 100).
+func (s *Server) listComments(req *request) response {
+	n := atoi(req.params["issue_number"])
+	if _, ok := req.repo.pulls[n]; !ok {
+		return notFound()
+	}
+	var since time.Time
+	if v := req.r.URL.Query().Get("since"); v != "" {
+		since, _ = time.Parse(time.RFC3339, v)
+	}
+	var list []*Comment
+	for _, c := range req.repo.comments {
+		if c.Number == n && !c.UpdatedAt.Before(since) {
+			list = append(list, c)
+		}
+	}
+	lo, hi, link := s.paginate(req.r, len(list), 100)
+	items := []any{}
+	for _, c := range list[lo:hi] {
+		items = append(items, s.issueComment(req.repo, c))
+	}
+	return withLink(response{status: http.StatusOK, body: items}, link)
+}
+
+// updateComment edits a comment's body. Stricter than GitHub, which lets
+// an installation with write access edit anyone's comment: the fake
+// refuses (and fails the test) an edit of a comment the App did not write,
+// because checkoff must never overwrite what a person wrote.
+func (s *Server) updateComment(req *request) (response, []string) {
+	id, _ := strconv.ParseInt(req.params["comment_id"], 10, 64)
+	var c *Comment
+	for _, x := range req.repo.comments {
+		if x.ID == id {
+			c = x
+		}
+	}
+	if c == nil {
+		return notFound(), nil
+	}
+	if c.User != s.botLogin() {
+		return response{status: http.StatusForbidden, body: map[string]any{
+				"message": "Resource not accessible by integration", "documentation_url": "https://docs.github.com/rest", "status": "403"}},
+			[]string{fmt.Sprintf("edit of comment %d written by %s, not by the App (%s)", id, c.User, s.botLogin())}
+	}
+	body, _ := req.body.(map[string]any)["body"].(string)
+	if problems := checkCommentBody(body); len(problems) > 0 {
+		return unprocessable(problems...)
+	}
+	c.Body, c.UpdatedAt = body, now()
+	c.Updates++
+	return response{status: http.StatusOK, body: s.issueComment(req.repo, c)}, nil
+}
+
+// issueComment renders a comment as the issue comment API does.
+func (s *Server) issueComment(rs *repoState, c *Comment) map[string]any {
+	u := fmt.Sprintf("%s/repos/%s/issues", s.apiBase(), rs.FullName)
+	m := map[string]any{
 		"id": c.ID, "node_id": nodeID("IssueComment", c.ID), "url": fmt.Sprintf("%s/comments/%d", u, c.ID),
-		"html_url":  fmt.Sprintf("%s/%s/pull/%d#issuecomment-%d", htmlBase, req.repo.FullName, n, c.ID),
-		"issue_url": fmt.Sprintf("%s/%d", u, n), "body": body, "user": s.user(c.User),
-		"created_at": ts(c.CreatedAt), "updated_at": ts(c.CreatedAt), "author_association": "NONE",
-		"performed_via_github_app": s.app(),
+		"html_url":  fmt.Sprintf("%s/%s/pull/%d#issuecomment-%d", htmlBase, rs.FullName, c.Number, c.ID),
+		"issue_url": fmt.Sprintf("%s/%d", u, c.Number), "body": c.Body, "user": s.user(c.User),
+		"created_at": ts(c.CreatedAt), "updated_at": ts(c.UpdatedAt), "author_association": "NONE",
 		"reactions": map[string]any{"url": fmt.Sprintf("%s/comments/%d/reactions", u, c.ID), "total_count": 0,
 			"+1": 0, "-1": 0, "laugh": 0, "confused": 0, "heart": 0, "hooray": 0, "eyes": 0, "rocket": 0},
-	}}, nil
+	}
+	if c.User == s.botLogin() {
+		m["performed_via_github_app"] = s.app()
+	} else {
+		m["author_association"] = s.association(rs, c.User)
+	}
+	return m
 }
 
 func (s *Server) createToken(req *request) (response, []string) {

@@ -118,6 +118,7 @@ func TestOperationsAnswerWithinSchema(t *testing.T) {
 	tok := "token " + s.InstallationToken(testInst)
 	r := "/repos/" + testRepo
 	delivery := s.Deliveries()[0].ID
+	own := s.AddComment(testRepo, Comment{Number: 12, User: s.BotLogin(), Body: "<!-- marker -->\nHeld"})
 	requests := []struct {
 		method, path, auth string
 		body               any
@@ -141,6 +142,8 @@ func TestOperationsAnswerWithinSchema(t *testing.T) {
 		{"GET", r + "/compare/release...feature?per_page=1&page=2", tok, nil, 200},
 		{"GET", r + "/commits/" + sha2nd + "/pulls", tok, nil, 200},
 		{"POST", r + "/issues/12/comments", tok, map[string]any{"body": "Held by #12: 1 box unticked"}, 201},
+		{"GET", r + "/issues/12/comments?per_page=100&page=1", tok, nil, 200},
+		{"PATCH", fmt.Sprintf("%s/issues/comments/%d", r, own.ID), tok, map[string]any{"body": "<!-- marker -->\nNo longer held"}, 200},
 		{"GET", r + "/installation", jwt, nil, 200},
 		{"POST", fmt.Sprintf("/app/installations/%d/access_tokens", testInst), jwt, map[string]any{"permissions": map[string]any{"checks": "write"}}, 201},
 		{"POST", fmt.Sprintf("/app/installations/%d/access_tokens", testInst), jwt, nil, 201},
@@ -221,6 +224,9 @@ func TestRejectsWhatGitHubWould(t *testing.T) {
 		"basic auth":                  {"GET", "/app", "Basic dXNlcjpwYXNz", nil, 401, "not Bearer or token"},
 		"comment too long":            {"POST", r + "/issues/12/comments", "token", map[string]any{"body": long + "x"}, 422, "body is too long"},
 		"comment without body":        {"POST", r + "/issues/12/comments", "token", map[string]any{}, 422, `missing required property "body"`},
+		"edited comment too long":     {"PATCH", r + "/issues/comments/{own}", "token", map[string]any{"body": long + "x"}, 422, "body is too long"},
+		"edited comment blank":        {"PATCH", r + "/issues/comments/{own}", "token", map[string]any{"body": " \n"}, 422, "body can't be blank"},
+		"edit of a person's comment":  {"PATCH", r + "/issues/comments/{theirs}", "token", map[string]any{"body": "gone"}, 403, "not by the App"},
 		"body not JSON":               {"POST", r + "/issues/12/comments", "token", json.RawMessage(`{"body":`), 422, "not JSON"},
 		"token asks for more than granted": {"POST", fmt.Sprintf("/app/installations/%d/access_tokens", testInst), "jwt",
 			map[string]any{"permissions": map[string]any{"administration": "write"}}, 422, "not granted to this installation"},
@@ -234,7 +240,9 @@ func TestRejectsWhatGitHubWould(t *testing.T) {
 			s := New(rec)
 			setup(s)
 			run := s.AddCheckRun(testRepo, CheckRun{Name: "A", HeadSHA: sha3rd})
-			path := strings.ReplaceAll(tc.path, "{run}", fmt.Sprint(run.ID))
+			own := s.AddComment(testRepo, Comment{Number: 12, User: s.BotLogin(), Body: "held"})
+			theirs := s.AddComment(testRepo, Comment{Number: 12, User: "bob", Body: "looks good"})
+			path := strings.NewReplacer("{run}", fmt.Sprint(run.ID), "{own}", fmt.Sprint(own.ID), "{theirs}", fmt.Sprint(theirs.ID)).Replace(tc.path)
 			auth := tc.auth
 			switch auth {
 			case "token":
@@ -267,8 +275,8 @@ func TestRejectsWhatGitHubWould(t *testing.T) {
 			if runs := s.CheckRuns(testRepo); len(runs) != 1 || runs[0].Updates != 0 || runs[0].Status != "queued" {
 				t.Errorf("check runs changed by a refused request: %+v", runs)
 			}
-			if c := s.Comments(testRepo, 12); len(c) != 0 {
-				t.Errorf("comment stored by a refused request: %+v", c)
+			if c := s.Comments(testRepo, 12); len(c) != 2 || c[0] != own || c[1] != theirs {
+				t.Errorf("comments changed by a refused request: %+v", c)
 			}
 		})
 	}

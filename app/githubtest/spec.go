@@ -89,6 +89,8 @@ var opAuth = map[string]struct {
 	"repos/compare-commits-with-basehead":             {authInstallation, "contents:read"},
 	"repos/list-pull-requests-associated-with-commit": {authInstallation, "pull_requests:read"},
 	"issues/create-comment":                           {authInstallation, "issues:write|pull_requests:write"},
+	"issues/list-comments":                            {authInstallation, "issues:read|pull_requests:read"},
+	"issues/update-comment":                           {authInstallation, "issues:write|pull_requests:write"},
 	"apps/get-repo-installation":                      {authAppJWT, ""},
 	"apps/create-installation-access-token":           {authAppJWT, ""},
 	"apps/list-webhook-deliveries":                    {authAppJWT, ""},

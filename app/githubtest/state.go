@@ -101,10 +101,12 @@ type CheckRunAction struct {
 // Comment is an issue (pull request) comment.
 type Comment struct {
 	ID        int64
-	Number    int // issue or pull request number
-	User      string
+	Number    int    // issue or pull request number
+	User      string // the App's bot for comments the code under test posted
 	Body      string
 	CreatedAt time.Time
+	UpdatedAt time.Time
+	Updates   int // edits applied since creation
 }
 
 // Delivery is a webhook delivery of the App, as GET /app/hook/deliveries
@@ -442,6 +444,37 @@ func (s *Server) Comments(repo string, number int) []Comment {
 	}
 	return out
 }
+
+// AddComment stores a comment on a pull request as if posted earlier (by a
+// person, or by the App when User is its bot login), and returns it with
+// its ID.
+func (s *Server) AddComment(repo string, c Comment) Comment {
+	s.t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rs := s.repo(repo)
+	if _, ok := rs.pulls[c.Number]; !ok {
+		s.t.Fatalf("githubtest: AddComment: %s has no pull request #%d", repo, c.Number)
+	}
+	if c.User == "" || strings.TrimSpace(c.Body) == "" {
+		s.t.Fatalf("githubtest: AddComment: User and Body are required")
+	}
+	if c.ID == 0 {
+		c.ID = s.newID()
+	}
+	if c.CreatedAt.IsZero() {
+		c.CreatedAt = now()
+	}
+	if c.UpdatedAt.IsZero() {
+		c.UpdatedAt = c.CreatedAt
+	}
+	rs.comments = append(rs.comments, &c)
+	return c
+}
+
+// BotLogin is the login of the App's bot user, which the comments and check
+// runs the code under test posts are attributed to.
+func (s *Server) BotLogin() string { return s.botLogin() }
 
 // AddDelivery records a webhook delivery of the App and returns it with
 // defaults filled in.
