@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -28,8 +29,21 @@ import (
 
 // devSecret is the webhook secret of dry-run mode when none is set, shared
 // by `serve` and `send` so a local trial needs no set-up. Dry-run posts
-// nothing anywhere, so a well-known secret protects nothing real.
+// nothing anywhere, so a well-known secret protects nothing real; but
+// anyone can therefore write ticks and verdicts into a dry-run store, which
+// is why a credentialed run never reads one (dryRunMarker).
 const devSecret = "checkoff-dev"
+
+// The embedded store's default directories: dry-run keeps its own, so a
+// local trial never leaves records where a credentialed run looks.
+var (
+	defaultDataDir = ".checkoff"
+	dryRunDataDir  = filepath.Join(".checkoff", "dry-run")
+)
+
+// dryRunMarker is the file dry-run writes into its data directory before
+// it stores anything; a credentialed run refuses a directory holding it.
+const dryRunMarker = "DRY-RUN"
 
 // runtime is everything built once at start (on Lambda: at init).
 type runtime struct {
@@ -97,11 +111,17 @@ func buildRuntime(ctx context.Context, o runtimeOptions) (*runtime, error) {
 		return nil, err
 	}
 
+	// Without App credentials the runtime is dry-run: decided before the
+	// store is opened, because a dry-run store is kept apart.
+	dryRun := sec.AppID == 0 || len(sec.PrivateKey) == 0
+
 	// Store: DynamoDB on Lambda, the embedded file store elsewhere; handled
 	// deliveries are remembered in the same table, or in a log beside the
 	// file store (a file per delivery would slow its writes).
 	var deliveries webhook.Deliveries
 	switch table := env("CHECKOFF_TABLE"); {
+	case table != "" && dryRun && !o.lambda:
+		return nil, fmt.Errorf("dry-run does not write to the DynamoDB table %s: it accepts the public webhook secret, and a credentialed run would trust what it records; unset CHECKOFF_TABLE or set App credentials", table)
 	case table != "":
 		c, err := loadAWS()
 		if err != nil {
@@ -114,23 +134,30 @@ func buildRuntime(ctx context.Context, o runtimeOptions) (*runtime, error) {
 		return nil, errors.New("CHECKOFF_TABLE is required in Lambda mode: name the DynamoDB ledger table")
 	default:
 		dir := env("CHECKOFF_DATA_DIR")
-		if dir == "" {
-			dir = ".checkoff"
+		switch {
+		case dir != "":
+		case dryRun:
+			dir = dryRunDataDir
+		default:
+			dir = defaultDataDir
 		}
-		fs, err := store.OpenFile(dir)
+		if err := checkDataDir(dir, dryRun); err != nil {
+			return nil, err
+		}
+		fileStore, err := store.OpenFile(dir)
 		if err != nil {
 			return nil, fmt.Errorf("open store %s: %w", dir, err)
 		}
-		rt.store = fs
-		rt.closeStore = fs.Close
+		rt.store = fileStore
+		rt.closeStore = fileStore.Close
 		if !o.oneShot { // gate and redeliver handle no webhooks
 			marks, err := store.OpenMarks(filepath.Join(dir, "deliveries.log"), app.DeliveryTTL)
 			if err != nil {
-				fs.Close()
+				fileStore.Close()
 				return nil, err
 			}
 			deliveries = marks
-			rt.closeStore = func() error { return errors.Join(marks.Close(), fs.Close()) }
+			rt.closeStore = func() error { return errors.Join(marks.Close(), fileStore.Close()) }
 		}
 	}
 
@@ -138,7 +165,7 @@ func buildRuntime(ctx context.Context, o runtimeOptions) (*runtime, error) {
 	opts := app.Options{Store: rt.store, Logger: rt.log, BotLogin: env("CHECKOFF_BOT_LOGIN")}
 	secret := sec.WebhookSecret
 	switch {
-	case sec.AppID != 0 && len(sec.PrivateKey) > 0:
+	case !dryRun:
 		clients, err := ghclient.New(ghclient.Config{
 			AppID: sec.AppID, PrivateKey: sec.PrivateKey,
 			BaseURL: env("GITHUB_API_URL"), Logger: rt.log,
@@ -245,6 +272,71 @@ func (m *mergedEvaluator) EvaluateMerged(ctx context.Context, owner, repo string
 		return app.Verdict{}, err
 	}
 	return m.app.EvaluateMerged(ctx, id, owner, repo, number)
+}
+
+// checkDataDir keeps dry-run records and trusted ones apart. A
+// credentialed run refuses a directory holding dryRunMarker. Dry-run
+// claims a directory only when it is absent, empty or already its own,
+// writing the marker (synced) before any record; a directory with anything
+// else in it may be a credentialed run's store, and forged records there
+// would be trusted. Nothing is changed when the directory is refused.
+func checkDataDir(dir string, dryRun bool) error {
+	marker := filepath.Join(dir, dryRunMarker)
+	_, err := os.Lstat(marker)
+	marked := err == nil
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("check data directory %s: %w", dir, err)
+	}
+	if !dryRun {
+		if marked {
+			return fmt.Errorf("data directory %s was written by a dry-run (it holds %s): dry-run accepts the public webhook secret, so its ticks and verdicts cannot be trusted; set CHECKOFF_DATA_DIR to another directory", dir, dryRunMarker)
+		}
+		return nil
+	}
+	if marked {
+		return nil
+	}
+	entries, err := os.ReadDir(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+	case err != nil:
+		return fmt.Errorf("check data directory %s: %w", dir, err)
+	case len(entries) > 0:
+		return fmt.Errorf("data directory %s was not written by a dry-run (no %s file): dry-run will not add records a credentialed run would trust; unset CHECKOFF_DATA_DIR (dry-run uses %s) or name an empty directory", dir, dryRunMarker, dryRunDataDir)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("create data directory %s: %w", dir, err)
+	}
+	f, err := os.OpenFile(marker, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return fmt.Errorf("mark data directory %s as dry-run: %w", dir, err)
+	}
+	_, err = f.WriteString("Written by checkoff in dry-run (no App credentials). Anyone with the public\nwebhook secret could write this store, so a run with credentials refuses it.\n")
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = syncDir(dir) // the marker's entry is durable before any record
+	}
+	if err != nil {
+		return fmt.Errorf("mark data directory %s as dry-run: %w", dir, err)
+	}
+	return nil
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // splitList parses a comma-separated flag or variable.

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -111,6 +112,21 @@ func TestWalkthrough(t *testing.T) {
 	}
 	if !v.Complete || v.PR != 12 || len(v.Reviewers) != 1 || v.Reviewers[0] != "bob-reviews" {
 		t.Errorf("verdict = %+v, want complete #12 reviewed by bob-reviews", v)
+	}
+}
+
+// TestReadmeDryRunDirectories keeps the README's account of where dry-run
+// and credentialed runs keep their records in step with the code.
+func TestReadmeDryRunDirectories(t *testing.T) {
+	readme := string(mustRead(t, "../../README.md"))
+	for _, want := range []string{
+		"records ticks in `" + filepath.ToSlash(dryRunDataDir) + "/`",
+		"writes a `" + dryRunMarker + "` marker",
+		"(default `" + defaultDataDir + "/`; dry-run: `" + filepath.ToSlash(dryRunDataDir) + "/`)",
+	} {
+		if !strings.Contains(readme, want) {
+			t.Errorf("README.md does not say %q", want)
+		}
 	}
 }
 
