@@ -8,7 +8,7 @@
 //     and sign app JWTs with Server.PrivateKeyPEM for App ID Server.AppID (or
 //     take AppJWT and InstallationToken directly). Set state up with AddRepo,
 //     AddCommit, SetBranch, SetFile, SetPermission, SetPull, SetReview,
-//     AddCheckRun, AddComment, AddDelivery and SetInstallationPermissions
+//     AddCheckRun, AddComment, DeleteComment, AddDelivery and SetInstallationPermissions
 //     (BotLogin is the App's bot user); inspect what
 //     the code under test did with CheckRuns, Comments, Deliveries, Pull,
 //     Calls, Count, Writes, Reads, TokensIssued and Failures. SetFault and

@@ -310,11 +310,13 @@ func TestHeaders(t *testing.T) {
 		wantStatus  int
 		wantFailure string
 	}{
-		"no accept":           {map[string]string{"Accept": ""}, 400, "missing Accept header"},
-		"raw media type":      {map[string]string{"Accept": "application/vnd.github.raw"}, 400, "does not serve"},
-		"bad api version":     {map[string]string{"X-GitHub-Api-Version": "2021-01-01"}, 400, "unsupported X-GitHub-Api-Version"},
-		"no user agent":       {map[string]string{"User-Agent": ""}, 403, "missing User-Agent"},
-		"github+json is fine": {map[string]string{"Accept": "application/vnd.github+json"}, 200, ""},
+		"no accept":                        {map[string]string{"Accept": ""}, 400, "missing Accept header"},
+		"raw media type":                   {map[string]string{"Accept": "application/vnd.github.raw"}, 400, "does not serve"},
+		"bad api version":                  {map[string]string{"X-GitHub-Api-Version": "2021-01-01"}, 400, "unsupported X-GitHub-Api-Version"},
+		"no user agent":                    {map[string]string{"User-Agent": ""}, 403, "missing User-Agent"},
+		"github+json is fine":              {map[string]string{"Accept": "application/vnd.github+json"}, 200, ""},
+		"preview without a format is JSON": {map[string]string{"Accept": "application/vnd.github.squirrel-girl-preview"}, 200, ""},
+		"v3 diff is not JSON":              {map[string]string{"Accept": "application/vnd.github.v3.diff"}, 400, "does not serve"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

@@ -340,6 +340,23 @@ var apiVersions = map[string]bool{"2022-11-28": true}
 
 // checkHeaders returns what GitHub would reject in headers common to all
 // operations (credentials are checked separately).
+// githubJSONWithoutSuffix reports a GitHub media type that names only a
+// version or previews and no format, like go-github's
+// "application/vnd.github.squirrel-girl-preview": GitHub answers it in
+// JSON. A format (raw, html, diff, ...) is not JSON.
+func githubJSONWithoutSuffix(mt string) bool {
+	rest, ok := strings.CutPrefix(mt, "application/vnd.github.")
+	if !ok || rest == "" || strings.Contains(rest, "+") {
+		return false
+	}
+	for _, part := range strings.Split(rest, ".") {
+		if part != "v3" && !strings.HasSuffix(part, "-preview") {
+			return false
+		}
+	}
+	return true
+}
+
 func checkHeaders(h http.Header) []string {
 	var problems []string
 	if h.Get("User-Agent") == "" {
@@ -355,7 +372,8 @@ func checkHeaders(h http.Header) []string {
 			mt := strings.TrimSpace(strings.SplitN(part, ";", 2)[0])
 			switch {
 			case mt == "application/json", mt == "*/*", mt == "application/vnd.github+json",
-				strings.HasPrefix(mt, "application/vnd.github.") && strings.HasSuffix(mt, "+json"):
+				strings.HasPrefix(mt, "application/vnd.github.") && strings.HasSuffix(mt, "+json"),
+				githubJSONWithoutSuffix(mt):
 				jsonOK = true
 			}
 		}

@@ -472,6 +472,21 @@ func (s *Server) AddComment(repo string, c Comment) Comment {
 	return c
 }
 
+// DeleteComment removes a comment, as a person deleting it would.
+func (s *Server) DeleteComment(repo string, id int64) {
+	s.t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rs := s.repo(repo)
+	for i, c := range rs.comments {
+		if c.ID == id {
+			rs.comments = append(rs.comments[:i:i], rs.comments[i+1:]...)
+			return
+		}
+	}
+	s.t.Fatalf("githubtest: DeleteComment: %s has no comment %d", repo, id)
+}
+
 // BotLogin is the login of the App's bot user, which the comments and check
 // runs the code under test posts are attributed to.
 func (s *Server) BotLogin() string { return s.botLogin() }
