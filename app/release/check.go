@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 	"time"
@@ -528,13 +529,38 @@ func short(sha string) string {
 }
 
 // commentMarker starts every hold comment, so people and tools can find
-// them.
+// them; holdMarker completes it with the pipeline.
 const commentMarker = "<!-- checkoff:release-hold"
 
-// commentHolds comments on each incomplete PR with a verdict, once per PR,
-// pipeline and set of holding boxes: a store claim makes it idempotent
-// across duplicate events and processes. Best effort: failures are logged
-// and the claim released so a later reconcile comments.
+// holdMarker is the first line of the gate's hold comment on a PR held in
+// pipeline: how the gate finds its comment again. Box texts in the comment
+// are escaped, so they cannot forge it.
+func holdMarker(pipeline string) string { return commentMarker + " pipeline=" + pipeline + " -->" }
+
+// holdPK and holdSK address the record of the hold comment on PR number.
+func holdPK(repo string) string                 { return "release-hold#" + strings.ToLower(repo) }
+func holdSK(pipeline string, number int) string { return fmt.Sprintf("%s#%d", pipeline, number) }
+
+// holdRecord remembers the one hold comment on a PR: its ID, a digest of
+// the body it shows, and, while a reconcile is posting it, since when.
+type holdRecord struct {
+	ID      int64     `json:"id,omitempty"`
+	Digest  string    `json:"digest,omitempty"`
+	Posting time.Time `json:"posting,omitzero"`
+}
+
+// holdPostingTTL is how long a reconcile's claim to post a hold comment
+// stops others from posting it; a claim left by a crash expires.
+const holdPostingTTL = 2 * time.Minute
+
+// maxCommentPages bounds the pages of comments read looking for the hold
+// comment (100 a page).
+const maxCommentPages = 10
+
+// commentHolds keeps one comment on each incomplete PR with a verdict,
+// saying which boxes hold the release, edited in place when they change.
+// Best effort: failures are logged, and a later reconcile posts the
+// comment.
 func (g *Gate) commentHolds(ctx context.Context, rel Release, rev string, c *checkResult) {
 	if c.TooMany > 0 {
 		return
@@ -544,44 +570,129 @@ func (g *Gate) commentHolds(ctx context.Context, rel Release, rev string, c *che
 		if p.Problem != "" {
 			continue // nothing the author can tick: no verdict yet
 		}
-		sum := sha256.Sum256([]byte(strings.Join(p.Verdict.Holding, "\x00")))
-		pk := "release-comment#" + strings.ToLower(rel.Repo)
-		sk := fmt.Sprintf("%s#%d#%s", rel.Pipeline, p.Number, hex.EncodeToString(sum[:8]))
-		claimed, err := g.st.PutIfAbsent(ctx, store.Record{PK: pk, SK: sk, Version: 1, Data: []byte(`{}`), Expires: g.now().Add(commitCacheTTL)})
-		if err != nil {
-			g.log.WarnContext(ctx, "release gate: claim hold comment", "pipeline", rel.Pipeline, "pr", p.Number, "err", err)
-			continue
-		}
-		if !claimed {
-			continue
-		}
 		if gh == nil {
+			var err error
 			if gh, err = g.gh(ctx, rel.Owner, rel.Name); err != nil {
 				g.log.WarnContext(ctx, "release gate: github client for hold comment", "pipeline", rel.Pipeline, "err", err)
-				_ = g.st.Delete(ctx, pk, sk)
 				return
 			}
 		}
-		_, _, err = gh.Issues.CreateComment(ctx, p.Owner, p.Repo, p.Number, &github.IssueComment{Body: github.String(holdComment(rel, rev, p))})
-		if err != nil {
+		if err := g.commentHold(ctx, gh, rel, rev, p); err != nil {
 			g.log.WarnContext(ctx, "release gate: hold comment", "pipeline", rel.Pipeline, "pr", p.Number, "err", err)
-			if err := g.st.Delete(ctx, pk, sk); err != nil {
-				g.log.WarnContext(ctx, "release gate: release hold comment claim", "pipeline", rel.Pipeline, "pr", p.Number, "err", err)
-			}
 		}
 	}
 }
 
+// commentHold posts or edits the hold comment on p when its body changed.
+// A store record, versioned as a counter, lets one reconcile at a time post
+// it across processes; the comment's ID is recorded so that it is edited
+// in place. Without the record (it expires with the commit cache) the
+// comment is found again by its marker.
+func (g *Gate) commentHold(ctx context.Context, gh *github.Client, rel Release, rev string, p *prCheck) error {
+	body := holdComment(rel, rev, p)
+	sum := sha256.Sum256([]byte(body))
+	digest := hex.EncodeToString(sum[:8])
+	pk, sk := holdPK(rel.Repo), holdSK(rel.Pipeline, p.Number)
+	var st holdRecord
+	var version int64
+	switch rec, err := g.st.Get(ctx, pk, sk); {
+	case err == nil:
+		version = rec.Version
+		if err := json.Unmarshal(rec.Data, &st); err != nil {
+			st = holdRecord{} // unreadable: post again, found by its marker
+		}
+	case errors.Is(err, store.ErrNotFound):
+	default:
+		return fmt.Errorf("load hold comment record: %w", err)
+	}
+	now := g.now()
+	if !st.Posting.IsZero() && now.Sub(st.Posting) < holdPostingTTL {
+		return nil // another reconcile is posting it
+	}
+	if st.Posting.IsZero() && st.Digest == digest {
+		return nil
+	}
+	put := func(version int64, r holdRecord) (bool, error) {
+		data, _ := json.Marshal(r)
+		return g.st.PutIfNewer(ctx, store.Record{PK: pk, SK: sk, Version: version, Data: data, Expires: now.Add(commitCacheTTL)})
+	}
+	claimed, err := put(version+1, holdRecord{ID: st.ID, Digest: st.Digest, Posting: now})
+	if err != nil {
+		return fmt.Errorf("claim hold comment: %w", err)
+	}
+	if !claimed {
+		return nil // another reconcile got there first
+	}
+	id, err := g.postHold(ctx, gh, rel, p, st.ID, body)
+	if err != nil {
+		// Give the claim back, so that the next reconcile posts it.
+		if _, perr := put(version+2, holdRecord{ID: st.ID}); perr != nil {
+			g.log.WarnContext(ctx, "release gate: release hold comment claim", "pipeline", rel.Pipeline, "pr", p.Number, "err", perr)
+		}
+		return err
+	}
+	if _, err := put(version+2, holdRecord{ID: id, Digest: digest}); err != nil {
+		return fmt.Errorf("record hold comment %d: %w", id, err)
+	}
+	return nil
+}
+
+// postHold edits the hold comment id (found by its marker when 0), or
+// creates it when there is none, and returns its ID.
+func (g *Gate) postHold(ctx context.Context, gh *github.Client, rel Release, p *prCheck, id int64, body string) (int64, error) {
+	if id == 0 {
+		var err error
+		if id, err = g.findHold(ctx, gh, rel, p); err != nil {
+			return 0, err
+		}
+	}
+	if id != 0 {
+		_, resp, err := gh.Issues.EditComment(ctx, p.Owner, p.Repo, id, &github.IssueComment{Body: github.String(body)})
+		switch {
+		case err == nil:
+			return id, nil
+		case resp != nil && resp.StatusCode == http.StatusNotFound:
+			// A person deleted it: post a new one.
+		default:
+			return 0, fmt.Errorf("edit hold comment %d on #%d: %w", id, p.Number, err)
+		}
+	}
+	c, _, err := gh.Issues.CreateComment(ctx, p.Owner, p.Repo, p.Number, &github.IssueComment{Body: github.String(body)})
+	if err != nil {
+		return 0, fmt.Errorf("comment on #%d: %w", p.Number, err)
+	}
+	return c.GetID(), nil
+}
+
+// findHold returns the ID of the gate's hold comment on p, or 0. Only a
+// bot's comment counts: a person quoting the marker must not have their
+// comment overwritten.
+func (g *Gate) findHold(ctx context.Context, gh *github.Client, rel Release, p *prCheck) (int64, error) {
+	marker := holdMarker(rel.Pipeline) + "\n"
+	opts := &github.IssueListCommentsOptions{ListOptions: github.ListOptions{PerPage: 100}}
+	for range maxCommentPages {
+		cs, resp, err := gh.Issues.ListComments(ctx, p.Owner, p.Repo, p.Number, opts)
+		if err != nil {
+			return 0, fmt.Errorf("list comments of #%d: %w", p.Number, err)
+		}
+		for _, c := range cs {
+			if c.GetUser().GetType() == "Bot" && strings.HasPrefix(c.GetBody(), marker) {
+				return c.GetID(), nil
+			}
+		}
+		if resp == nil || resp.NextPage == 0 {
+			return 0, nil
+		}
+		opts.Page = resp.NextPage
+	}
+	return 0, nil
+}
+
+// holdComment is the hold comment's body: the marker, which boxes of p
+// hold the release (escaped, cut to GitHub's comment limit) and what to do.
 func holdComment(rel Release, rev string, p *prCheck) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "%s pipeline=%s -->\n", commentMarker, rel.Pipeline)
-	fmt.Fprintf(&b, "**Release Gate:** this pull request holds the release of `%s` (pipeline `%s`, revision %s). These boxes are not checked off:\n\n", rel.Branch, rel.Pipeline, short(rev))
-	for _, h := range p.Verdict.Holding {
-		fmt.Fprintf(&b, "- %s\n", h)
-	}
-	if len(p.Verdict.Holding) == 0 {
-		b.WriteString("- the checklists are incomplete\n")
-	}
-	b.WriteString("\nOnce they are ticked (reviewer items by a reviewer with write access), checkoff approves the release.\n")
-	return b.String()
+	head := fmt.Sprintf("%s\n**Release Gate:** this pull request holds the release of `%s` (pipeline `%s`, revision %s). These boxes are not checked off:\n\n",
+		holdMarker(rel.Pipeline), rel.Branch, rel.Pipeline, short(rev))
+	const tail = "\nOnce they are ticked (reviewer items by a reviewer with write access), checkoff approves the release.\n"
+	return fitList(head, holdingItems(p.Verdict.Holding), tail, maxCommentBody)
 }

@@ -230,7 +230,8 @@ func (g *Gate) postCheck(ctx context.Context, rel Release, v app.Verdict, force 
 }
 
 // checkOutput says whether the merge may ship and why: the one place a
-// verdict becomes a check-run conclusion.
+// verdict becomes a check-run conclusion. Box texts come from the PR body:
+// they are escaped, and the list is cut to GitHub's summary limit.
 func checkOutput(rel Release, v app.Verdict) (conclusion, title, summary string) {
 	var b strings.Builder
 	if v.Complete {
@@ -246,19 +247,26 @@ func checkOutput(rel Release, v app.Verdict) (conclusion, title, summary string)
 		b.WriteString(" (it rejects releases that include it)")
 	}
 	b.WriteString(".\n\nHolding the release:\n")
-	for _, h := range v.Holding {
-		fmt.Fprintf(&b, "- %s\n", h)
-	}
-	if len(v.Holding) == 0 {
-		b.WriteString("- the checklists are incomplete\n")
-	}
-	b.WriteString("\nTick the boxes in the pull request description (reviewer items by a reviewer with write access); checkoff re-checks on the edit.\n")
+	const tail = "\nTick the boxes in the pull request description (reviewer items by a reviewer with write access); checkoff re-checks on the edit.\n"
+	summary = fitList(b.String(), holdingItems(v.Holding), tail, maxCheckSummary)
 	switch n := len(v.Holding); n {
 	case 0:
-		return "failure", "Held: checklists incomplete", b.String()
+		return "failure", "Held: checklists incomplete", summary
 	case 1:
-		return "failure", "Held: 1 box not checked off", b.String()
+		return "failure", "Held: 1 box not checked off", summary
 	default:
-		return "failure", fmt.Sprintf("Held: %d boxes not checked off", n), b.String()
+		return "failure", fmt.Sprintf("Held: %d boxes not checked off", n), summary
 	}
+}
+
+// holdingItems is what holds a verdict, as list items for GitHub.
+func holdingItems(holding []string) []string {
+	if len(holding) == 0 {
+		return []string{"the checklists are incomplete"}
+	}
+	items := make([]string, len(holding))
+	for i, h := range holding {
+		items[i] = itemText(h)
+	}
+	return items
 }

@@ -1,0 +1,75 @@
+package release
+
+import (
+	"fmt"
+	"strings"
+	"unicode/utf8"
+)
+
+// GitHub's limits on what the gate posts, in characters. Lengths here are
+// counted in bytes, never fewer than characters, so a text within the
+// limit in bytes is within it in characters too.
+const (
+	maxCheckSummary = 65535 // a check run's output.summary
+	maxCommentBody  = 65536 // an issue comment's body
+)
+
+// maxItemText bounds one box's text as shown: a box with a whole essay as
+// its text would otherwise push every other box out of the list.
+const maxItemText = 500
+
+// mdEscape keeps text from a PR body from becoming markup in what the gate
+// posts: no mention pings (@ is followed by a zero-width space), no HTML
+// renders, no link, emphasis or issue reference forms. "&" is escaped so
+// that an entity in the text (&commat;) cannot render as a character the
+// escaping removed. It is the rule of the check summaries (mdEscape in
+// package app), kept in step by TestMDEscape.
+func mdEscape(s string) string { return mdEscaper.Replace(s) }
+
+var mdEscaper = strings.NewReplacer("\\", "\\\\", "*", "\\*", "_", "\\_", "`", "\\`", "[", "\\[", "]", "\\]", "~", "\\~",
+	"<", "&lt;", ">", "&gt;", "&", "&amp;", "@", "@\u200b", "#", "\\#")
+
+// itemText is a box's text as the gate shows it: at most maxItemText
+// characters, on one line, escaped.
+func itemText(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if utf8.RuneCountInString(s) > maxItemText {
+		s = string([]rune(s)[:maxItemText-1]) + "…"
+	}
+	return mdEscape(s)
+}
+
+// fitList renders head, one "- item" line per item and tail within limit
+// bytes. Items that do not fit are left out and counted on a last line,
+// so the head (the verdict) and the tail always stand.
+func fitList(head string, items []string, tail string, limit int) string {
+	var b strings.Builder
+	b.WriteString(head)
+	for i, it := range items {
+		line := "- " + it + "\n"
+		need := len(line) + len(tail)
+		if rest := len(items) - i - 1; rest > 0 {
+			need += len(cutNote(rest, limit))
+		}
+		if b.Len()+need > limit {
+			b.WriteString(cutNote(len(items)-i, limit))
+			break
+		}
+		b.WriteString(line)
+	}
+	b.WriteString(tail)
+	s := b.String()
+	if len(s) > limit { // only with a head and tail over the limit: never the gate's own
+		const ell = "…"
+		cut := limit - len(ell)
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut] + ell
+	}
+	return s
+}
+
+func cutNote(n, limit int) string {
+	return fmt.Sprintf("- … and %d more not shown (GitHub allows %d characters here)\n", n, limit)
+}
