@@ -103,11 +103,13 @@ func summary(r checklist.Result) string {
 			b.WriteString("The section holds no required box: deleting the items does not complete a checklist.\n\n")
 		}
 	}
-	if r.Checklist.TickedBy == checklist.Reviewer {
-		b.WriteString("Items count only when ticked by a reviewer with write access who is not the author.\n\n")
-	}
-	if r.Checklist.TickedBy == checklist.Author {
-		b.WriteString("Items count only when ticked by the author.\n\n")
+	switch {
+	case r.Checklist.TickedBy == checklist.Reviewer && r.Checklist.AllowContributors:
+		b.WriteString("Items count only when ticked, or marked optional, by a reviewer with write access who is not the author.\n\n")
+	case r.Checklist.TickedBy == checklist.Reviewer:
+		b.WriteString("Items count only when ticked, or marked optional, by a reviewer with write access who did not contribute to the pull request.\n\n")
+	case r.Checklist.TickedBy == checklist.Author:
+		b.WriteString("Items count only when ticked, or marked optional, by the author.\n\n")
 	}
 	for _, it := range r.Items {
 		box := "⬜"
@@ -118,6 +120,8 @@ func summary(r checklist.Result) string {
 		}
 		fmt.Fprintf(&b, "- %s %s", box, mdEscape(it.Text))
 		switch {
+		case it.Optional && it.WaivedBy != "":
+			fmt.Fprintf(&b, " _(optional)_ — marked optional by @%s", it.WaivedBy)
 		case it.Optional:
 			b.WriteString(" _(optional)_")
 		case it.Counted && it.By != "":

@@ -62,27 +62,34 @@ func TestTitleAndSummary(t *testing.T) {
 			list:  "Author Checklist",
 			facts: &checklist.Facts{Author: "alice", Ticks: ticks(t, "Author Checklist", a, "alice", at)},
 			title: "Author Checklist: 4 of 4 ticked",
-			summary: "Every item is ticked.\n\nItems count only when ticked by the author.\n\n" +
+			summary: "Every item is ticked.\n\nItems count only when ticked, or marked optional, by the author.\n\n" +
 				"- ✅ Do the changes implement the correct feature? — ticked by @alice\n" +
 				"- ✅ Did you implement and update your Unit Tests? — ticked by @alice\n" +
 				"- ✅ Does a build from the Cmd Line Pass? — ticked by @alice\n" +
 				"- ✅ Has the author tested changes? — ticked by @alice\n",
 		},
 		"reviewer: every reason": {
-			body: "## Reviewer Checklist\n- [x] " + r[0] + "\n- [x] " + r[1] + "\n- [x] " + r[2] + "\n- [ ] " + r[3] + "\n- [ ] N/A extra check\n",
+			body: "## Reviewer Checklist\n- [x] " + r[0] + "\n- [x] " + r[1] + "\n- [x] " + r[2] + "\n- [ ] " + r[3] +
+				"\n- [ ] N/A extra check\n- [ ] ~~waived by the author~~\n- [x] ticked by a contributor\n",
 			list: "Reviewer Checklist",
-			facts: &checklist.Facts{Author: "alice", Ticks: map[string]checklist.Tick{
-				key(t, "Reviewer Checklist", r[0]): {Checked: true, By: "bob", At: at, CanWrite: true},
-				key(t, "Reviewer Checklist", r[1]): {Checked: true, By: "alice", At: at, CanWrite: true},
-				key(t, "Reviewer Checklist", r[2]): {Checked: true, By: "carol", At: at},
+			facts: &checklist.Facts{Author: "alice", Contributors: map[string]bool{"alice": true, "dave": true}, Ticks: map[string]checklist.Tick{
+				key(t, "Reviewer Checklist", r[0]):                      {Checked: true, By: "bob", At: at, CanWrite: true},
+				key(t, "Reviewer Checklist", r[1]):                      {Checked: true, By: "alice", At: at, CanWrite: true},
+				key(t, "Reviewer Checklist", r[2]):                      {Checked: true, By: "carol", At: at},
+				key(t, "Reviewer Checklist", "ticked by a contributor"): {Checked: true, By: "dave", At: at, CanWrite: true},
+			}, Waivers: map[string]checklist.Tick{
+				key(t, "Reviewer Checklist", "extra check"):           {Checked: true, By: "bob", At: at, CanWrite: true},
+				key(t, "Reviewer Checklist", "waived by the author"): {Checked: true, By: "alice", At: at, CanWrite: true},
 			}},
-			title: "Reviewer Checklist: 1 of 4 ticked",
-			summary: "Items count only when ticked by a reviewer with write access who is not the author.\n\n" +
+			title: "Reviewer Checklist: 1 of 6 ticked",
+			summary: "Items count only when ticked, or marked optional, by a reviewer with write access who did not contribute to the pull request.\n\n" +
 				"- ✅ Do the changes implement the correct functionality? — ticked by @bob\n" +
-				"- ⚠️ Are there a sufficient amount of Unit Tests included? — ticked by the author\n" +
+				"- ⚠️ Are there a sufficient amount of Unit Tests included? — ticked by @\u200balice, the author\n" +
 				"- ⚠️ Does the file's code-style and inline comments meet standards? — ticked by @\u200bcarol, who lacks write access\n" +
 				"- ⬜ Are the commit messages appropriate? — not ticked\n" +
-				"- ⬜ N/A extra check _(optional)_\n",
+				"- ⬜ N/A extra check _(optional)_ — marked optional by @bob\n" +
+				"- ⬜ waived by the author — not ticked; marked optional by @\u200balice, the author\n" +
+				"- ⚠️ ticked by a contributor — ticked by @\u200bdave, who contributed to this PR\n",
 		},
 		"section missing": {
 			body:    allAuthor,
@@ -97,7 +104,7 @@ func TestTitleAndSummary(t *testing.T) {
 			facts: &checklist.Facts{Author: "alice"},
 			title: "Author Checklist: 0 of 0 ticked",
 			summary: "The section holds no required box: deleting the items does not complete a checklist.\n\n" +
-				"Items count only when ticked by the author.\n\n" +
+				"Items count only when ticked, or marked optional, by the author.\n\n" +
 				"**Missing from the pull request body** (restore them from the template):\n" +
 				"- Do the changes implement the correct feature?\n" +
 				"- Did you implement and update your Unit Tests?\n" +

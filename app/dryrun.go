@@ -56,6 +56,12 @@ func (d *DryRun) CreateCheckRun(_ context.Context, owner, repo string, run check
 	return nil
 }
 
+// Commits knows no commits offline: the author (and whoever pushed) are
+// the only contributors dry-run knows.
+func (d *DryRun) Commits(context.Context, string, string, string, string) ([]commit, bool, error) {
+	return nil, true, nil
+}
+
 // PullRequest cannot be answered offline.
 func (d *DryRun) PullRequest(_ context.Context, owner, repo string, number int) (*github.PullRequest, error) {
 	return nil, fmt.Errorf("dry-run: cannot fetch %s/%s#%d without GitHub credentials", owner, repo, number)

@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -18,9 +17,11 @@ import (
 type PR struct {
 	Installation int64
 	Owner, Repo  string
+	RepoID       int64 // GitHub's repository ID: the ledger's key
 	Number       int
 	HeadSHA      string
 	Base         string
+	BaseSHA      string // the base commit GitHub compared the PR against
 	Author       string
 	Body         string
 	UpdatedAt    time.Time
@@ -32,13 +33,19 @@ func (p PR) String() string { return fmt.Sprintf("%s/%s#%d", p.Owner, p.Repo, p.
 
 // PRFrom builds the locator from a webhook or REST pull request.
 func PRFrom(installation int64, repo *github.Repository, pr *github.PullRequest) PR {
+	id := pr.GetBase().GetRepo().GetID()
+	if id == 0 {
+		id = repo.GetID()
+	}
 	return PR{
 		Installation: installation,
 		Owner:        repo.GetOwner().GetLogin(),
 		Repo:         repo.GetName(),
+		RepoID:       id,
 		Number:       pr.GetNumber(),
 		HeadSHA:      pr.GetHead().GetSHA(),
 		Base:         pr.GetBase().GetRef(),
+		BaseSHA:      pr.GetBase().GetSHA(),
 		Author:       pr.GetUser().GetLogin(),
 		Body:         pr.GetBody(),
 		UpdatedAt:    pr.GetUpdatedAt().Time,
@@ -52,29 +59,77 @@ func PRFrom(installation int64, repo *github.Repository, pr *github.PullRequest)
 type repoConfig struct {
 	cfg      *checklist.Config
 	parseErr error
+	ref      string // where it was read
 }
 
-func (a *App) loadConfig(ctx context.Context, gh gitHub, pr PR) (repoConfig, error) {
-	data, found, err := gh.Config(ctx, pr.Owner, pr.Repo, pr.Base)
+// configSource names where the config in force for pr comes from: the
+// base branch while it is open, the base before its merge once merged. A
+// delivery whose newest state has another source is judged under that one.
+func configSource(pr PR) string {
+	if pr.Merged {
+		return "merge " + pr.BaseSHA + " " + pr.MergeSHA
+	}
+	return "branch " + pr.Base
+}
+
+// configsFor loads the configs a judgement of pr is made under. An open
+// PR is judged under its base branch's config (read as refs/heads/<base>,
+// so a tag of the same name cannot stand in). A merged PR must not be
+// judged under a config it brought itself, so it is judged under the base
+// as it was before the merge: the merge commit's first parent, and the base
+// commit GitHub compared the PR against (base.sha), and is complete only
+// when complete under both. The first parent is the fresher; but after a
+// rebase merge it is one of the PR's own commits, and base.sha never is.
+func (a *App) configsFor(ctx context.Context, gh gitHub, pr PR) ([]repoConfig, error) {
+	if !pr.Merged {
+		rc, err := a.loadConfig(ctx, gh, pr, branchRef(pr.Base))
+		return []repoConfig{rc}, err
+	}
+	if !commitSHA.MatchString(pr.BaseSHA) || !commitSHA.MatchString(pr.MergeSHA) {
+		return nil, fmt.Errorf("judge merge of %s: base %q or merge commit %q is not a commit SHA", pr, pr.BaseSHA, pr.MergeSHA)
+	}
+	refs := []string{pr.BaseSHA}
+	commits, _, err := gh.Commits(ctx, pr.Owner, pr.Repo, pr.BaseSHA, pr.MergeSHA)
+	if err != nil {
+		return nil, fmt.Errorf("find the parent of merge %s of %s: %w", pr.MergeSHA, pr, err)
+	}
+	for _, c := range commits {
+		if c.SHA == pr.MergeSHA && len(c.Parents) > 0 && c.Parents[0] != pr.BaseSHA {
+			refs = append(refs, c.Parents[0])
+		}
+	}
+	var out []repoConfig
+	for _, ref := range refs {
+		rc, err := a.loadConfig(ctx, gh, pr, ref)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, rc)
+	}
+	return out, nil
+}
+
+func (a *App) loadConfig(ctx context.Context, gh gitHub, pr PR, ref string) (repoConfig, error) {
+	data, found, err := gh.Config(ctx, pr.Owner, pr.Repo, ref)
 	if err != nil {
 		return repoConfig{}, err
 	}
 	if !found {
-		return repoConfig{cfg: checklist.DefaultConfig()}, nil
+		return repoConfig{cfg: checklist.DefaultConfig(), ref: ref}, nil
 	}
 	cfg, err := checklist.ParseConfig(configPath, data)
 	if err != nil {
-		return repoConfig{parseErr: err}, nil
+		return repoConfig{parseErr: err, ref: ref}, nil
 	}
 	// The gate's check run is told apart from checklist runs by its name
 	// (a re-run of it re-judges a merge), so no checklist may take it.
 	for _, c := range cfg.Checklists {
 		if strings.EqualFold(c.Name, GateCheckName) {
-			return repoConfig{parseErr: &checklist.ConfigError{File: configPath,
+			return repoConfig{ref: ref, parseErr: &checklist.ConfigError{File: configPath,
 				Msg: fmt.Sprintf("checklist name %q is reserved for checkoff's release gate check; rename the checklist", c.Name)}}, nil
 		}
 	}
-	return repoConfig{cfg: cfg}, nil
+	return repoConfig{cfg: cfg, ref: ref}, nil
 }
 
 // judgement is the outcome of one evaluation: the runs to post, and
@@ -84,19 +139,154 @@ type judgement struct {
 	complete bool
 	holding  []string
 	reviewer []string
-	asOf     time.Time // when the ledger it judged was read
+	facts    []*checklist.Facts // per config, as gathered
 }
 
-// judge evaluates pr against its repository's config and ledger. It makes
-// no GitHub write.
-func (a *App) judge(ctx context.Context, gh gitHub, pr PR, rc repoConfig, l ledger) (judgement, error) {
-	j, err := a.judgeAt(ctx, gh, pr, rc, l)
-	j.asOf = l.readAt
-	return j, err
+// gathered are the facts a judgement of pr needs beyond the ledger, read
+// before judging: the write permission of everyone whose tick or waiver
+// could count, and the head's contributors and reviewable commits.
+func (a *App) gather(ctx context.Context, gh gitHub, pr PR, rc repoConfig, l ledger) (*checklist.Facts, error) {
+	if rc.cfg == nil {
+		return nil, nil
+	}
+	canWrite := map[string]bool{}
+	for _, login := range l.people(pr, rc.cfg) {
+		p, err := gh.Permission(ctx, pr.Owner, pr.Repo, login)
+		if err != nil {
+			return nil, err
+		}
+		canWrite[strings.ToLower(login)] = p == "admin" || p == "write" || p == "maintain"
+	}
+	var head *headRecord
+	if slices.ContainsFunc(rc.cfg.Checklists, func(c checklist.Checklist) bool { return c.TickedBy == checklist.Reviewer }) {
+		h, err := a.headFacts(ctx, gh, pr, l)
+		if err != nil {
+			return nil, err
+		}
+		head = &h
+	}
+	return facts(pr, rc.cfg, l, canWrite, head), nil
 }
 
-func (a *App) judgeAt(ctx context.Context, gh gitHub, pr PR, rc repoConfig, l ledger) (judgement, error) {
-	at := a.now().UTC()
+// headFacts returns what is known of pr's head commit, reading it from
+// GitHub once (one compare against the base) and recording it in the
+// ledger: later deliveries at the same head make no call for it.
+func (a *App) headFacts(ctx context.Context, gh gitHub, pr PR, l ledger) (headRecord, error) {
+	base := pr.Base
+	if pr.Merged && pr.BaseSHA != "" {
+		base = pr.BaseSHA // the branch holds the PR's commits by now
+	}
+	sk := pr.HeadSHA + "@" + base
+	if h, ok := l.heads[sk]; ok {
+		return h, nil
+	}
+	h, err := readHead(ctx, gh, pr, base)
+	if err != nil {
+		return headRecord{}, err
+	}
+	rec, err := headRecordOf(pr, sk, h)
+	if err != nil {
+		return headRecord{}, err
+	}
+	if _, err := a.store.PutIfNewer(ctx, rec); err != nil {
+		return headRecord{}, fmt.Errorf("record head facts of %s: %w", pr, err)
+	}
+	return h, nil
+}
+
+// readHead reads pr's commits since base and derives the head's facts:
+// who contributed, and which earlier heads it differs from only by GitHub's
+// "Update branch" merges.
+func readHead(ctx context.Context, gh gitHub, pr PR, base string) (headRecord, error) {
+	commits, complete, err := gh.Commits(ctx, pr.Owner, pr.Repo, base, pr.HeadSHA)
+	if err != nil {
+		return headRecord{}, err
+	}
+	inPR := make(map[string]bool, len(commits))
+	bySHA := make(map[string]commit, len(commits))
+	for _, c := range commits {
+		inPR[c.SHA] = true
+		bySHA[c.SHA] = c
+	}
+	// GitHub's "Update branch": parents [previous head, a base commit],
+	// made and signed by GitHub. A merge anyone else makes can carry any
+	// change in its resolution, so it is a push like another.
+	updateMerge := func(c commit) bool {
+		return len(c.Parents) == 2 && !inPR[c.Parents[1]] && c.Committer == webFlow && c.Verified
+	}
+	h := headRecord{Reviewed: []string{pr.HeadSHA}, Unknown: !complete}
+	for cur, steps := pr.HeadSHA, 0; steps < len(commits); steps++ {
+		c, ok := bySHA[cur]
+		if !ok || !updateMerge(c) {
+			break
+		}
+		if cur == pr.HeadSHA {
+			h.UpdateMerge = true
+		}
+		cur = c.Parents[0]
+		h.Reviewed = append(h.Reviewed, cur)
+	}
+	seen := map[string]bool{}
+	add := func(login string, bot bool) {
+		if login != "" && !bot && login != webFlow && !strings.HasSuffix(login, "[bot]") && !seen[login] {
+			seen[login] = true
+			h.Contributors = append(h.Contributors, login)
+		}
+	}
+	for _, c := range commits {
+		if updateMerge(c) {
+			continue
+		}
+		add(c.Author, c.AuthorBot)
+		add(c.Committer, c.CommitBot)
+	}
+	if h.Unknown {
+		h.Contributors = nil
+	}
+	slices.Sort(h.Contributors)
+	return h, nil
+}
+
+// judgeAll gathers the facts for each config in force and judges pr under
+// each: complete only when complete under all (see configsFor).
+func (a *App) judgeAll(ctx context.Context, gh gitHub, pr PR, rcs []repoConfig, l ledger) (judgement, error) {
+	all := make([]*checklist.Facts, len(rcs))
+	for i, rc := range rcs {
+		f, err := a.gather(ctx, gh, pr, rc, l)
+		if err != nil {
+			return judgement{}, err
+		}
+		all[i] = f
+	}
+	return judgeWith(pr, rcs, all, a.now().UTC()), nil
+}
+
+// judgeWith is judge over every config in force, with gathered facts: the
+// first incomplete judgement stands, holding what all of them hold.
+func judgeWith(pr PR, rcs []repoConfig, all []*checklist.Facts, at time.Time) judgement {
+	var out judgement
+	for i, rc := range rcs {
+		j := judge(pr, rc, all[i], at)
+		switch {
+		case i == 0:
+			out = j
+		case out.complete && !j.complete:
+			j.holding = append(out.holding, j.holding...)
+			out = j
+		case !j.complete:
+			for _, h := range j.holding {
+				if !slices.Contains(out.holding, h) {
+					out.holding = append(out.holding, h)
+				}
+			}
+		}
+	}
+	out.facts = all
+	return out
+}
+
+// judge evaluates pr against one config and its facts. It is pure.
+func judge(pr PR, rc repoConfig, facts *checklist.Facts, at time.Time) judgement {
 	if rc.parseErr != nil {
 		var j judgement
 		for _, c := range checklist.DefaultConfig().Checklists {
@@ -108,7 +298,7 @@ func (a *App) judgeAt(ctx context.Context, gh gitHub, pr PR, rc repoConfig, l le
 			})
 		}
 		j.holding = []string{rc.parseErr.Error()}
-		return j, nil
+		return j
 	}
 	cfg := rc.cfg
 	if len(cfg.Branches) > 0 && !slices.Contains(cfg.Branches, pr.Base) {
@@ -119,7 +309,7 @@ func (a *App) judgeAt(ctx context.Context, gh gitHub, pr PR, rc repoConfig, l le
 		}
 		// Not enforced is not checked off: the release gate must not ship it.
 		j.holding = []string{"checklists are not enforced on " + pr.Base}
-		return j, nil
+		return j
 	}
 	if slices.ContainsFunc(cfg.SkipAuthors, func(s string) bool { return strings.EqualFold(s, pr.Author) }) {
 		var j judgement
@@ -130,11 +320,7 @@ func (a *App) judgeAt(ctx context.Context, gh gitHub, pr PR, rc repoConfig, l le
 		// Skipping the checklist for a merge is the repository's call; shipping
 		// it to a pipeline is not, so a skipped PR holds the release.
 		j.holding = []string{"@" + pr.Author + " is in skip_authors"}
-		return j, nil
-	}
-	facts, err := a.facts(ctx, gh, pr, cfg, l)
-	if err != nil {
-		return judgement{}, err
+		return j
 	}
 	results := checklist.Evaluate(checklist.Parse([]byte(pr.Body)), cfg, facts)
 	j := judgement{complete: len(results) > 0}
@@ -152,7 +338,7 @@ func (a *App) judgeAt(ctx context.Context, gh gitHub, pr PR, rc repoConfig, l le
 			}
 		}
 	}
-	return j, nil
+	return j
 }
 
 // holding names what keeps an incomplete checklist from passing.
@@ -197,23 +383,3 @@ func sameRuns(a, b []checkRun) bool {
 	})
 }
 
-// verdict records what the gate needs from a merged PR and hands it on.
-// Its version (At) is when the judged ledger was read, not the PR's
-// updated_at: every judgement is of the newest PR state seen (see current)
-// and a ledger that only moves forward, so a later judgement knows at least
-// as much. A late delivery (a review ticked before the merge, redelivered
-// after it) then updates the verdict instead of losing to the merge's.
-func (a *App) verdict(ctx context.Context, pr PR, j judgement) (Verdict, error) {
-	v := Verdict{
-		Installation: pr.Installation, Owner: pr.Owner, Repo: pr.Repo, PR: pr.Number,
-		Base: pr.Base, MergeSHA: pr.MergeSHA, HeadSHA: pr.HeadSHA, Author: pr.Author,
-		Complete: j.complete, Reviewers: j.reviewer, Holding: j.holding, At: j.asOf,
-	}
-	if v.MergeSHA == "" {
-		return v, errors.New("merged pull request without merge_commit_sha")
-	}
-	if err := PutVerdict(ctx, a.store, v); err != nil {
-		return v, err
-	}
-	return v, nil
-}

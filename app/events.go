@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -22,94 +24,97 @@ func isBot(u *github.User) bool {
 func actorOf(u *github.User) actor { return actor{Login: u.GetLogin(), Bot: isBot(u)} }
 
 // Evaluate judges pr and posts its check runs (reopened,
-// ready_for_review); for a merged PR (closed with merged true) it records
-// the verdict and hands it to the release gate instead.
+// ready_for_review, a retarget); for a merged PR (closed with merged true)
+// it records the verdict and hands it to the release gate instead.
 func (a *App) Evaluate(ctx context.Context, pr PR) error {
-	return a.evaluate(ctx, a.github(pr.Installation), pr, evalOpts{})
+	return a.process(ctx, a.github(pr.Installation), delivery{event: pr})
 }
 
-// Opened records every box ticked in the opening body as ticked by sender,
-// then evaluates.
+// Opened records every box ticked, and every item marked optional, in the
+// opening body as done by sender, then evaluates.
 func (a *App) Opened(ctx context.Context, pr PR, sender *github.User) error {
-	gh, by := a.github(pr.Installation), actorOf(sender)
-	rc, err := a.loadConfig(ctx, gh, pr)
-	if err != nil {
-		return err
-	}
-	var ticks []store.Record
-	if rc.cfg != nil {
-		changes := checklist.Diff(nil, checklist.Parse([]byte(pr.Body)), rc.cfg)
-		if ticks, err = tickRecords(pr, changes, by, pr.UpdatedAt, 0); err != nil {
-			return err
+	by := actorOf(sender)
+	return a.process(ctx, a.github(pr.Installation), delivery{event: pr, changes: func(rc repoConfig) ([]store.Record, error) {
+		if rc.cfg == nil {
+			return nil, nil
 		}
-	}
-	return a.evaluateWith(ctx, gh, pr, rc, evalOpts{writes: ticks})
+		return tickRecords(pr, checklist.Diff(nil, checklist.Parse([]byte(pr.Body)), rc.cfg), by, pr.UpdatedAt, reviewRef{})
+	}})
 }
 
-// Edited records who changed which box between oldBody and pr.Body, then
-// evaluates; an edit that cannot change a result makes no GitHub call.
+// Edited records who changed which box or waiver between oldBody and
+// pr.Body, then evaluates; an edit that cannot change a result makes no
+// GitHub call.
 func (a *App) Edited(ctx context.Context, pr PR, oldBody string, sender *github.User) error {
-	gh, by := a.github(pr.Installation), actorOf(sender)
+	by := actorOf(sender)
 	oldDoc, newDoc := checklist.Parse([]byte(oldBody)), checklist.Parse([]byte(pr.Body))
 	if sameStructure(oldDoc, newDoc) {
 		a.logger(ctx).Debug("edit changes no heading or box; nothing to do", "pr", pr.String())
 		return nil
 	}
-	rc, err := a.loadConfig(ctx, gh, pr)
-	if err != nil {
-		return err
-	}
-	var changes []checklist.Change
-	var ticks []store.Record
-	if rc.cfg != nil {
-		changes = checklist.Diff(oldDoc, newDoc, rc.cfg)
-		if ticks, err = tickRecords(pr, changes, by, pr.UpdatedAt, 0); err != nil {
-			return err
+	changed := false
+	d := delivery{event: pr, changes: func(rc repoConfig) ([]store.Record, error) {
+		if rc.cfg == nil {
+			return nil, nil
 		}
-	}
-	if len(changes) > 0 {
-		return a.evaluateWith(ctx, gh, pr, rc, evalOpts{writes: ticks})
-	}
-	// No box changed state, so the ledger is as before. A late edit then
-	// changes nothing: the newer delivery posted the newer body. Otherwise
-	// the old body's result under the same facts is what the PR showed
-	// before this edit, and when the new result equals it nothing is posted.
+		changes := checklist.Diff(oldDoc, newDoc, rc.cfg)
+		changed = changed || len(changes) > 0
+		return tickRecords(pr, changes, by, pr.UpdatedAt, reviewRef{})
+	}}
+	// When no box or waiver changed, the ledger is as before. A late edit
+	// then changes nothing: the newer delivery posted the newer body.
+	// Otherwise the old body's result under the same facts is what the PR
+	// showed before this edit, and when the new result equals it nothing is
+	// posted.
 	edit := pr
-	unchanged := func(pr PR, l ledger, j judgement) (bool, error) {
+	d.unchanged = func(pr PR, rcs []repoConfig, l ledger, j judgement) bool {
+		if changed {
+			return false
+		}
 		if late := !edit.UpdatedAt.IsZero() && l.prVersion > edit.UpdatedAt.UnixNano(); late {
 			a.logger(ctx).Debug("late edit changes no box; no write", "pr", pr.String())
-			return true, nil
+			return true
 		}
 		before := pr
 		before.Body = oldBody
-		jBefore, err := a.judge(ctx, gh, before, rc, l)
-		if err != nil {
-			return false, err
-		}
-		if sameRuns(jBefore.runs, j.runs) {
+		if sameRuns(judgeWith(before, rcs, j.facts, a.now().UTC()).runs, j.runs) {
 			a.logger(ctx).Debug("edit changes no checklist result; no write", "pr", pr.String())
-			return true, nil
+			return true
 		}
-		return false, nil
+		return false
 	}
-	return a.evaluateWith(ctx, gh, pr, rc, evalOpts{unchanged: unchanged})
+	return a.process(ctx, a.github(pr.Installation), d)
 }
 
-// Pushed notes a new head commit (for reset_reviewer_on_push) and
-// evaluates on it.
-func (a *App) Pushed(ctx context.Context, pr PR) error {
+// Pushed notes a new head commit pushed by sender and evaluates on it. A
+// push resets reviewer ticks and waivers (reset_reviewer_on_push) and makes
+// its sender a contributor, unless it is GitHub's "Update branch" merge of
+// the base into the previous head, which changes nothing a reviewer
+// approved.
+func (a *App) Pushed(ctx context.Context, pr PR, sender *github.User) error {
 	gh := a.github(pr.Installation)
-	push := []store.Record{pushRecord(pr, pr.UpdatedAt)}
-	rc, err := a.loadConfig(ctx, gh, pr)
+	h, err := readHead(ctx, gh, pr, pr.Base)
+	var fixed []store.Record
+	if err != nil || !h.UpdateMerge {
+		fixed = append(fixed, pushRecord(pr, pr.UpdatedAt))
+		if s := actorOf(sender); s.Login != "" && !s.Bot {
+			fixed = append(fixed, pusherRecord(pr, s.Login, pr.UpdatedAt))
+		}
+	}
 	if err != nil {
 		// The push is what stops reviewer ticks of older commits from
 		// counting: a delivery that fails must still record it.
-		if _, _, werr := a.current(ctx, pr, push); werr != nil {
+		if _, _, werr := a.recordAndLoad(ctx, pr, fixed); werr != nil {
 			return errors.Join(err, werr)
 		}
 		return err
 	}
-	return a.evaluateWith(ctx, gh, pr, rc, evalOpts{writes: push})
+	rec, err := headRecordOf(pr, pr.HeadSHA+"@"+pr.Base, h)
+	if err != nil {
+		return err
+	}
+	fixed = append(fixed, rec)
+	return a.process(ctx, gh, delivery{event: pr, fixed: fixed})
 }
 
 // sameStructure reports whether two bodies have the same headings and boxes
@@ -148,49 +153,94 @@ func interleave(d *checklist.Document) []int {
 	return out
 }
 
-// evalOpts adapts evaluateWith to the event.
-type evalOpts struct {
-	// writes are the delivery's own ledger records (see current).
-	writes []store.Record
+// delivery is what one event brings to a judgement.
+type delivery struct {
+	event PR
+	// changes are the event's own ledger records (ticks, waivers) under a
+	// config in force; nil: none. They are computed again when the newest
+	// state has another config source (a late delivery after a retarget).
+	changes func(rc repoConfig) ([]store.Record, error)
+	// fixed are records that hold under any config (a push, a dismissal);
+	// they are recorded even when the config cannot be read.
+	fixed []store.Record
 	// unchanged, when set, reports that the PR already shows the judged
 	// result, so nothing is posted.
-	unchanged func(pr PR, l ledger, j judgement) (bool, error)
+	unchanged func(pr PR, rcs []repoConfig, l ledger, j judgement) bool
 	// rerun: a person asked for the runs again, and GitHub set their check
 	// suite back to queued, so a merged PR's runs are posted too.
 	rerun bool
 }
 
-// evaluate judges pr and posts its check runs.
-func (a *App) evaluate(ctx context.Context, gh gitHub, pr PR, o evalOpts) error {
-	rc, err := a.loadConfig(ctx, gh, pr)
-	if err != nil {
-		return err
-	}
-	return a.evaluateWith(ctx, gh, pr, rc, o)
-}
-
-// evaluateWith records o.writes with event's state (see current), judges
-// the newest state and posts the check runs, unless the PR is merged (the
-// verdict goes to the gate instead) or o.unchanged says the PR already
+// process records d's changes, judges the newest state of the PR with the
+// config in force for it, and posts the check runs, unless the PR is merged
+// (the verdict goes to the gate instead) or d.unchanged says the PR already
 // shows this result.
-func (a *App) evaluateWith(ctx context.Context, gh gitHub, event PR, rc repoConfig, o evalOpts) error {
-	pr, l, err := a.current(ctx, event, o.writes)
+func (a *App) process(ctx context.Context, gh gitHub, d delivery) error {
+	rcs, err := a.configsFor(ctx, gh, d.event)
+	if err != nil {
+		if len(d.fixed) > 0 {
+			if _, _, werr := a.recordAndLoad(ctx, d.event, d.fixed); werr != nil {
+				return errors.Join(err, werr)
+			}
+		}
+		return err
+	}
+	writes, err := d.records(rcs)
 	if err != nil {
 		return err
 	}
-	j, err := a.judge(ctx, gh, pr, rc, l)
+	pr, l, err := a.recordAndLoad(ctx, d.event, append(d.fixed, writes...))
 	if err != nil {
 		return err
 	}
-	if done, err := a.mergedVerdict(ctx, event, pr, j); err != nil || (done && !o.rerun) {
-		return err
-	}
-	if o.unchanged != nil {
-		if same, err := o.unchanged(pr, l, j); same || err != nil {
+	if configSource(pr) != configSource(d.event) {
+		// A newer state (a retarget, the merge) brings another config: the
+		// event's own changes are recorded under it, and judged with it.
+		if rcs, err = a.configsFor(ctx, gh, pr); err != nil {
 			return err
 		}
+		if writes, err = d.records(rcs); err != nil {
+			return err
+		}
+		if len(writes) > 0 {
+			if pr, l, err = a.recordAndLoad(ctx, d.event, writes); err != nil {
+				return err
+			}
+		}
 	}
-	return a.postFresh(ctx, gh, event, pr, rc, l, j)
+	j, err := a.judgeAll(ctx, gh, pr, rcs, l)
+	if err != nil {
+		return err
+	}
+	if done, err := a.mergedVerdict(ctx, gh, d.event, pr, rcs, l, j, false); err != nil || (done && !d.rerun) {
+		return err
+	}
+	if d.unchanged != nil && d.unchanged(pr, rcs, l, j) {
+		return nil
+	}
+	return a.postFresh(ctx, gh, d.event, pr, rcs, l, j)
+}
+
+// records are d's own changes under every config in force, each record once.
+func (d delivery) records(rcs []repoConfig) ([]store.Record, error) {
+	if d.changes == nil {
+		return nil, nil
+	}
+	var out []store.Record
+	seen := map[string]bool{}
+	for _, rc := range rcs {
+		recs, err := d.changes(rc)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range recs {
+			if !seen[r.SK] {
+				seen[r.SK] = true
+				out = append(out, r)
+			}
+		}
+	}
+	return out, nil
 }
 
 // maxRejudge bounds how often postFresh judges again: each round needs yet
@@ -206,7 +256,7 @@ const maxRejudge = 3
 // differs from what this delivery posted is posted again. A delivery that
 // records after that read posts after this one's runs landed, so the run
 // created last is always judged on the newest state.
-func (a *App) postFresh(ctx context.Context, gh gitHub, event, pr PR, rc repoConfig, l ledger, j judgement) error {
+func (a *App) postFresh(ctx context.Context, gh gitHub, event, pr PR, rcs []repoConfig, l ledger, j judgement) error {
 	runs := j.runs
 	for round := 0; ; round++ {
 		if err := a.post(ctx, gh, pr, runs); err != nil {
@@ -223,11 +273,17 @@ func (a *App) postFresh(ctx context.Context, gh gitHub, event, pr PR, rc repoCon
 			return nil
 		}
 		posted := j.runs
-		pr, l = l2.newest(pr), l2
-		if j, err = a.judge(ctx, gh, pr, rc, l); err != nil {
+		next := l2.newest(pr)
+		if configSource(next) != configSource(pr) {
+			if rcs, err = a.configsFor(ctx, gh, next); err != nil {
+				return err
+			}
+		}
+		pr, l = next, l2
+		if j, err = a.judgeAll(ctx, gh, pr, rcs, l); err != nil {
 			return err
 		}
-		if done, err := a.mergedVerdict(ctx, event, pr, j); done || err != nil {
+		if done, err := a.mergedVerdict(ctx, gh, event, pr, rcs, l, j, false); done || err != nil {
 			return err
 		}
 		runs = changedRuns(posted, j.runs)
@@ -256,67 +312,88 @@ func changedRuns(posted, now []checkRun) []checkRun {
 // posts no check runs; a late event from before the merge (event not
 // merged) still posts the runs it would have posted in time, so the PR's
 // checks end as they would have without the delay.
-func (a *App) mergedVerdict(ctx context.Context, event, pr PR, j judgement) (done bool, err error) {
+func (a *App) mergedVerdict(ctx context.Context, gh gitHub, event, pr PR, rcs []repoConfig, l ledger, j judgement, rerun bool) (done bool, err error) {
 	if !pr.Merged {
 		return false, nil
 	}
-	if err := a.verdictChanged(ctx, pr, j); err != nil {
+	v, err := a.recordVerdict(ctx, gh, pr, rcs, l, j)
+	if err != nil {
 		return true, err
+	}
+	a.logger(ctx).Info("recorded merge verdict", "pr", pr.String(), "merge_sha", v.MergeSHA, "complete", v.Complete)
+	if a.gate == nil {
+		return event.Merged, nil
+	}
+	hand := a.gate.Verdict
+	if rerun {
+		hand = a.gate.Rerun
+	}
+	if err := hand(ctx, v); err != nil {
+		return true, fmt.Errorf("release gate for %s: %w", pr, err)
 	}
 	return event.Merged, nil
 }
 
-func (a *App) verdictChanged(ctx context.Context, pr PR, j judgement) error {
-	v, err := a.verdict(ctx, pr, j)
-	if err != nil {
-		return err
-	}
-	a.logger(ctx).Info("recorded merge verdict", "pr", pr.String(), "merge_sha", v.MergeSHA, "complete", v.Complete)
-	if a.gate == nil {
-		return nil
-	}
-	if err := a.gate.Verdict(ctx, v); err != nil {
-		return fmt.Errorf("release gate for %s: %w", pr, err)
-	}
-	return nil
-}
-
 // Reviewed handles a review submitted or (dismissed true) dismissed. Boxes
 // ticked in an approving review's own copy of a reviewer checklist count as
-// ticked by the reviewer; a dismissal withdraws them. A later approval
-// without a checklist withdraws nothing: re-approving after a push is not
-// unticking.
+// ticked by the reviewer, for the commit the review approved; a dismissal
+// withdraws them for good. A later approval without a checklist withdraws
+// nothing: re-approving after a push is not unticking.
 func (a *App) Reviewed(ctx context.Context, pr PR, review *github.PullRequestReview, dismissed bool) error {
 	gh := a.github(pr.Installation)
 	reviewer := actorOf(review.GetUser())
 	if dismissed {
-		// Withdrawn before anything that can fail (the config read), and
-		// whatever the config: a dismissal only ever takes counts away.
-		ticks, err := a.withdrawReviewTicks(ctx, pr, reviewer, reviewID(review), a.now().UTC())
-		if err != nil {
-			return err
-		}
-		if _, _, err := a.current(ctx, pr, ticks); err != nil {
-			return err
-		}
-		return a.evaluate(ctx, gh, pr, evalOpts{})
+		return a.dismissed(ctx, gh, pr, review)
 	}
-	rc, err := a.loadConfig(ctx, gh, pr)
+	ref := reviewRef{ID: reviewID(review), Commit: review.GetCommitID()}
+	at := review.GetSubmittedAt().Time
+	if at.IsZero() {
+		at = pr.UpdatedAt
+	}
+	approved := strings.EqualFold(review.GetState(), "approved")
+	var current *github.PullRequestReview
+	d := delivery{event: pr, changes: func(rc repoConfig) ([]store.Record, error) {
+		if rc.cfg == nil || !approved {
+			return nil, nil
+		}
+		return tickRecords(pr, reviewTicks(checklist.Parse([]byte(review.GetBody())), rc.cfg), reviewer, at, ref)
+	}}
+	if approved && len(reviewTicks(checklist.Parse([]byte(review.GetBody())), nil)) > 0 {
+		// Its ticks count only while GitHub says the review stands: a
+		// dismissal delivered before this "submitted" may be lost or late.
+		var err error
+		if current, err = gh.CurrentReview(ctx, pr.Owner, pr.Repo, pr.Number, review); err != nil {
+			return err
+		}
+		switch {
+		case current == nil:
+			// Not listed yet, or deleted: nothing is recorded, and the
+			// redelivery of this failed delivery looks again.
+			return fmt.Errorf("review %d of %s is not listed by GitHub", review.GetID(), pr)
+		case strings.EqualFold(current.GetState(), "dismissed"):
+			a.logger(ctx).Info("approving review was dismissed since; its ticks do not count", "pr", pr.String(), "review", review.GetID())
+			return a.dismissed(ctx, gh, pr, review)
+		case !strings.EqualFold(current.GetState(), "approved"):
+			approved = false
+		}
+	}
+	return a.process(ctx, gh, d)
+}
+
+// dismissed takes back a review: it records the review as dismissed (a
+// later delivery of its "submitted" cannot bring its ticks back) and
+// unticks every box whose latest record is a tick from it. It records
+// before anything that can fail (the config read), whatever the config: a
+// dismissal only ever takes counts away.
+func (a *App) dismissed(ctx context.Context, gh gitHub, pr PR, review *github.PullRequestReview) error {
+	fixed, err := a.withdrawReviewTicks(ctx, pr, actorOf(review.GetUser()), reviewID(review), a.now().UTC())
 	if err != nil {
 		return err
 	}
-	var ticks []store.Record
-	if rc.cfg != nil && strings.EqualFold(review.GetState(), "approved") {
-		changes := reviewTicks(checklist.Parse([]byte(review.GetBody())), rc.cfg)
-		at := review.GetSubmittedAt().Time
-		if at.IsZero() {
-			at = pr.UpdatedAt
-		}
-		if ticks, err = tickRecords(pr, changes, reviewer, at, reviewID(review)); err != nil {
-			return err
-		}
+	if id := reviewID(review); id > 0 {
+		fixed = append(fixed, dismissedRecord(pr, id))
 	}
-	return a.evaluateWith(ctx, gh, pr, rc, evalOpts{writes: ticks})
+	return a.process(ctx, gh, delivery{event: pr, fixed: fixed})
 }
 
 // ReviewEdited handles an edited review. An approving review's body is its
@@ -334,26 +411,29 @@ func (a *App) ReviewEdited(ctx context.Context, pr PR, review *github.PullReques
 		return err
 	}
 	if cur == nil { // gone: nothing of it stands
-		return a.Reviewed(ctx, pr, review, true)
+		return a.dismissed(ctx, gh, pr, review)
 	}
 	if cur.User == nil {
 		cur.User = review.GetUser()
 	}
 	review = cur
 	if !strings.EqualFold(review.GetState(), "approved") {
-		return a.Reviewed(ctx, pr, review, strings.EqualFold(review.GetState(), "dismissed"))
+		if strings.EqualFold(review.GetState(), "dismissed") {
+			return a.dismissed(ctx, gh, pr, review)
+		}
+		return a.process(ctx, gh, delivery{event: pr})
 	}
-	rc, err := a.loadConfig(ctx, gh, pr)
+	l, err := a.loadLedger(ctx, pr)
 	if err != nil {
 		return err
 	}
-	var ticks []store.Record
-	if rc.cfg != nil {
-		l, err := a.loadLedger(ctx, pr)
-		if err != nil {
-			return err
+	ref := reviewRef{ID: reviewID(review), Commit: review.GetCommitID()}
+	now := a.now().UTC()
+	return a.process(ctx, gh, delivery{event: pr, changes: func(rc repoConfig) ([]store.Record, error) {
+		if rc.cfg == nil {
+			return nil, nil
 		}
-		fromThis := func(t tickRecord) bool { return t.Review && t.Checked && t.ReviewID == reviewID(review) }
+		fromThis := func(t tickRecord) bool { return t.Review && t.Checked && t.ReviewID == ref.ID }
 		ticked := map[string]bool{}
 		var changes []checklist.Change
 		for _, c := range reviewTicks(checklist.Parse([]byte(review.GetBody())), rc.cfg) {
@@ -367,15 +447,12 @@ func (a *App) ReviewEdited(ctx context.Context, pr PR, review *github.PullReques
 				changes = append(changes, checklist.Change{Key: key, Text: key, Checked: false})
 			}
 		}
-		if ticks, err = tickRecords(pr, changes, actorOf(review.GetUser()), a.now().UTC(), reviewID(review)); err != nil {
-			return err
-		}
-	}
-	return a.evaluateWith(ctx, gh, pr, rc, evalOpts{writes: ticks})
+		return tickRecords(pr, changes, actorOf(review.GetUser()), now, ref)
+	}})
 }
 
 // reviewTicks are the ticked, required boxes of reviewer checklists in a
-// review body.
+// review body. A nil cfg means the defaults.
 func reviewTicks(doc *checklist.Document, cfg *checklist.Config) []checklist.Change {
 	var out []checklist.Change
 	for _, r := range checklist.Evaluate(doc, cfg, nil) {
@@ -417,7 +494,7 @@ func (a *App) withdrawReviewTicks(ctx context.Context, pr PR, reviewer actor, id
 			changes = append(changes, checklist.Change{Key: key, Text: key, Checked: false})
 		}
 	}
-	return tickRecords(pr, changes, reviewer, at, anyReview)
+	return tickRecords(pr, changes, reviewer, at, reviewRef{ID: anyReview})
 }
 
 // Recheck re-evaluates pull requests named by number (check_run
@@ -435,36 +512,137 @@ func (a *App) Recheck(ctx context.Context, installation int64, owner, repo strin
 		ref := PRFrom(installation, &github.Repository{Owner: &github.User{Login: &owner}, Name: &repo}, pr)
 		// Closed and merged PRs are answered too: GitHub set the suite
 		// back to queued and shows it so until the App posts.
-		if err := a.evaluate(ctx, gh, ref, evalOpts{rerun: true}); err != nil {
+		if err := a.process(ctx, gh, delivery{event: ref, rerun: true}); err != nil {
 			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)
 }
 
-// MergeGroup answers a merge queue's checks_requested with success for
-// every checklist: each PR in the group was already held by its checks.
-// The group is located by pr's Installation, Owner, Repo, HeadSHA and Base.
-func (a *App) MergeGroup(ctx context.Context, pr PR) error {
-	gh := a.github(pr.Installation)
-	rc, err := a.loadConfig(ctx, gh, pr)
+// MergeGroup is a merge queue's group to check: GitHub asks for the
+// required checks on the group's head commit before it lands.
+type MergeGroup struct {
+	Installation int64
+	Owner, Repo  string
+	HeadSHA      string
+	HeadRef      string // refs/heads/gh-readonly-queue/<base>/pr-<N>-<sha>
+	Base         string
+}
+
+// queuedPR finds the pull request numbers GitHub puts in a merge group's
+// head ref.
+var queuedPR = regexp.MustCompile(`(?:^|/)pr-([0-9]{1,9})-[0-9a-f]{7,64}$`)
+
+// MergeGroup answers a merge queue's checks_requested: each pull request in
+// the group is judged as it stands (its newest body, the ledger, the base
+// branch's config), and every checklist's run on the group's head commit
+// carries the worst conclusion among them. Those runs stay on the commit
+// once it lands, so they must say what was judged, never a blanket success.
+func (a *App) MergeGroup(ctx context.Context, g MergeGroup) error {
+	gh := a.github(g.Installation)
+	at := a.now().UTC()
+	var numbers []int
+	if m := queuedPR.FindStringSubmatch(g.HeadRef); m != nil {
+		n, _ := strconv.Atoi(m[1])
+		numbers = append(numbers, n)
+	}
+	groupPR := PR{Installation: g.Installation, Owner: g.Owner, Repo: g.Repo, HeadSHA: g.HeadSHA, Base: g.Base}
+	rcs, err := a.configsFor(ctx, gh, groupPR)
 	if err != nil {
 		return err
 	}
-	cfg := rc.cfg
-	if cfg == nil {
-		cfg = checklist.DefaultConfig()
+	names := checklistNames(rcs)
+	if len(numbers) == 0 {
+		var runs []checkRun
+		for _, name := range names {
+			runs = append(runs, checkRun{Name: name, HeadSHA: g.HeadSHA, Conclusion: "failure", At: at, Title: "merge queue: pull request unknown",
+				Summary: fmt.Sprintf("checkoff cannot tell which pull request merge group `%s` holds, so it cannot judge its checklists.", mdEscape(g.HeadRef))})
+		}
+		return a.post(ctx, gh, groupPR, runs)
+	}
+	type verdictOf struct {
+		number int
+		run    checkRun
+	}
+	byName := map[string][]verdictOf{}
+	for _, n := range numbers {
+		raw, err := gh.PullRequest(ctx, g.Owner, g.Repo, n)
+		if err != nil {
+			return err
+		}
+		pr := PRFrom(g.Installation, &github.Repository{Owner: &github.User{Login: &g.Owner}, Name: &g.Repo}, raw)
+		l, err := a.loadLedger(ctx, pr)
+		if err != nil {
+			return err
+		}
+		pr = l.newest(pr)
+		prc, err := a.configsFor(ctx, gh, pr)
+		if err != nil {
+			return err
+		}
+		j, err := a.judgeAll(ctx, gh, pr, prc, l)
+		if err != nil {
+			return err
+		}
+		for _, name := range names {
+			r := checkRun{Name: name, Conclusion: "failure", Title: "not judged", Summary: "The checklist is not in the configuration this pull request was judged under."}
+			if i := slices.IndexFunc(j.runs, func(r checkRun) bool { return r.Name == name }); i >= 0 {
+				r = j.runs[i]
+			}
+			byName[name] = append(byName[name], verdictOf{n, r})
+		}
 	}
 	var runs []checkRun
-	for _, c := range cfg.Checklists {
-		runs = append(runs, checkRun{Name: c.Name, HeadSHA: pr.HeadSHA, Conclusion: "success", At: a.now().UTC(),
-			Title: "merge queue", Summary: "Every pull request in this merge group passed its checklist checks before joining the queue."})
+	for _, name := range names {
+		run := checkRun{Name: name, HeadSHA: g.HeadSHA, Conclusion: "success", At: at}
+		var b strings.Builder
+		for _, v := range byName[name] {
+			if rank(v.run.Conclusion) > rank(run.Conclusion) {
+				run.Conclusion = v.run.Conclusion
+			}
+			fmt.Fprintf(&b, "### #%d: %s\n\n%s\n", v.number, mdEscape(v.run.Title), v.run.Summary)
+		}
+		run.Title = "merge queue: " + byName[name][0].run.Title
+		run.Summary = b.String()
+		runs = append(runs, run)
 	}
-	return a.post(ctx, gh, pr, runs)
+	return a.post(ctx, gh, groupPR, runs)
+}
+
+// rank orders check-run conclusions from passing to failing.
+func rank(conclusion string) int {
+	switch conclusion {
+	case "success":
+		return 0
+	case "neutral":
+		return 1
+	case "action_required":
+		return 2
+	}
+	return 3
+}
+
+// checklistNames are the check-run names of the configs in force: the
+// invalid config's runs are named like the defaults.
+func checklistNames(rcs []repoConfig) []string {
+	var names []string
+	for _, rc := range rcs {
+		cfg := rc.cfg
+		if cfg == nil {
+			cfg = checklist.DefaultConfig()
+		}
+		for _, c := range cfg.Checklists {
+			if !slices.Contains(names, c.Name) {
+				names = append(names, c.Name)
+			}
+		}
+	}
+	return names
 }
 
 // EvaluateMerged gives the verdict on a merged PR now (for the release
-// gate, when the merge webhook was lost) and records it.
+// gate, when the merge webhook was lost, and for a re-run of its check) and
+// records it.
 func (a *App) EvaluateMerged(ctx context.Context, installation int64, owner, repo string, number int) (Verdict, error) {
 	gh := a.github(installation)
 	raw, err := gh.PullRequest(ctx, owner, repo, number)
@@ -475,17 +653,18 @@ func (a *App) EvaluateMerged(ctx context.Context, installation int64, owner, rep
 		return Verdict{}, fmt.Errorf("%s/%s#%d is not merged", owner, repo, number)
 	}
 	pr := PRFrom(installation, &github.Repository{Owner: &github.User{Login: &owner}, Name: &repo}, raw)
-	rc, err := a.loadConfig(ctx, gh, pr)
-	if err != nil {
-		return Verdict{}, err
-	}
 	l, err := a.loadLedger(ctx, pr)
 	if err != nil {
 		return Verdict{}, err
 	}
-	j, err := a.judge(ctx, gh, pr, rc, l)
+	pr = l.newest(pr)
+	rcs, err := a.configsFor(ctx, gh, pr)
 	if err != nil {
 		return Verdict{}, err
 	}
-	return a.verdict(ctx, pr, j)
+	j, err := a.judgeAll(ctx, gh, pr, rcs, l)
+	if err != nil {
+		return Verdict{}, err
+	}
+	return a.recordVerdict(ctx, gh, pr, rcs, l, j)
 }

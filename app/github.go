@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -14,9 +15,14 @@ import (
 
 // gitHub is everything the App asks of GitHub for one installation.
 type gitHub interface {
-	// Config returns the repository config file at ref; found is false
-	// when the file does not exist.
+	// Config returns the repository config file at ref (a full ref name,
+	// refs/heads/<branch>, or a commit SHA); found is false when the file
+	// does not exist.
 	Config(ctx context.Context, owner, repo, ref string) (data []byte, found bool, err error)
+	// Commits lists the commits reachable from head and not from base (a
+	// branch name or SHA), oldest first, with their parents and people;
+	// complete is false when there were more than checkoff reads.
+	Commits(ctx context.Context, owner, repo, base, head string) (commits []commit, complete bool, err error)
 	// Permission returns the collaborator permission of user: admin,
 	// write, read or none (GitHub folds maintain into write).
 	Permission(ctx context.Context, owner, repo, user string) (string, error)
@@ -35,6 +41,26 @@ type gitHub interface {
 
 // configPath is where a repository keeps its checkoff configuration.
 const configPath = ".github/checkoff.yml"
+
+// commit is what checkoff reads of a git commit.
+type commit struct {
+	SHA       string
+	Parents   []string
+	Author    string // GitHub login, lower case; "" when not linked to an account
+	AuthorBot bool
+	Committer string // likewise; "web-flow" for commits GitHub made
+	CommitBot bool
+	Verified  bool // GitHub verified its signature
+}
+
+// webFlow is the committer GitHub records for commits it makes itself
+// (web edits, "Update branch" merges), signed with GitHub's key.
+const webFlow = "web-flow"
+
+// branchRef is the full ref of a branch, so a tag of the same name cannot
+// stand in for it.
+func branchRef(branch string) string { return "refs/heads/" + branch }
+
 
 // restCaches are shared by every installation's restGitHub, so they live
 // as long as the App (on Lambda: across warm invocations).
@@ -83,7 +109,7 @@ func (g *restGitHub) Config(ctx context.Context, owner, repo, ref string) ([]byt
 	cached, ok := g.caches.config[key]
 	g.caches.mu.Unlock()
 
-	u := fmt.Sprintf("repos/%s/%s/contents/%s?ref=%s", owner, repo, configPath, ref)
+	u := fmt.Sprintf("repos/%s/%s/contents/%s?ref=%s", owner, repo, configPath, url.QueryEscape(ref))
 	req, err := g.client.NewRequest(http.MethodGet, u, nil)
 	if err != nil {
 		return nil, false, fmt.Errorf("build config request: %w", err)
@@ -213,4 +239,44 @@ func (g *restGitHub) CurrentReview(ctx context.Context, owner, repo string, numb
 		opts.Page = resp.NextPage
 	}
 	return nil, fmt.Errorf("list reviews of %s/%s#%d: review %d not in the first %d", owner, repo, number, review.GetID(), reviewPages*100)
+}
+
+// commitPages bounds the pages (of 100) read to list a pull request's
+// commits: GitHub's own pull request commit list stops at 250, and a PR of
+// thousands of commits is judged with its contributors unknown (fail
+// closed) rather than read for minutes.
+const commitPages = 10
+
+func (g *restGitHub) Commits(ctx context.Context, owner, repo, base, head string) ([]commit, bool, error) {
+	var out []commit
+	opts := &github.ListOptions{PerPage: 100}
+	for page := 0; page < commitPages; page++ {
+		cmp, resp, err := g.client.Repositories.CompareCommits(ctx, owner, repo, base, head, opts) // escapes both
+		if err != nil {
+			return nil, false, fmt.Errorf("compare %s...%s of %s/%s: %w", base, head, owner, repo, err)
+		}
+		for _, c := range cmp.Commits {
+			out = append(out, commitFrom(c))
+		}
+		if resp == nil || resp.NextPage == 0 {
+			return out, true, nil
+		}
+		opts.Page = resp.NextPage
+	}
+	return out, false, nil
+}
+
+func commitFrom(c *github.RepositoryCommit) commit {
+	out := commit{
+		SHA:       c.GetSHA(),
+		Author:    strings.ToLower(c.GetAuthor().GetLogin()),
+		AuthorBot: isBot(c.GetAuthor()),
+		Committer: strings.ToLower(c.GetCommitter().GetLogin()),
+		CommitBot: isBot(c.GetCommitter()),
+		Verified:  c.GetCommit().GetVerification().GetVerified(),
+	}
+	for _, p := range c.Parents {
+		out.Parents = append(out.Parents, p.GetSHA())
+	}
+	return out
 }

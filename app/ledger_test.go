@@ -71,15 +71,15 @@ func TestLedgerConverges(t *testing.T) {
 		a, st := newTestApp(t, &syncWriter{})
 		for _, i := range order {
 			s := steps[i]
-			recs, err := tickRecords(pr, []checklist.Change{{Key: k, Text: "x", Checked: s.checked}}, actor{Login: s.by}, s.at, 0)
+			recs, err := tickRecords(pr, []checklist.Change{{Key: k, Text: "x", Checked: s.checked}}, actor{Login: s.by}, s.at, reviewRef{})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, _, err := a.current(ctx, pr, recs); err != nil {
+			if _, _, err := a.recordAndLoad(ctx, pr, recs); err != nil {
 				t.Fatal(err)
 			}
 		}
-		got, err := st.Query(ctx, ledgerPK("acme", "api", 7))
+		got, err := st.Query(ctx, ledgerPK(pr))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -117,7 +117,7 @@ func TestCurrentKeepsTheNewestState(t *testing.T) {
 		{older, "new", "h2"}, // late: takes the newest
 		{newer, "new", "h2"}, // same again
 	} {
-		got, _, err := a.current(ctx, tc.in, nil)
+		got, _, err := a.recordAndLoad(ctx, tc.in, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -126,28 +126,32 @@ func TestCurrentKeepsTheNewestState(t *testing.T) {
 				got.Body, got.HeadSHA, got.Merged, got.MergeSHA, tc.body, tc.head)
 		}
 	}
-	// Without updated_at nothing is recorded or replaced.
-	got, _, err := a.current(ctx, PR{Owner: "acme", Repo: "api", Number: 7, Body: "fetched"}, nil)
-	if err != nil || got.Body != "fetched" {
-		t.Errorf("current without updated_at = %q, %v", got.Body, err)
+	// A state without updated_at is of unknown age: nothing is recorded,
+	// and the newest state recorded is judged instead.
+	got, _, err := a.recordAndLoad(ctx, PR{Owner: "acme", Repo: "api", Number: 7, Body: "fetched"}, nil)
+	if err != nil || got.Body != "new" {
+		t.Errorf("recordAndLoad without updated_at = %q, %v; want the newest state", got.Body, err)
 	}
 }
 
 func TestLedgerMovedSince(t *testing.T) {
 	base := func() ledger {
-		return ledger{versions: map[string]int64{"a": 2, "b": 4}, prVersion: 10, lastPush: time.Unix(5, 0)}
+		return ledger{versions: map[string]int64{"item:a": 2, "item:b": 4, prSK: 10, pushSK: 5}}
 	}
 	for name, tc := range map[string]struct {
 		change func(l *ledger)
 		moved  bool
 	}{
 		"nothing":           {func(*ledger) {}, false},
-		"a record replaced": {func(l *ledger) { l.versions["a"] = 3 }, true},
-		"a record added":    {func(l *ledger) { l.versions["c"] = 1 }, true},
-		"a record gone":     {func(l *ledger) { delete(l.versions, "b") }, true},
-		"a record swapped":  {func(l *ledger) { delete(l.versions, "b"); l.versions["c"] = 4 }, true},
-		"newer state":       {func(l *ledger) { l.prVersion = 11 }, true},
-		"a push":            {func(l *ledger) { l.lastPush = time.Unix(6, 0) }, true},
+		"a record replaced": {func(l *ledger) { l.versions["item:a"] = 3 }, true},
+		"a record added":    {func(l *ledger) { l.versions["item:c"] = 1 }, true},
+		"a record gone":     {func(l *ledger) { delete(l.versions, "item:b") }, true},
+		"a record swapped":  {func(l *ledger) { delete(l.versions, "item:b"); l.versions["item:c"] = 4 }, true},
+		"newer state":       {func(l *ledger) { l.versions[prSK] = 11 }, true},
+		"a push":            {func(l *ledger) { l.versions[pushSK] = 6 }, true},
+		"a waiver":          {func(l *ledger) { l.versions["waive:a"] = 6 }, true},
+		"a dismissal":       {func(l *ledger) { l.versions["dismissed:9"] = 1 }, true},
+		"head facts only":   {func(l *ledger) { l.versions["head:abc@dev"] = 1 }, false},
 	} {
 		t.Run(name, func(t *testing.T) {
 			old, now := base(), base()

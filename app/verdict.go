@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -27,7 +28,12 @@ type Verdict struct {
 	Complete     bool      `json:"complete"`
 	Reviewers    []string  `json:"reviewers,omitempty"` // who ticked counted reviewer items
 	Holding      []string  `json:"holding,omitempty"`   // "Reviewer Checklist: Are the commit messages appropriate?"
-	At           time.Time `json:"at"`                  // when the judged ledger was read: a later verdict knows more
+	// At versions verdicts of one merge: a verdict is stored with a later
+	// At than the one it replaces (see App.recordVerdict).
+	At time.Time `json:"at"`
+	// Ledger identifies the ledger the verdict was judged on: a verdict
+	// whose Ledger is not the ledger's current digest is stale.
+	Ledger string `json:"ledger,omitempty"`
 }
 
 // ReleaseGate receives every verdict the app records: at a merge, and again
@@ -80,4 +86,57 @@ func GetVerdict(ctx context.Context, st store.Store, owner, repo, sha string) (V
 		return Verdict{}, fmt.Errorf("decode verdict %s/%s@%s: %w", owner, repo, sha, err)
 	}
 	return v, nil
+}
+
+// recordVerdict records the verdict j on merged pr, judged on ledger l,
+// and returns the verdict that stands. Deliveries judge concurrently, and
+// a clock read by one of them says nothing of how new the ledger it read
+// is: a slow reader could store an older view under a newer time. So every
+// verdict carries the digest of the ledger it judged, and once stored it is
+// checked against the ledger as it is now; when the two differ (a delivery
+// recorded meanwhile), the newest ledger is judged and stored again, after
+// the stored one. The verdict left standing is always of the newest ledger:
+// the delivery that recorded last checks after everyone else's writes.
+func (a *App) recordVerdict(ctx context.Context, gh gitHub, pr PR, rcs []repoConfig, l ledger, j judgement) (Verdict, error) {
+	for round := 0; ; round++ {
+		v := Verdict{
+			Installation: pr.Installation, Owner: pr.Owner, Repo: pr.Repo, PR: pr.Number,
+			Base: pr.Base, MergeSHA: pr.MergeSHA, HeadSHA: pr.HeadSHA, Author: pr.Author,
+			Complete: j.complete, Reviewers: j.reviewer, Holding: j.holding, Ledger: l.digest(),
+		}
+		if v.MergeSHA == "" {
+			return v, errors.New("merged pull request without merge_commit_sha")
+		}
+		v.At = a.now().UTC()
+		prev, err := GetVerdict(ctx, a.store, pr.Owner, pr.Repo, pr.MergeSHA)
+		switch {
+		case err == nil:
+			if !v.At.After(prev.At) {
+				v.At = prev.At.Add(time.Microsecond)
+			}
+		case !errors.Is(err, store.ErrNotFound):
+			return v, err
+		}
+		if err := PutVerdict(ctx, a.store, v); err != nil {
+			return v, err
+		}
+		now, err := a.loadLedger(ctx, pr)
+		if err != nil {
+			return v, err
+		}
+		stored, err := GetVerdict(ctx, a.store, pr.Owner, pr.Repo, pr.MergeSHA)
+		if err != nil {
+			return v, err
+		}
+		if stored.Ledger == now.digest() {
+			return stored, nil
+		}
+		if round == maxRejudge {
+			return v, fmt.Errorf("record verdict for %s: the ledger kept moving; a redelivery judges it again", pr)
+		}
+		pr, l = now.newest(pr), now
+		if j, err = a.judgeAll(ctx, gh, pr, rcs, l); err != nil {
+			return v, err
+		}
+	}
 }

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-github/v62/github"
+
 	"github.com/checkoff-app/checkoff/app/store"
 )
 
@@ -40,5 +42,82 @@ func TestVerdictRecords(t *testing.T) {
 	}
 	if recs, err := st.Query(ctx, verdictPK("acme", "invoice-api", sha1)); err != nil || len(recs) != 1 {
 		t.Errorf("partition of %s holds %d records (%v), want its verdict alone", sha1[:7], len(recs), err)
+	}
+}
+
+// TestAttackStaleVerdictView: two deliveries judge one merged PR; the one
+// that read the older ledger stores its verdict last, from a machine whose
+// clock runs ahead. Before the fix a verdict's version was a clock read
+// before the ledger query, so the older view won and the merge stayed held
+// (or, the other way round, a stale complete verdict shipped). The verdict
+// that stands must be of the newest ledger, whatever the clocks say.
+func TestAttackStaleVerdictView(t *testing.T) {
+	ctx := context.Background()
+	st, err := store.OpenFile(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	t0 := time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC)
+	clock := func(at time.Time) func() time.Time { return func() time.Time { return at } }
+	dry := &DryRun{Out: &syncWriter{}, Writers: []string{"bob"},
+		ConfigData: []byte("checklists:\n  - name: Reviewer Checklist\n    ticked_by: reviewer\n")}
+	ahead, err := New(Options{Store: st, DryRun: dry, Now: clock(t0.Add(time.Hour))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	behind, err := New(Options{Store: st, DryRun: dry, Now: clock(t0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const base, merge = "1111111111111111111111111111111111111111", "2222222222222222222222222222222222222222"
+	body := func(ticks string) string {
+		b := "## Reviewer Checklist\n"
+		for i, it := range []string{"Reviewed", "Tested"} {
+			box := " "
+			if ticks[i] == 'x' {
+				box = "x"
+			}
+			b += "- [" + box + "] " + it + "\n"
+		}
+		return b
+	}
+	pr := PR{Owner: "acme", Repo: "api", RepoID: 7, Number: 3, HeadSHA: "abc", Base: "main", BaseSHA: base, Author: "alice",
+		Body: body(".."), UpdatedAt: t0, Merged: true, MergeSHA: merge}
+	if err := ahead.Opened(ctx, pr, &github.User{Login: github.String("alice")}); err != nil {
+		t.Fatal(err)
+	}
+	// The machine ahead judges the ledger as it is now (nothing ticked)...
+	gh := ahead.github(0)
+	rcs, err := ahead.configsFor(ctx, gh, pr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stale, err := ahead.loadLedger(ctx, pr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	staleJ, err := ahead.judgeAll(ctx, gh, pr, rcs, stale)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// ...while bob ticks both boxes on the machine behind, which records
+	// its verdict first.
+	done := pr
+	done.Body, done.UpdatedAt = body("xx"), t0.Add(time.Minute)
+	if err := behind.Edited(ctx, done, pr.Body, &github.User{Login: github.String("bob")}); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := GetVerdict(ctx, st, "acme", "api", merge); err != nil || !v.Complete {
+		t.Fatalf("verdict after bob's ticks = %+v, %v; want complete", v, err)
+	}
+	// The slow machine stores its older view last, with the later clock.
+	v, err := ahead.recordVerdict(ctx, gh, pr, rcs, stale, staleJ)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := GetVerdict(ctx, st, "acme", "api", merge)
+	if err != nil || !got.Complete || !v.Complete {
+		t.Fatalf("verdict standing = %+v (returned %+v), %v; want the complete verdict of the newest ledger", got, v, err)
 	}
 }

@@ -147,7 +147,7 @@ func faultStory() []storyStep {
 		{"approving review with the checklist", "pull_request_review", func(h *harness) []byte {
 			s := prState{Body: b3, Head: hNewHead, At: reviewAt}
 			h.setPull(s)
-			h.gh.SetReview(hRepo, hPR, githubtest.Review{User: hReviewer, State: "APPROVED", SubmittedAt: reviewAt, CommitID: hNewHead})
+			h.gh.SetReview(hRepo, hPR, githubtest.Review{ID: githubtest.FixtureReview, User: hReviewer, State: "APPROVED", SubmittedAt: reviewAt, CommitID: hNewHead})
 			return h.reviewPayload("submitted", hReviewer, "approved", reviewBody, reviewAt, s)
 		}},
 		{"text-only edit", "pull_request", edit(hAuthor, b3, b4, t0.Add(6*time.Minute), hNewHead)},
@@ -427,7 +427,7 @@ func TestLateDeliveryAfterMerge(t *testing.T) {
 	reviewAt := t0.Add(time.Minute)
 	s := prState{Body: body("xxxx", "...."), At: reviewAt}
 	h.setPull(s)
-	h.gh.SetReview(hRepo, hPR, githubtest.Review{User: hReviewer, State: "APPROVED", SubmittedAt: reviewAt})
+	h.gh.SetReview(hRepo, hPR, githubtest.Review{ID: githubtest.FixtureReview, User: hReviewer, State: "APPROVED", SubmittedAt: reviewAt})
 	reviewBody := "## Reviewer Checklist\r\n"
 	for _, it := range items(reviewerList) {
 		reviewBody += "- [x] " + it + "\r\n"

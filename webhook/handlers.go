@@ -63,7 +63,7 @@ func (h pullRequestHandler) Handle(ctx context.Context, eventType, _ string, pay
 		}
 		return nil // a title edit changes nothing checkoff judges
 	case "synchronize":
-		return h.app.Pushed(ctx, pr)
+		return h.app.Pushed(ctx, pr, ev.GetSender())
 	case "reopened", "ready_for_review":
 		return h.app.Evaluate(ctx, pr)
 	case "closed":
@@ -192,11 +192,12 @@ func (h mergeGroupHandler) Handle(ctx context.Context, eventType, _ string, payl
 		return nil
 	}
 	mg := ev.GetMergeGroup()
-	return h.app.MergeGroup(withLogger(ctx), app.PR{
+	return h.app.MergeGroup(withLogger(ctx), app.MergeGroup{
 		Installation: ev.GetInstallation().GetID(),
 		Owner:        ev.GetRepo().GetOwner().GetLogin(),
 		Repo:         ev.GetRepo().GetName(),
 		HeadSHA:      mg.GetHeadSHA(),
+		HeadRef:      mg.GetHeadRef(),
 		Base:         strings.TrimPrefix(mg.GetBaseRef(), "refs/heads/"),
 	})
 }

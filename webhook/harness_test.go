@@ -126,6 +126,12 @@ func newHarness(t testing.TB, opts ...func(*harnessOptions)) *harness {
 		h.gh.SetPermission(hRepo, hAuthor, "write")
 		h.gh.SetPermission(hRepo, hReviewer, "write")
 		h.gh.SetPermission(hRepo, hReader, "read")
+		// #12's commits: the author's head, the author's next push, and the
+		// merge commit that joins the head to dev.
+		h.gh.AddCommit(hRepo, githubtest.Commit{SHA: hHead, Parents: []string{githubtest.FixtureBaseSHA}, Author: hAuthor, Message: "Add the CSV export"})
+		h.gh.AddCommit(hRepo, githubtest.Commit{SHA: hNewHead, Parents: []string{hHead}, Author: hAuthor, Message: "Export totals too"})
+		h.gh.AddCommit(hRepo, githubtest.Commit{SHA: hMerge, Parents: []string{githubtest.FixtureBaseSHA, hHead}, Author: hReviewer,
+			Committer: "web-flow", Verified: true, Message: "Merge pull request #12"})
 		h.setPull(prState{Body: body("", ""), At: t0})
 	}
 	return h
@@ -368,7 +374,7 @@ func itemLine(t testing.TB, cr githubtest.CheckRun, item string) string {
 // whether two delivery orders converged.
 func (h *harness) ledger() []store.Record {
 	h.t.Helper()
-	recs, err := h.st.Query(context.Background(), fmt.Sprintf("ticks#%s#%d", hRepo, hPR))
+	recs, err := h.st.Query(context.Background(), fmt.Sprintf("ticks#id:%d#%d", githubtest.FixtureRepoID, hPR))
 	if err != nil {
 		h.t.Fatal(err)
 	}

@@ -29,6 +29,11 @@ func (h *harness) reviewPayload(action, who, state, reviewBody string, at time.T
 		githubtest.Set(p, "review.state", state)
 		githubtest.Set(p, "review.body", reviewBody)
 		githubtest.Set(p, "review.submitted_at", stamp(at))
+		head := s.Head
+		if head == "" {
+			head = hHead
+		}
+		githubtest.Set(p, "review.commit_id", head) // the review approves the head it saw
 		for _, e := range edits {
 			e(p)
 		}
@@ -49,7 +54,7 @@ func TestScenarioMainStory(t *testing.T) {
 	wantRun(t, h.run(authorList, hHead), "success", "Author Checklist: 4 of 4 ticked",
 		"Every item is ticked.", "ticked by @"+hAuthor)
 	wantRun(t, h.run(reviewerList, hHead), "failure", "Reviewer Checklist: 0 of 4 ticked",
-		"Items count only when ticked by a reviewer with write access who is not the author.")
+		"Items count only when ticked, or marked optional, by a reviewer with write access who did not contribute to the pull request.")
 	if line := itemLine(t, h.run(reviewerList, hHead), reviewerItems[0]); !strings.Contains(line, "⬜") || !strings.Contains(line, "not ticked") {
 		t.Errorf("unticked reviewer item: %q", line)
 	}
@@ -84,7 +89,7 @@ func TestScenarioMainStory(t *testing.T) {
 	mustOK(t, h.edited(hAuthor, old, s))
 	rv = h.run(reviewerList, hHead)
 	wantRun(t, rv, "failure", "Reviewer Checklist: 2 of 4 ticked")
-	if line := itemLine(t, rv, reviewerItems[2]); !strings.Contains(line, "⚠️") || !strings.Contains(line, "ticked by the author") {
+	if line := itemLine(t, rv, reviewerItems[2]); !strings.Contains(line, "⚠️") || !strings.Contains(line, hAuthor+", the author") {
 		t.Errorf("author's reviewer tick: %q", line)
 	}
 
@@ -98,8 +103,9 @@ func TestScenarioMainStory(t *testing.T) {
 		t.Errorf("read-only tick: %q", line)
 	}
 
-	// 5. The repository turns on reset_reviewer_on_push, then the author
-	// pushes: the reviewer's ticks stop counting on the new head.
+	// 5. The repository sets its config (reset_reviewer_on_push is on by
+	// default), then the author pushes: the reviewer's ticks stop counting
+	// on the new head.
 	h.setConfig("reset_reviewer_on_push: true\n")
 	h.gh.ResetCalls()
 	s = prState{Body: s.Body, Head: hNewHead, At: t0.Add(4 * time.Minute)}
@@ -108,7 +114,7 @@ func TestScenarioMainStory(t *testing.T) {
 	rv = h.run(reviewerList, hNewHead)
 	wantRun(t, rv, "failure", "Reviewer Checklist: 0 of 4 ticked")
 	for _, it := range reviewerItems[:2] {
-		if line := itemLine(t, rv, it); !strings.Contains(line, "ticked before the latest push") {
+		if line := itemLine(t, rv, it); !strings.Contains(line, "before the latest push") {
 			t.Errorf("pre-push reviewer tick: %q", line)
 		}
 	}
@@ -124,7 +130,7 @@ func TestScenarioMainStory(t *testing.T) {
 	reviewAt := t0.Add(5 * time.Minute)
 	s.At = reviewAt
 	h.setPull(s)
-	h.gh.SetReview(hRepo, hPR, githubtest.Review{User: hReviewer, State: "APPROVED", SubmittedAt: reviewAt})
+	h.gh.SetReview(hRepo, hPR, githubtest.Review{ID: githubtest.FixtureReview, User: hReviewer, State: "APPROVED", SubmittedAt: reviewAt})
 	reviewBody := "Looks good, ran the export locally.\r\n\r\n## Reviewer Checklist\r\n"
 	for _, it := range reviewerItems {
 		reviewBody += "- [x] " + it + "\r\n"
@@ -517,19 +523,49 @@ func TestScenarioRecheck(t *testing.T) {
 	})
 }
 
-// TestScenarioMergeGroup: a merge queue's checks_requested gets a success
-// run for every checklist on the group's head.
+// TestScenarioMergeGroup: a merge queue's checks_requested is answered
+// with the real judgement of the pull request in the group, on the group's
+// head. Before, every checklist got a blanket success that stayed on the
+// commit once it landed.
 func TestScenarioMergeGroup(t *testing.T) {
-	h := newHarness(t)
-	h.gh.AddCommit(hRepo, githubtest.Commit{SHA: hGroupSHA, Parents: []string{githubtest.FixtureBaseSHA}})
-	mustOK(t, h.deliver("merge_group", githubtest.Payload(t, "merge_group.checks_requested", nil)))
-	runs := h.runsOn(hGroupSHA)
-	if len(runs) != 2 {
-		t.Fatalf("runs on the group head: %v", runs)
+	group := func(h *harness) map[string]githubtest.CheckRun {
+		h.t.Helper()
+		h.gh.AddCommit(hRepo, githubtest.Commit{SHA: hGroupSHA, Parents: []string{githubtest.FixtureBaseSHA}})
+		mustOK(h.t, h.deliver("merge_group", githubtest.Payload(h.t, "merge_group.checks_requested", nil)))
+		runs := h.runsOn(hGroupSHA)
+		if len(runs) != 2 {
+			h.t.Fatalf("runs on the group head: %v", runs)
+		}
+		return runs
 	}
-	for _, name := range []string{authorList, reviewerList} {
-		wantRun(t, runs[name], "success", "merge queue")
-	}
+	t.Run("not checked off", func(t *testing.T) {
+		h := newHarness(t)
+		s := prState{Body: body("xxxx", "...."), At: t0}
+		mustOK(t, h.opened(s))
+		runs := group(h)
+		wantRun(t, runs[authorList], "success", "merge queue: Author Checklist: 4 of 4 ticked", "#12")
+		wantRun(t, runs[reviewerList], "failure", "merge queue: Reviewer Checklist: 0 of 4 ticked", "#12")
+	})
+	t.Run("checked off", func(t *testing.T) {
+		h := newHarness(t)
+		s := prState{Body: body("xxxx", "...."), At: t0}
+		mustOK(t, h.opened(s))
+		mustOK(t, h.edited(hReviewer, s.Body, prState{Body: body("xxxx", "xxxx"), At: t0.Add(time.Minute)}))
+		runs := group(h)
+		for _, name := range []string{authorList, reviewerList} {
+			wantRun(t, runs[name], "success", "", "#12")
+		}
+	})
+	t.Run("unknown pull request", func(t *testing.T) {
+		h := newHarness(t)
+		h.gh.AddCommit(hRepo, githubtest.Commit{SHA: hGroupSHA, Parents: []string{githubtest.FixtureBaseSHA}})
+		mustOK(t, h.deliver("merge_group", githubtest.Payload(t, "merge_group.checks_requested", func(p map[string]any) {
+			githubtest.Set(p, "merge_group.head_ref", "refs/heads/gh-readonly-queue/dev/something-else")
+		})))
+		for _, name := range []string{authorList, reviewerList} {
+			wantRun(t, h.runsOn(hGroupSHA)[name], "failure", "merge queue: pull request unknown")
+		}
+	})
 }
 
 // TestScenarioOwnBotIgnored: checkoff never reacts to its own events.
@@ -805,6 +841,7 @@ func TestScenarioWhoTicks(t *testing.T) {
 		s := prState{Body: body("xxxx", "...."), At: t0}
 		mustOK(t, h.opened(s))
 		approve(h, "submitted", "xxxx", t0.Add(time.Minute), s)
+		h.gh.SetReview(hRepo, hPR, githubtest.Review{ID: githubtest.FixtureReview + 1, User: hReviewer, State: "APPROVED", Body: reviewBody("xxxx"), SubmittedAt: t0.Add(2 * time.Minute)})
 		mustOK(t, h.deliver("pull_request_review", h.reviewPayload("submitted", hReviewer, "approved", reviewBody("xxxx"), t0.Add(2*time.Minute), s, func(p map[string]any) {
 			githubtest.Set(p, "review.id", githubtest.FixtureReview+1)
 		})))
@@ -821,6 +858,7 @@ func TestScenarioBaseChange(t *testing.T) {
 	h := newHarness(t)
 	h.setConfig("branches: [main]\n")
 	h.gh.SetFile(hRepo, "main", configFile, "branches: [main]\n")
+	h.gh.SetBranch(hRepo, "main", githubtest.FixtureBaseSHA)
 	s := prState{Body: body("xxxx", "...."), At: t0}
 	mustOK(t, h.opened(s))
 	wantRun(t, h.run(reviewerList, hHead), "neutral", "not enforced on dev")
@@ -894,7 +932,7 @@ func TestScenarioFailuresStillRecordWhatTakesCountsAway(t *testing.T) {
 			t.Fatalf("synchronize with the config refused: %d, want 500", w.Code)
 		}
 		recheck(h)
-		wantRun(t, h.run(reviewerList, hNewHead), "failure", "Reviewer Checklist: 0 of 4 ticked", "ticked before the latest push")
+		wantRun(t, h.run(reviewerList, hNewHead), "failure", "Reviewer Checklist: 0 of 4 ticked", "before the latest push")
 	})
 	t.Run("dismissal", func(t *testing.T) {
 		h := newHarness(t)
@@ -903,7 +941,7 @@ func TestScenarioFailuresStillRecordWhatTakesCountsAway(t *testing.T) {
 		reviewAt := t0.Add(time.Minute)
 		s.At = reviewAt
 		h.setPull(s)
-		h.gh.SetReview(hRepo, hPR, githubtest.Review{User: hReviewer, State: "APPROVED", SubmittedAt: reviewAt})
+		h.gh.SetReview(hRepo, hPR, githubtest.Review{ID: githubtest.FixtureReview, User: hReviewer, State: "APPROVED", SubmittedAt: reviewAt})
 		rb := "LGTM\r\n\r\n## Reviewer Checklist\r\n"
 		for _, it := range items(reviewerList) {
 			rb += "- [x] " + it + "\r\n"
