@@ -78,7 +78,7 @@ func TestTitleAndSummary(t *testing.T) {
 				key(t, "Reviewer Checklist", r[2]):                      {Checked: true, By: "carol", At: at},
 				key(t, "Reviewer Checklist", "ticked by a contributor"): {Checked: true, By: "dave", At: at, CanWrite: true},
 			}, Waivers: map[string]checklist.Tick{
-				key(t, "Reviewer Checklist", "extra check"):           {Checked: true, By: "bob", At: at, CanWrite: true},
+				key(t, "Reviewer Checklist", "extra check"):          {Checked: true, By: "bob", At: at, CanWrite: true},
 				key(t, "Reviewer Checklist", "waived by the author"): {Checked: true, By: "alice", At: at, CanWrite: true},
 			}},
 			title: "Reviewer Checklist: 1 of 6 ticked",

@@ -382,4 +382,3 @@ func sameRuns(a, b []checkRun) bool {
 		return x.Name == y.Name && x.HeadSHA == y.HeadSHA && x.Conclusion == y.Conclusion && x.Title == y.Title && x.Summary == y.Summary
 	})
 }
-

@@ -61,7 +61,6 @@ const webFlow = "web-flow"
 // stand in for it.
 func branchRef(branch string) string { return "refs/heads/" + branch }
 
-
 // restCaches are shared by every installation's restGitHub, so they live
 // as long as the App (on Lambda: across warm invocations).
 type restCaches struct {

@@ -17,17 +17,17 @@ import (
 // delivery was late). The release gate reads verdicts by
 // merge commit.
 type Verdict struct {
-	Installation int64     `json:"installation"`
-	Owner        string    `json:"owner"`
-	Repo         string    `json:"repo"`
-	PR           int       `json:"pr"`
-	Base         string    `json:"base"`      // base branch the PR was merged into
-	MergeSHA     string    `json:"merge_sha"` // merge_commit_sha
-	HeadSHA      string    `json:"head_sha"`
-	Author       string    `json:"author"`
-	Complete     bool      `json:"complete"`
-	Reviewers    []string  `json:"reviewers,omitempty"` // who ticked counted reviewer items
-	Holding      []string  `json:"holding,omitempty"`   // "Reviewer Checklist: Are the commit messages appropriate?"
+	Installation int64    `json:"installation"`
+	Owner        string   `json:"owner"`
+	Repo         string   `json:"repo"`
+	PR           int      `json:"pr"`
+	Base         string   `json:"base"`      // base branch the PR was merged into
+	MergeSHA     string   `json:"merge_sha"` // merge_commit_sha
+	HeadSHA      string   `json:"head_sha"`
+	Author       string   `json:"author"`
+	Complete     bool     `json:"complete"`
+	Reviewers    []string `json:"reviewers,omitempty"` // who ticked counted reviewer items
+	Holding      []string `json:"holding,omitempty"`   // "Reviewer Checklist: Are the commit messages appropriate?"
 	// At versions verdicts of one merge: a verdict is stored with a later
 	// At than the one it replaces (see App.recordVerdict).
 	At time.Time `json:"at"`

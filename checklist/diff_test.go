@@ -57,8 +57,8 @@ func TestDiff(t *testing.T) {
 				"## Reviewer Checklist\n- [ ] Are the commit messages appropriate?\n",
 		},
 		"marking a box optional keeps its key": {
-			old:  base,
-			new:  "## Author Checklist\n- [x] N/A: Has the author tested changes?\n- [x] Does a build from the Cmd Line Pass?\n",
+			old: base,
+			new: "## Author Checklist\n- [x] N/A: Has the author tested changes?\n- [x] Does a build from the Cmd Line Pass?\n",
 			want: []Change{
 				{"Author Checklist", author("Has the author tested changes?"), "N/A: Has the author tested changes?", true, false},
 				{"Author Checklist", author("Has the author tested changes?"), "N/A: Has the author tested changes?", true, true},
@@ -73,8 +73,8 @@ func TestDiff(t *testing.T) {
 			},
 		},
 		"an item added already optional is a waiver": {
-			old: base,
-			new: base + "- [ ] POST-MERGE: deploy\n",
+			old:  base,
+			new:  base + "- [ ] POST-MERGE: deploy\n",
 			want: []Change{{"Reviewer Checklist", reviewerKey("deploy"), "POST-MERGE: deploy", true, true}},
 		},
 		"repeated text: the second box changes": {
