@@ -25,10 +25,11 @@ type Template struct {
 
 // Parameter is a template parameter.
 type Parameter struct {
-	Type          string
-	Default       any
-	AllowedValues []any
-	Description   string
+	Type           string
+	Default        any
+	AllowedValues  []any
+	AllowedPattern string
+	Description    string
 }
 
 // Resource is a template resource.

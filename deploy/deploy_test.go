@@ -8,6 +8,8 @@ import (
 	"debug/buildinfo"
 	"debug/elf"
 	"encoding/base64"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -15,6 +17,7 @@ import (
 	"path"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"runtime"
 	"sort"
 	"strings"
@@ -34,7 +37,8 @@ const (
 	testAppID   = "12345"
 	stackName   = "checkoff-" + testStage
 	tableName   = "checkoff-test-CheckoffTable-ABC123"
-	functionArn = "arn:aws:lambda:" + testRegion + ":" + testAccount + ":function:checkoff-test-webhook"
+	webhookArn  = "arn:aws:lambda:" + testRegion + ":" + testAccount + ":function:checkoff-test-webhook"
+	gateArn     = "arn:aws:lambda:" + testRegion + ":" + testAccount + ":function:checkoff-test-gate"
 	releasesIn  = "/var/task/releases.yml" // Lambda unpacks the zip into /var/task
 )
 
@@ -69,10 +73,27 @@ var built struct {
 	err  error
 }
 
+// packaged remembers each `serverless package` run by its arguments, so
+// tests that need the same template share one run (each takes seconds).
+var packaged struct {
+	mu   sync.Mutex
+	dir  string // removed by TestMain
+	runs map[string]*packageRun
+}
+
+type packageRun struct {
+	once sync.Once
+	out  packageOutput
+	err  error
+}
+
 func TestMain(m *testing.M) {
 	code := m.Run()
 	if built.dir != "" {
 		os.RemoveAll(built.dir)
+	}
+	if packaged.dir != "" {
+		os.RemoveAll(packaged.dir)
 	}
 	os.Exit(code)
 }
@@ -209,10 +230,31 @@ func checkArtifact(t *testing.T, zipPath string) []byte {
 	return read("releases.yml")
 }
 
-// slsPackage runs the pinned Serverless Framework v3 on serverless.yml with
-// no AWS credentials and no way out to the network, and returns the
-// generated update template.
+// packageOptions are what differs between `serverless package` runs.
+type packageOptions struct {
+	region string   // --region; empty: none given
+	env    []string // extra environment, e.g. AWS_REGION=...
+	params []string // extra --param values, name=value
+}
+
+// packageOutput is what `serverless package` wrote.
+type packageOutput struct {
+	dir      string // holds cloudformation-template-update-stack.json
+	template string // its path
+	region   string // the region the framework resolved (serverless-state.json)
+	tpl      *Template
+}
+
+// slsPackage packages serverless.yml for the test stage and region with
+// params, and returns the generated update template.
 func slsPackage(t *testing.T, zipPath string, params ...string) *Template {
+	t.Helper()
+	return slsPackageWith(t, zipPath, packageOptions{region: testRegion, params: params}).tpl
+}
+
+// slsPackageWith runs the pinned Serverless Framework v3 on serverless.yml
+// with no AWS credentials and no way out to the network.
+func slsPackageWith(t *testing.T, zipPath string, o packageOptions) packageOutput {
 	t.Helper()
 	dir := root(t)
 	sls := filepath.Join(dir, "node_modules", "serverless", "bin", "serverless.js")
@@ -221,21 +263,56 @@ func slsPackage(t *testing.T, zipPath string, params ...string) *Template {
 	if err != nil {
 		needTool(t, "node", "node")
 	}
-	out := t.TempDir()
-	home := t.TempDir()
-	args := []string{sls, "package", "--stage", testStage, "--region", testRegion, "--package", out,
+	args := []string{sls, "package", "--stage", testStage,
 		"--param=githubAppId=" + testAppID, "--param=artifact=" + zipPath}
-	for _, p := range params {
+	if o.region != "" {
+		args = append(args, "--region", o.region)
+	}
+	for _, p := range o.params {
 		args = append(args, "--param="+p)
+	}
+	key := strings.Join(append(append([]string(nil), args...), o.env...), "\x00")
+	packaged.mu.Lock()
+	if packaged.runs == nil {
+		packaged.runs = map[string]*packageRun{}
+	}
+	if packaged.dir == "" {
+		if packaged.dir, err = os.MkdirTemp("", "checkoff-package-"); err != nil {
+			packaged.mu.Unlock()
+			t.Fatal(err)
+		}
+	}
+	run := packaged.runs[key]
+	if run == nil {
+		run = &packageRun{}
+		packaged.runs[key] = run
+	}
+	base := packaged.dir
+	packaged.mu.Unlock()
+	run.once.Do(func() { run.out, run.err = runPackage(node, dir, base, args, o.env) })
+	if run.err != nil {
+		t.Fatal(run.err)
+	}
+	return run.out
+}
+
+func runPackage(node, dir, base string, args, env []string) (packageOutput, error) {
+	out, err := os.MkdirTemp(base, "out-")
+	if err != nil {
+		return packageOutput{}, err
+	}
+	home, err := os.MkdirTemp(base, "home-")
+	if err != nil {
+		return packageOutput{}, err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, node, args...)
+	cmd := exec.CommandContext(ctx, node, append(args, "--package", out)...)
 	cmd.Dir = dir
 	// A clean environment: no credentials, no profile, no instance
 	// metadata, and a proxy that refuses every connection, so packaging
 	// that tried to reach AWS or the Serverless Dashboard would fail here.
-	cmd.Env = []string{
+	cmd.Env = append([]string{
 		"PATH=" + os.Getenv("PATH"),
 		"HOME=" + home,
 		"SLS_TELEMETRY_DISABLED=1",
@@ -246,19 +323,34 @@ func slsPackage(t *testing.T, zipPath string, params ...string) *Template {
 		"AWS_EC2_METADATA_DISABLED=true",
 		"HTTP_PROXY=http://127.0.0.1:9", "HTTPS_PROXY=http://127.0.0.1:9",
 		"http_proxy=http://127.0.0.1:9", "https_proxy=http://127.0.0.1:9",
-	}
+	}, env...)
 	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("serverless package: %v\n%s", err, b)
+		return packageOutput{}, fmt.Errorf("serverless package: %v\n%s", err, b)
 	}
-	data, err := os.ReadFile(filepath.Join(out, "cloudformation-template-update-stack.json"))
+	res := packageOutput{dir: out, template: filepath.Join(out, "cloudformation-template-update-stack.json")}
+	data, err := os.ReadFile(res.template)
 	if err != nil {
-		t.Fatal(err)
+		return packageOutput{}, err
 	}
-	tpl, err := ParseTemplate(data)
+	if res.tpl, err = ParseTemplate(data); err != nil {
+		return packageOutput{}, err
+	}
+	state, err := os.ReadFile(filepath.Join(out, "serverless-state.json"))
 	if err != nil {
-		t.Fatal(err)
+		return packageOutput{}, err
 	}
-	return tpl
+	var st struct {
+		Service struct {
+			Provider struct {
+				Region string `json:"region"`
+			} `json:"provider"`
+		} `json:"service"`
+	}
+	if err := json.Unmarshal(state, &st); err != nil {
+		return packageOutput{}, fmt.Errorf("serverless-state.json: %w", err)
+	}
+	res.region = st.Service.Provider.Region
+	return res, nil
 }
 
 // values resolves the generated template as CloudFormation would for the
@@ -272,8 +364,10 @@ func values(t *testing.T, tpl *Template) *Values {
 	}
 	v.Refs["CheckoffTable"] = tableName
 	v.Attrs["CheckoffTable.Arn"] = "arn:aws:dynamodb:" + testRegion + ":" + testAccount + ":table/" + tableName
-	v.Attrs["WebhookLambdaFunction.Arn"] = functionArn
+	v.Attrs["WebhookLambdaFunction.Arn"] = webhookArn
 	v.Refs["WebhookLambdaFunction"] = "checkoff-test-webhook"
+	v.Attrs["GateLambdaFunction.Arn"] = gateArn
+	v.Refs["GateLambdaFunction"] = "checkoff-test-gate"
 	v.Attrs["IamRoleLambdaExecution.Arn"] = "arn:aws:iam::" + testAccount + ":role/checkoff-test-us-east-1-lambdaRole"
 	v.Refs["IamRoleLambdaExecution"] = "checkoff-test-us-east-1-lambdaRole"
 	for _, name := range tpl.OfType("AWS::Events::Rule") {
@@ -428,24 +522,30 @@ func TestServerlessPackage(t *testing.T) {
 	tpl := slsPackage(t, zipPath)
 	v := values(t, tpl)
 
-	fn := func() Resource {
-		t.Helper()
-		fns := tpl.OfType("AWS::Lambda::Function")
-		if len(fns) != 1 || fns[0] != "WebhookLambdaFunction" {
-			t.Fatalf("Lambda functions %v, want only WebhookLambdaFunction", fns)
-		}
-		return tpl.Resources[fns[0]]
-	}()
+	fns := tpl.OfType("AWS::Lambda::Function")
+	if !reflect.DeepEqual(sorted(fns), []string{"GateLambdaFunction", "WebhookLambdaFunction"}) {
+		t.Fatalf("Lambda functions %v, want WebhookLambdaFunction and GateLambdaFunction", fns)
+	}
+	webhookFn, gateFn := tpl.Resources["WebhookLambdaFunction"], tpl.Resources["GateLambdaFunction"]
+	fn := webhookFn
 
-	t.Run("function", func(t *testing.T) {
-		p := fn.Properties
-		for key, want := range map[string]any{
-			"Runtime": "provided.al2023", "Architectures": []any{"arm64"}, "Handler": "bootstrap",
-			"MemorySize": 256.0, "Timeout": 15.0,
-			"Role": map[string]any{"Fn::GetAtt": []any{"IamRoleLambdaExecution", "Arn"}},
-		} {
-			if !reflect.DeepEqual(p[key], want) {
-				t.Errorf("%s = %#v, want %#v", key, p[key], want)
+	t.Run("functions", func(t *testing.T) {
+		// One binary, one handler: the dispatcher tells the events apart.
+		for name, f := range map[string]Resource{"webhook": webhookFn, "gate": gateFn} {
+			p := f.Properties
+			for key, want := range map[string]any{
+				"Runtime": "provided.al2023", "Architectures": []any{"arm64"}, "Handler": "bootstrap",
+				"MemorySize": 256.0,
+				"Role":       map[string]any{"Fn::GetAtt": []any{"IamRoleLambdaExecution", "Arn"}},
+			} {
+				if !reflect.DeepEqual(p[key], want) {
+					t.Errorf("%s %s = %#v, want %#v", name, key, p[key], want)
+				}
+			}
+		}
+		for _, key := range []string{"Code", "Environment"} {
+			if !reflect.DeepEqual(webhookFn.Properties[key], gateFn.Properties[key]) {
+				t.Errorf("%s differs between the functions:\n%#v\n%#v", key, webhookFn.Properties[key], gateFn.Properties[key])
 			}
 		}
 		for name, r := range tpl.Resources {
@@ -455,23 +555,47 @@ func TestServerlessPackage(t *testing.T) {
 		}
 	})
 
+	t.Run("timeouts", func(t *testing.T) {
+		// GitHub gives a delivery 10 s: the webhook function ends soon
+		// after, never holding a slot for long.
+		if got, _ := webhookFn.Properties["Timeout"].(float64); got < 10 || got > 12 {
+			t.Errorf("webhook Timeout %v s, want 10-12 (GitHub waits 10 s)", webhookFn.Properties["Timeout"])
+		}
+		// A reconcile may walk release.DefaultMaxCommits commits for each
+		// pipeline: far past a webhook's budget, within Lambda's 900 s.
+		if got, _ := gateFn.Properties["Timeout"].(float64); got < 120 || got > 900 {
+			t.Errorf("gate Timeout %v s, want 120-900 for a %d-commit reconcile", gateFn.Properties["Timeout"], release.DefaultMaxCommits)
+		}
+		// API Gateway would answer 503 before a slower function returned.
+		for _, name := range tpl.OfType("AWS::ApiGatewayV2::Integration") {
+			ms, _ := tpl.Resources[name].Properties["TimeoutInMillis"].(float64)
+			if fnTimeout, _ := webhookFn.Properties["Timeout"].(float64); ms < fnTimeout*1000 {
+				t.Errorf("integration %s times out after %v ms, before the function's %v s", name, ms, fnTimeout)
+			}
+		}
+	})
+
 	t.Run("artifact", func(t *testing.T) {
 		data, err := os.ReadFile(zipPath)
 		if err != nil {
 			t.Fatal(err)
 		}
-		code, _ := fn.Properties["Code"].(map[string]any)
-		if key, _ := code["S3Key"].(string); path.Base(key) != filepath.Base(zipPath) {
-			t.Errorf("function code S3Key %q does not name the artifact %s", key, filepath.Base(zipPath))
-		}
 		sum := sha256.Sum256(data)
 		want := base64.StdEncoding.EncodeToString(sum[:])
-		versions := tpl.OfType("AWS::Lambda::Version")
-		if len(versions) != 1 {
-			t.Fatalf("Lambda versions %v, want one", versions)
+		for _, f := range []Resource{webhookFn, gateFn} {
+			code, _ := f.Properties["Code"].(map[string]any)
+			if key, _ := code["S3Key"].(string); path.Base(key) != filepath.Base(zipPath) {
+				t.Errorf("function code S3Key %q does not name the artifact %s", key, filepath.Base(zipPath))
+			}
 		}
-		if got := tpl.Resources[versions[0]].Properties["CodeSha256"]; got != want {
-			t.Errorf("version CodeSha256 %v, want %s (the artifact's)", got, want)
+		versions := tpl.OfType("AWS::Lambda::Version")
+		if len(versions) != 2 {
+			t.Fatalf("Lambda versions %v, want one per function", versions)
+		}
+		for _, name := range versions {
+			if got := tpl.Resources[name].Properties["CodeSha256"]; got != want {
+				t.Errorf("version %s CodeSha256 %v, want %s (the artifact's)", name, got, want)
+			}
 		}
 	})
 
@@ -526,8 +650,8 @@ func TestServerlessPackage(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if uri != functionArn || p["PayloadFormatVersion"] != "2.0" || p["IntegrationType"] != "AWS_PROXY" {
-				t.Errorf("integration %s: uri %s, payload %v, type %v; want the function, 2.0, AWS_PROXY", name, uri, p["PayloadFormatVersion"], p["IntegrationType"])
+			if uri != webhookArn || p["PayloadFormatVersion"] != "2.0" || p["IntegrationType"] != "AWS_PROXY" {
+				t.Errorf("integration %s: uri %s, payload %v, type %v; want the webhook function, 2.0, AWS_PROXY", name, uri, p["PayloadFormatVersion"], p["IntegrationType"])
 			}
 			for key, target := range routes {
 				if target != "integrations/"+v.Refs[name] {
@@ -541,13 +665,80 @@ func TestServerlessPackage(t *testing.T) {
 				t.Errorf("HTTP API stage %v, want $default", s)
 			}
 		}
-		invokers := permissions(t, tpl, v, "apigateway.amazonaws.com")
+		invokers := permissions(t, tpl, v, webhookArn, "apigateway.amazonaws.com")
 		if len(invokers) != 1 || !strings.HasPrefix(invokers[0], "arn:aws:execute-api:"+testRegion+":"+testAccount+":httpapi-id/") {
 			t.Errorf("API Gateway may invoke the function from %v, want this HTTP API only", invokers)
 		}
 		if _, ok := tpl.Outputs["HttpApiUrl"]; !ok {
 			t.Error("no HttpApiUrl output: the App's webhook URL is read from it")
 		}
+	})
+
+	t.Run("flood", func(t *testing.T) {
+		// Issue 9: a flood of unauthenticated webhooks is throttled at the
+		// edge, and cannot take the executions approval events need.
+		stages := tpl.OfType("AWS::ApiGatewayV2::Stage")
+		if len(stages) != 1 {
+			t.Fatalf("HTTP API stages %v, want one", stages)
+		}
+		stage := tpl.Resources[stages[0]]
+		limits := func(where string, x any) (burst, rate float64) {
+			m, _ := x.(map[string]any)
+			burst, _ = m["ThrottlingBurstLimit"].(float64)
+			rate, _ = m["ThrottlingRateLimit"].(float64)
+			if burst <= 0 || rate <= 0 {
+				t.Errorf("%s: burst %v, rate %v: unthrottled (the account's 10,000/s applies)", where, m["ThrottlingBurstLimit"], m["ThrottlingRateLimit"])
+			}
+			if burst < rate {
+				t.Errorf("%s: burst %v below rate %v: the rate can never be reached", where, burst, rate)
+			}
+			return burst, rate
+		}
+		// Every route is limited: by its own settings or the stage default.
+		_, defaultRate := limits("DefaultRouteSettings", stage.Properties["DefaultRouteSettings"])
+		routeSettings, _ := stage.Properties["RouteSettings"].(map[string]any)
+		post := "POST " + webhook.WebhookPath
+		webhookBurst, webhookRate := limits("RouteSettings["+post+"]", routeSettings[post])
+		if defaultRate > webhookRate {
+			t.Errorf("default rate %v above the webhook route's %v: the health check would get more than deliveries", defaultRate, webhookRate)
+		}
+		// A stage naming a route that does not exist yet fails to deploy.
+		routes := map[string]string{}
+		for _, name := range tpl.OfType("AWS::ApiGatewayV2::Route") {
+			key, _ := tpl.Resources[name].Properties["RouteKey"].(string)
+			routes[key] = name
+		}
+		for key := range routeSettings {
+			name, ok := routes[key]
+			if !ok {
+				t.Errorf("RouteSettings names %q, not a route of the API", key)
+				continue
+			}
+			if !contains(anyStrings(stage.DependsOn), name) {
+				t.Errorf("stage does not depend on route %s, which its RouteSettings names", name)
+			}
+		}
+
+		// Reserved concurrency: the webhook function is capped, and the
+		// gate function has executions of its own that webhooks cannot take.
+		reserved := func(f Resource) float64 {
+			n, _ := f.Properties["ReservedConcurrentExecutions"].(float64)
+			return n
+		}
+		wc, gc := reserved(webhookFn), reserved(gateFn)
+		if wc <= 0 {
+			t.Errorf("webhook function has no reserved concurrency: a flood could take the account's every execution")
+		}
+		if gc <= 0 {
+			t.Errorf("gate function has no reserved concurrency: a webhook flood could starve approval events")
+		}
+		// The edge lets through no more than the webhook function can take:
+		// one execution a request for a whole second is the worst the
+		// limits were sized for (serverless.yml).
+		if webhookRate > wc {
+			t.Errorf("webhook route rate %v/s above the function's %v executions", webhookRate, wc)
+		}
+		t.Logf("edge: %v/s burst %v on %s, %v/s elsewhere; reserved executions: webhook %v, gate %v", webhookRate, webhookBurst, post, defaultRate, wc, gc)
 	})
 
 	t.Run("approval rule", func(t *testing.T) {
@@ -600,9 +791,9 @@ func TestServerlessPackage(t *testing.T) {
 				}
 			}
 		}
-		checkTarget(t, v, rule, patternRules[0])
-		if invokers := permissions(t, tpl, v, "events.amazonaws.com"); !contains(invokers, v.Attrs[patternRules[0]+".Arn"]) {
-			t.Errorf("EventBridge may invoke the function from %v, not from the approval rule", invokers)
+		checkTarget(t, v, rule, patternRules[0], gateArn)
+		if invokers := permissions(t, tpl, v, gateArn, "events.amazonaws.com"); !contains(invokers, v.Attrs[patternRules[0]+".Arn"]) {
+			t.Errorf("EventBridge may invoke the gate function from %v, not from the approval rule", invokers)
 		}
 	})
 
@@ -620,15 +811,15 @@ func TestServerlessPackage(t *testing.T) {
 		if rule["ScheduleExpression"] != "rate(10 minutes)" || rule["State"] != "ENABLED" {
 			t.Errorf("schedule %v %v, want rate(10 minutes) ENABLED", rule["ScheduleExpression"], rule["State"])
 		}
-		target := checkTarget(t, v, rule, schedules[0])
+		target := checkTarget(t, v, rule, schedules[0], gateArn)
 		// The function recognises the plain scheduled event; an Input would replace it.
 		for _, k := range []string{"Input", "InputPath", "InputTransformer"} {
 			if _, ok := target[k]; ok {
 				t.Errorf("schedule target sets %s", k)
 			}
 		}
-		if invokers := permissions(t, tpl, v, "events.amazonaws.com"); !contains(invokers, v.Attrs[schedules[0]+".Arn"]) {
-			t.Errorf("EventBridge may invoke the function from %v, not from the schedule", invokers)
+		if invokers := permissions(t, tpl, v, gateArn, "events.amazonaws.com"); !contains(invokers, v.Attrs[schedules[0]+".Arn"]) {
+			t.Errorf("EventBridge may invoke the gate function from %v, not from the schedule", invokers)
 		}
 	})
 
@@ -769,6 +960,138 @@ func TestServerlessPackageCustomerKey(t *testing.T) {
 	}
 }
 
+// TestServerlessPackageKmsKeyArn: the kmsKeyArn param is a template
+// parameter whose pattern CloudFormation checks before it changes
+// anything, so a key alias or a typo fails the deploy instead of granting
+// kms:Decrypt on a resource that matches nothing.
+func TestServerlessPackageKmsKeyArn(t *testing.T) {
+	tpl := slsPackage(t, lambdaZip(t))
+	p, ok := tpl.Parameters["KmsKeyArn"]
+	if !ok {
+		t.Fatal("no KmsKeyArn template parameter")
+	}
+	pattern, err := regexp.Compile(p.AllowedPattern)
+	if err != nil || p.AllowedPattern == "" {
+		t.Fatalf("KmsKeyArn AllowedPattern %q: %v", p.AllowedPattern, err)
+	}
+	if p.Default != "" {
+		t.Errorf("KmsKeyArn default %v, want empty (the AWS managed key)", p.Default)
+	}
+	for value, want := range map[string]bool{
+		"": true,
+		"arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab": true,
+		"arn:aws-us-gov:kms:us-gov-west-1:123456789012:key/mrk-1234abcd":              true,
+		"alias/aws/ssm": false,
+		"arn:aws:kms:eu-west-1:123456789012:alias/checkoff": false,
+		"1234abcd-12ab-34cd-56ef-1234567890ab":              false,
+		"arn:aws:kms:eu-west-1:123456789012:key/1234abcd\n": false,
+		"*": false,
+	} {
+		if got := pattern.MatchString(value); got != want {
+			t.Errorf("KmsKeyArn %q allowed = %v, want %v", value, got, want)
+		}
+	}
+}
+
+// TestServerlessPackageRegion: the stack goes to --region, else
+// AWS_REGION, else us-east-1. Serverless v3 on its own ignores AWS_REGION,
+// which put a team's function in us-east-1 while its SSM parameters and
+// pipelines lived elsewhere.
+func TestServerlessPackageRegion(t *testing.T) {
+	zipPath := lambdaZip(t)
+	for name, tc := range map[string]struct {
+		flag string
+		env  []string
+		want string
+	}{
+		"flag":             {flag: "eu-central-1", want: "eu-central-1"},
+		"AWS_REGION":       {env: []string{"AWS_REGION=eu-west-1"}, want: "eu-west-1"},
+		"flag over env":    {flag: "ap-southeast-2", env: []string{"AWS_REGION=eu-west-1"}, want: "ap-southeast-2"},
+		"neither":          {want: "us-east-1"},
+		"AWS_DEFAULT_ONLY": {env: []string{"AWS_DEFAULT_REGION=eu-west-1"}, want: "us-east-1"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			out := slsPackageWith(t, zipPath, packageOptions{region: tc.flag, env: tc.env})
+			if out.region != tc.want {
+				t.Errorf("serverless resolved region %q, want %q", out.region, tc.want)
+			}
+			// Every ARN the template builds takes the stack's region:
+			// nothing names a region literally.
+			data, err := os.ReadFile(out.template)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range []string{"us-east-1", "eu-west-1", "eu-central-1", "ap-southeast-2"} {
+				if bytes.Contains(data, []byte(r)) {
+					t.Errorf("the template names region %s literally; ARNs must use AWS::Region", r)
+				}
+			}
+		})
+	}
+}
+
+// TestCfnLint runs AWS's CloudFormation linter on the templates `serverless
+// package` generates, with and without a customer managed key: no errors
+// and no warnings (the two waived ones are explained in serverless.yml).
+// It found E3510: the customer-key policy's Resource was an empty string
+// when no key was given.
+func TestCfnLint(t *testing.T) {
+	needCfnLint(t)
+	zipPath := lambdaZip(t)
+	var templates []string
+	for _, params := range [][]string{nil, {"kmsKeyArn=arn:aws:kms:" + testRegion + ":" + testAccount + ":key/1234abcd-12ab-34cd-56ef-1234567890ab"}} {
+		templates = append(templates, slsPackageWith(t, zipPath, packageOptions{region: testRegion, params: params}).template)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	findings, err := CfnLint(ctx, root(t), templates...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range findings {
+		t.Errorf("cfn-lint: %s", f)
+	}
+}
+
+// TestCfnLintFindsErrors: the linter run is real, and its findings reach
+// the test: a kmsKeyArn its pattern refuses is reported.
+func TestCfnLintFindsErrors(t *testing.T) {
+	needCfnLint(t)
+	out := slsPackageWith(t, lambdaZip(t), packageOptions{region: testRegion, params: []string{"kmsKeyArn=alias/aws/ssm"}})
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	findings, err := CfnLint(ctx, root(t), out.template)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, f := range findings {
+		ids = append(ids, f.Rule.ID)
+	}
+	if !contains(ids, "E2015") {
+		t.Errorf("cfn-lint findings %v, want E2015 (default not allowed by AllowedPattern)", ids)
+	}
+}
+
+// needCfnLint skips without cfn-lint, except under CI (or `make test`,
+// which checks for it first), and checks the version is the pinned one.
+func needCfnLint(t *testing.T) {
+	t.Helper()
+	v, err := CfnLintVersionOf(context.Background())
+	if errors.Is(err, ErrNoCfnLint) {
+		if os.Getenv("CI") == "true" {
+			t.Fatal(err)
+		}
+		t.Skip(err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v != CfnLintVersion {
+		t.Logf("cfn-lint %s, pinned %s: findings may differ (%s)", v, CfnLintVersion, CfnLintInstall)
+	}
+}
+
 // TestArtifactFromMake checks the zip `make lambda` left in bin/, when there
 // is one: the artifact `serverless deploy` uploads.
 func TestArtifactFromMake(t *testing.T) {
@@ -803,8 +1126,9 @@ func approvalEvent(pipeline, stage, action, state, category string) map[string]a
 	}
 }
 
-// checkTarget verifies a rule has one target, the function, and returns it.
-func checkTarget(t *testing.T, v *Values, rule map[string]any, name string) map[string]any {
+// checkTarget verifies a rule has one target, the function fnArn, and
+// returns it.
+func checkTarget(t *testing.T, v *Values, rule map[string]any, name, fnArn string) map[string]any {
 	t.Helper()
 	targets, _ := rule["Targets"].([]any)
 	if len(targets) != 1 {
@@ -812,15 +1136,15 @@ func checkTarget(t *testing.T, v *Values, rule map[string]any, name string) map[
 	}
 	target, _ := targets[0].(map[string]any)
 	arn, err := v.String(target["Arn"])
-	if err != nil || arn != functionArn {
-		t.Errorf("rule %s targets %v (%v), want the function", name, arn, err)
+	if err != nil || arn != fnArn {
+		t.Errorf("rule %s targets %v (%v), want %s", name, arn, err, fnArn)
 	}
 	return target
 }
 
 // permissions returns the source ARNs from which principal may invoke the
-// function.
-func permissions(t *testing.T, tpl *Template, v *Values, principal string) []string {
+// function fnArn, and fails on a permission for any other function.
+func permissions(t *testing.T, tpl *Template, v *Values, fnArn, principal string) []string {
 	t.Helper()
 	var out []string
 	for _, name := range tpl.OfType("AWS::Lambda::Permission") {
@@ -829,8 +1153,9 @@ func permissions(t *testing.T, tpl *Template, v *Values, principal string) []str
 			continue
 		}
 		fn, err := v.String(p["FunctionName"])
-		if err != nil || fn != functionArn || p["Action"] != "lambda:InvokeFunction" {
-			t.Errorf("permission %s: function %v (%v), action %v", name, fn, err, p["Action"])
+		if err != nil || fn != fnArn || p["Action"] != "lambda:InvokeFunction" {
+			t.Errorf("permission %s lets %s %v function %v (%v), want only %s", name, principal, p["Action"], fn, err, fnArn)
+			continue
 		}
 		src, err := v.String(p["SourceArn"])
 		if err != nil {
@@ -840,6 +1165,25 @@ func permissions(t *testing.T, tpl *Template, v *Values, principal string) []str
 		out = append(out, src)
 	}
 	return out
+}
+
+// anyStrings reads a DependsOn: one name or a list.
+func anyStrings(x any) []string {
+	switch v := x.(type) {
+	case string:
+		return []string{v}
+	case []any:
+		var out []string
+		for _, e := range v {
+			if s, ok := e.(string); ok {
+				out = append(out, s)
+			}
+		}
+		return out
+	case []string:
+		return v
+	}
+	return nil
 }
 
 func contains[T comparable](list []T, x T) bool {
