@@ -1,13 +1,16 @@
 package contrib
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"gopkg.in/yaml.v3"
 
@@ -18,8 +21,9 @@ const (
 	region        = "us-east-1"
 	account       = "123456789012"
 	connectionArn = "arn:aws:codestar-connections:us-east-1:123456789012:connection/0a1b2c3d-1111-2222-3333-444455556666"
-	checkoffArn   = "arn:aws:lambda:us-east-1:123456789012:function:checkoff-prod-webhook"
+	checkoffArn   = "arn:aws:lambda:us-east-1:123456789012:function:checkoff-prod-gate"
 	bucket        = "invoice-pipeline-artifactbucket-1abc"
+	codeBucket    = "invoice-pipeline-codebucket-1abc"
 )
 
 // pipelineStack is contrib/pipeline.yml resolved for one Stage value, as
@@ -41,12 +45,13 @@ func loadPipeline(t *testing.T, stage, functionArn string) *pipelineStack {
 	refs := deploy.Pseudo(region, account, "invoice-pipeline-"+stage)
 	for k, v := range map[string]string{
 		"Stage": stage, "ConnectionArn": connectionArn, "CheckoffFunctionArn": functionArn,
-		"ArtifactBucket": bucket,
+		"ArtifactBucket": bucket, "CodeBucket": codeBucket,
 	} {
 		refs[k] = v
 	}
 	v := &deploy.Values{Template: tpl, Refs: refs, Attrs: map[string]string{
 		"ArtifactBucket.Arn": "arn:aws:s3:::" + bucket,
+		"CodeBucket.Arn":     "arn:aws:s3:::" + codeBucket,
 	}}
 	// Physical names and ARNs the way AWS gives them.
 	name := func(logical string) string {
@@ -284,10 +289,11 @@ func TestPipelineApprovalRule(t *testing.T) {
 }
 
 // escalation are IAM actions that would let a role grant itself, or a role
-// it creates, more than it holds. CreateRole and PutRolePolicy are allowed
-// only with the permissions boundary condition.
+// it creates, more than it holds. CreateRole, PutRolePolicy and
+// PutRolePermissionsBoundary are allowed only with the permissions boundary
+// condition.
 var escalation = []string{
-	"iam:AttachRolePolicy", "iam:PutRolePermissionsBoundary", "iam:DeleteRolePermissionsBoundary",
+	"iam:AttachRolePolicy", "iam:DeleteRolePermissionsBoundary",
 	"iam:CreatePolicy", "iam:CreatePolicyVersion", "iam:SetDefaultPolicyVersion",
 	"iam:CreateUser", "iam:PutUserPolicy", "iam:AttachUserPolicy", "iam:CreateAccessKey",
 	"iam:PutGroupPolicy", "iam:AttachGroupPolicy", "iam:AddUserToGroup", "iam:UpdateRole",
@@ -337,7 +343,7 @@ func TestPipelineLeastPrivilege(t *testing.T) {
 					switch {
 					case containsString(escalation, a):
 						t.Errorf("%s grants %s", s.Holder, a)
-					case a == "iam:CreateRole" || a == "iam:PutRolePolicy":
+					case a == "iam:CreateRole" || a == "iam:PutRolePolicy" || a == "iam:PutRolePermissionsBoundary":
 						if eq["iam:PermissionsBoundary"] != boundary {
 							t.Errorf("%s grants %s without requiring the boundary %s (condition %v)", s.Holder, a, boundary, cond)
 						}
@@ -355,6 +361,10 @@ func TestPipelineLeastPrivilege(t *testing.T) {
 				"BuildRole": "codebuild.amazonaws.com", "DeployRole": "cloudformation.amazonaws.com",
 				"PipelineRole": "codepipeline.amazonaws.com",
 			}
+			// aws:SourceAccount only where the service's docs use it:
+			// CloudFormation's and CodePipeline's service-role docs give a
+			// trust policy without it.
+			sourceAccount := map[string]bool{"BuildRole": true}
 			roles := st.tpl.OfType("AWS::IAM::Role")
 			if len(roles) != len(trusted) {
 				t.Errorf("roles %v, want %d", roles, len(trusted))
@@ -364,35 +374,37 @@ func TestPipelineLeastPrivilege(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				want := map[string]any{
-					"Version": "2012-10-17",
-					"Statement": []any{map[string]any{
-						"Effect": "Allow", "Principal": map[string]any{"Service": trusted[role]}, "Action": "sts:AssumeRole",
-						"Condition": map[string]any{"StringEquals": map[string]any{"aws:SourceAccount": account}},
-					}},
+				stmt := map[string]any{
+					"Effect": "Allow", "Principal": map[string]any{"Service": trusted[role]}, "Action": "sts:AssumeRole",
 				}
+				if sourceAccount[role] {
+					stmt["Condition"] = map[string]any{"StringEquals": map[string]any{"aws:SourceAccount": account}}
+				}
+				want := map[string]any{"Version": "2012-10-17", "Statement": []any{stmt}}
 				if !reflect.DeepEqual(trust, want) {
 					t.Errorf("%s trust policy %v, want %v", role, trust, want)
 				}
 			}
-			// The bucket policy only denies, and it denies plain HTTP.
-			bp, err := st.v.Resolve(st.tpl.Resources["ArtifactBucketPolicy"].Properties["PolicyDocument"])
-			if err != nil {
-				t.Fatal(err)
-			}
-			stmtsBP, _ := bp.(map[string]any)["Statement"].([]any)
-			denyHTTP := false
-			for _, s := range stmtsBP {
-				m := s.(map[string]any)
-				if m["Effect"] != "Deny" {
-					t.Errorf("bucket policy allows %v", m)
+			// The bucket policies only deny, and they deny plain HTTP.
+			for _, name := range []string{"ArtifactBucketPolicy", "CodeBucketPolicy"} {
+				bp, err := st.v.Resolve(st.tpl.Resources[name].Properties["PolicyDocument"])
+				if err != nil {
+					t.Fatal(err)
 				}
-				if reflect.DeepEqual(m["Condition"], map[string]any{"Bool": map[string]any{"aws:SecureTransport": false}}) {
-					denyHTTP = true
+				stmtsBP, _ := bp.(map[string]any)["Statement"].([]any)
+				denyHTTP := false
+				for _, s := range stmtsBP {
+					m := s.(map[string]any)
+					if m["Effect"] != "Deny" {
+						t.Errorf("%s allows %v", name, m)
+					}
+					if reflect.DeepEqual(m["Condition"], map[string]any{"Bool": map[string]any{"aws:SecureTransport": false}}) {
+						denyHTTP = true
+					}
 				}
-			}
-			if !denyHTTP {
-				t.Error("bucket policy does not deny plain HTTP")
+				if !denyHTTP {
+					t.Errorf("%s does not deny plain HTTP", name)
+				}
 			}
 			if fns := st.tpl.OfType("AWS::Lambda::Function"); len(fns) > 0 {
 				t.Errorf("the pipeline template creates functions %v", fns)
@@ -420,8 +432,8 @@ func unscoped(arn string) string {
 	}
 	switch parts[2] {
 	case "s3":
-		if !strings.HasPrefix(parts[5], bucket) {
-			return "a bucket other than the artifact bucket"
+		if !strings.HasPrefix(parts[5], bucket) && !strings.HasPrefix(parts[5], codeBucket) && !oldDeploymentBucket.MatchString(parts[5]) {
+			return "a bucket other than the artifact, code and old deployment buckets"
 		}
 	case "iam":
 		if parts[4] != account {
@@ -438,6 +450,11 @@ func unscoped(arn string) string {
 	}
 	return ""
 }
+
+// oldDeploymentBucket is the deploy role's grant on the bucket a service
+// deployed by hand kept its code in: the framework's generated name,
+// <stack>-serverlessdeploymentbucket-<suffix>, for the default service.
+var oldDeploymentBucket = regexp.MustCompile(`^invoice-log-api-(dev|prod)-serverlessdeploymentbucket-\*$`)
 
 func containsString(list []string, s string) bool {
 	for _, e := range list {
@@ -652,5 +669,243 @@ func TestBuildspecBuildPhase(t *testing.T) {
 				}
 			})
 		})
+	}
+}
+
+// handlerPermissions is deploy/testdata/cfn-handler-permissions.yml.
+type handlerPermissions struct {
+	Types      map[string]map[string]any `yaml:"types"`
+	NotGranted map[string]string         `yaml:"not_granted"`
+}
+
+// roleGrants returns, lower-cased, the actions role's Allow statements
+// grant, with the resources each is granted on and the statements' conditions.
+func roleGrants(t *testing.T, st *pipelineStack, role string) map[string][]grant {
+	t.Helper()
+	stmts, err := st.tpl.Statements()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string][]grant{}
+	for _, s := range stmts {
+		if s.Effect != "Allow" || !strings.HasPrefix(s.Holder, role) {
+			continue
+		}
+		when, err := st.v.Resolve(s.When)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var arns []string
+		for _, r := range s.Resources {
+			arn, err := st.v.String(r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			arns = append(arns, arn)
+		}
+		for _, a := range s.Actions {
+			out[strings.ToLower(a)] = append(out[strings.ToLower(a)], grant{arns, when})
+		}
+	}
+	return out
+}
+
+type grant struct {
+	resources []string
+	when      any
+}
+
+// allows reports whether g covers arn (IAM wildcards * and ?).
+func (g grant) allows(arn string) bool {
+	for _, r := range g.resources {
+		pattern := "^" + strings.NewReplacer(`\*`, ".*", `\?`, ".").Replace(regexp.QuoteMeta(r)) + "$"
+		if regexp.MustCompile(pattern).MatchString(arn) {
+			return true
+		}
+	}
+	return false
+}
+
+// TestDeployRoleCoversHandlers: CloudFormation runs a resource's handlers
+// with the deploy role, and a read it may not make fails the change set
+// only at ExecuteChangeSet, after checkoff approved it. Every action the
+// registry schemas' handlers list for the service's resource types is
+// granted, or deploy/testdata says why the service never calls it.
+func TestDeployRoleCoversHandlers(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("..", "deploy", "testdata", "cfn-handler-permissions.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var hp handlerPermissions
+	if err := yaml.Unmarshal(data, &hp); err != nil {
+		t.Fatalf("cfn-handler-permissions.yml: %v", err)
+	}
+	for _, typ := range []string{"AWS::Lambda::Function", "AWS::Lambda::Version", "AWS::IAM::Role",
+		"AWS::Logs::LogGroup", "AWS::DynamoDB::Table", "AWS::Events::Rule", "AWS::ApiGatewayV2::Api"} {
+		if _, ok := hp.Types[typ]; !ok {
+			t.Errorf("cfn-handler-permissions.yml lacks %s", typ)
+		}
+	}
+	st := loadPipeline(t, "dev", checkoffArn)
+	granted := roleGrants(t, st, "DeployRole")
+	notGranted := map[string]string{}
+	for a, why := range hp.NotGranted {
+		if strings.TrimSpace(why) == "" {
+			t.Errorf("not_granted %s gives no reason", a)
+		}
+		notGranted[strings.ToLower(a)] = a
+	}
+	listed := map[string]bool{}
+	for typ, h := range hp.Types {
+		if src, _ := h["source"].(string); src == "" {
+			t.Errorf("%s names no source", typ)
+		}
+		for _, handler := range []string{"create", "read", "update", "delete"} {
+			actions, ok := h[handler].([]any)
+			if !ok {
+				t.Errorf("%s has no %s handler list", typ, handler)
+				continue
+			}
+			for _, x := range actions {
+				a := strings.ToLower(fmt.Sprint(x))
+				listed[a] = true
+				_, isGranted := granted[a]
+				_, excused := notGranted[a]
+				switch {
+				case isGranted && excused:
+					t.Errorf("%s is granted and also listed as not granted", a)
+				case !isGranted && !excused:
+					t.Errorf("%s %s handler calls %s: the deploy role does not grant it (or say why in not_granted)", typ, handler, x)
+				case !isGranted && handler == "read" && strings.HasPrefix(a, strings.ToLower(strings.Split(typ, "::")[1])+":"):
+					t.Errorf("%s read handler calls %s, its own service's read: not granted", typ, x)
+				}
+			}
+		}
+	}
+	for a, orig := range notGranted {
+		if !listed[a] {
+			t.Errorf("not_granted lists %s, which no handler calls: stale", orig)
+		}
+	}
+}
+
+// TestPipelineTakesOverHandDeployedService: a stack first deployed with
+// `serverless deploy` has roles without the boundary and its own
+// deployment bucket; the first change set adds the one and deletes the
+// other, so the deploy role may do both, and no more.
+func TestPipelineTakesOverHandDeployedService(t *testing.T) {
+	for _, stage := range stageValues(t) {
+		t.Run(stage, func(t *testing.T) {
+			st := loadPipeline(t, stage, checkoffArn)
+			g := roleGrants(t, st, "DeployRole")
+			stack := "invoice-log-api-" + stage
+			role := "arn:aws:iam::" + account + ":role/" + stack + "-us-east-1-lambdaRole"
+			boundary := st.v.Refs["ServiceBoundary"]
+			want := map[string]any{"StringEquals": map[string]any{"iam:PermissionsBoundary": boundary}}
+			pb := g["iam:putrolepermissionsboundary"]
+			if len(pb) == 0 {
+				t.Fatal("the deploy role cannot put the boundary on a role deployed without it")
+			}
+			for _, gr := range pb {
+				if !reflect.DeepEqual(gr.when, want) {
+					t.Errorf("iam:PutRolePermissionsBoundary condition %v, want %v", gr.when, want)
+				}
+				if !gr.allows(role) || gr.allows("arn:aws:iam::"+account+":role/other-service-"+stage+"-lambdaRole") {
+					t.Errorf("iam:PutRolePermissionsBoundary on %v: want the service's roles only", gr.resources)
+				}
+			}
+			old := stack + "-serverlessdeploymentbucket-1a2b3c4d5e6f"
+			for _, a := range []string{"s3:deletebucket", "s3:deletebucketpolicy", "s3:getbucketpolicy"} {
+				ok := false
+				for _, gr := range g[a] {
+					ok = ok || gr.allows("arn:aws:s3:::"+old)
+					if gr.allows("arn:aws:s3:::"+bucket) || gr.allows("arn:aws:s3:::"+codeBucket) || gr.allows("arn:aws:s3:::other-service-serverlessdeploymentbucket-1") {
+						t.Errorf("%s on %v reaches a bucket other than the old deployment bucket", a, gr.resources)
+					}
+				}
+				if !ok {
+					t.Errorf("the deploy role cannot %s on the old deployment bucket %s", a, old)
+				}
+			}
+		})
+	}
+}
+
+// TestPipelineCodeOutlivesArtifacts: pipeline artifacts expire, the
+// service's code does not (a rollback of a function untouched for months
+// redeploys it), and a failed deploy shows its reason in CodePipeline.
+func TestPipelineCodeOutlivesArtifacts(t *testing.T) {
+	st := loadPipeline(t, "prod", checkoffArn)
+	rules := func(name string) []any {
+		p := st.tpl.Resources[name].Properties
+		lc, _ := p["LifecycleConfiguration"].(map[string]any)
+		r, _ := lc["Rules"].([]any)
+		return r
+	}
+	for _, r := range rules("CodeBucket") {
+		m := r.(map[string]any)
+		for _, k := range []string{"ExpirationInDays", "ExpirationDate", "Transitions", "Transition"} {
+			if _, ok := m[k]; ok && m["Status"] == "Enabled" {
+				t.Errorf("code bucket rule %v sets %s: the deployed code would go", m["Id"], k)
+			}
+		}
+	}
+	if len(rules("ArtifactBucket")) == 0 {
+		t.Error("artifact bucket keeps every execution's artifacts forever")
+	}
+	// The code goes to, and is read from, the code bucket only.
+	project := st.tpl.Resources["BuildProject"].Properties
+	env, _ := project["Environment"].(map[string]any)
+	vars, _ := st.v.Resolve(env["EnvironmentVariables"])
+	found := false
+	for _, x := range vars.([]any) {
+		m := x.(map[string]any)
+		if m["Name"] == "DEPLOYMENT_BUCKET" {
+			found = true
+			if m["Value"] != codeBucket {
+				t.Errorf("DEPLOYMENT_BUCKET = %v, want the code bucket %s", m["Value"], codeBucket)
+			}
+		}
+	}
+	if !found {
+		t.Error("the build is not told DEPLOYMENT_BUCKET")
+	}
+	code := "arn:aws:s3:::" + codeBucket + "/serverless/invoice-log-api/prod/1700000000000-2026-01-01T00:00:00.000Z/invoice-log-api.zip"
+	for role, action := range map[string]string{"BuildRole": "s3:putobject", "DeployRole": "s3:getobject"} {
+		ok := false
+		for _, gr := range roleGrants(t, st, role)[action] {
+			ok = ok || gr.allows(code)
+		}
+		if !ok {
+			t.Errorf("%s cannot %s the service's code in the code bucket", role, action)
+		}
+	}
+	stackArn := "arn:aws:cloudformation:" + region + ":" + account + ":stack/invoice-log-api-prod/11111111-2222-3333-4444-555555555555"
+	ok := false
+	for _, gr := range roleGrants(t, st, "PipelineRole")["cloudformation:describestackevents"] {
+		ok = ok || gr.allows(stackArn)
+	}
+	if !ok {
+		t.Error("the pipeline role cannot DescribeStackEvents: a failed deploy action would not say why")
+	}
+}
+
+// TestPipelineCfnLint runs AWS's CloudFormation linter on pipeline.yml: no
+// errors, no warnings.
+func TestPipelineCfnLint(t *testing.T) {
+	if _, err := exec.LookPath("cfn-lint"); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal(deploy.ErrNoCfnLint)
+		}
+		t.Skip(deploy.ErrNoCfnLint)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	findings, err := deploy.CfnLint(ctx, "..", "contrib/pipeline.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range findings {
+		t.Errorf("cfn-lint: %s", f)
 	}
 }
