@@ -10,7 +10,11 @@ LAMBDA_ZIP := bin/checkoff-lambda.zip
 export SLS_TELEMETRY_DISABLED := 1
 export SLS_NOTIFICATIONS_MODE := off
 
-.PHONY: all run test bench fuzz load lambda tools node-tools apt-tools vet clean
+.PHONY: all run test bench fuzz load lambda tools node-tools apt-tools cfn-lint-tool vet clean
+
+# AWS's CloudFormation linter; deploy/ and contrib/ tests run it on the
+# packaged serverless.yml and contrib/pipeline.yml (deploy.CfnLintVersion).
+CFN_LINT_VERSION := 1.51.0
 
 all: test
 
@@ -19,7 +23,7 @@ all: test
 run:
 	$(GO) run ./cmd/checkoff serve --writers bob-reviews
 
-## test: vet, unit/scenario tests (with dynalite, cmark-gfm, serverless package), brief fuzzing
+## test: vet, unit/scenario tests (with dynalite, cmark-gfm, serverless package, cfn-lint), brief fuzzing
 test: tools lambda vet
 	CHECKOFF_LAMBDA_ZIP=$(CURDIR)/$(LAMBDA_ZIP) $(GO) test -count=1 ./...
 	$(GO) test -race -count=1 ./webhook/ ./app/...
@@ -55,8 +59,17 @@ lambda: apt-tools
 	@rm -f $(LAMBDA_ZIP) && cd bin/lambda && zip -q -X -D ../checkoff-lambda.zip bootstrap releases.yml
 	@ls -l $(LAMBDA_ZIP)
 
-tools: node-tools apt-tools
+tools: node-tools apt-tools cfn-lint-tool
 	$(GO) mod download
+
+# cfn-lint is a Python tool: not installed from here (make has no business
+# choosing a Python), but a missing one stops `make test` with the fix
+# rather than letting the lint tests skip. .ci/run installs it.
+cfn-lint-tool:
+	@command -v cfn-lint >/dev/null || { \
+		echo "cfn-lint not found: install it with  pip install cfn-lint==$(CFN_LINT_VERSION)" >&2; exit 1; }
+	@v=$$(cfn-lint --version | sed 's/^cfn-lint //'); [ "$$v" = "$(CFN_LINT_VERSION)" ] || \
+		echo "warning: cfn-lint $$v, pinned $(CFN_LINT_VERSION) (pip install cfn-lint==$(CFN_LINT_VERSION)); findings may differ" >&2
 
 # npm ci only when the lockfile changed since the last install.
 node-tools: node_modules/.installed
