@@ -2,20 +2,31 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 
 	"github.com/google/go-github/v62/github"
+
+	"github.com/checkoff-app/checkoff/app/store"
 )
 
 // SweepOptions bounds one sweep of the App's webhook deliveries.
 type SweepOptions struct {
-	MaxPages        int           // pages of 100 deliveries to scan (default 10)
-	MaxRedeliveries int           // redeliveries per sweep (default 25)
-	MaxAge          time.Duration // ignore deliveries older than this (default 24h)
-	MaxAttempts     int           // give up on a delivery after this many attempts (default 5)
-	Now             func() time.Time
+	MaxPages        int // pages of 100 deliveries to scan (default 10)
+	MaxRedeliveries int // redeliveries per sweep (default 25)
+	// MaxAge retires a failed delivery once its first attempt is this old
+	// (default 24h); attempts older than it are not scanned.
+	MaxAge      time.Duration
+	MaxAttempts int // give up on a delivery after this many attempts (default 5)
+	// Store, when set, remembers each redelivered delivery's first attempt
+	// and how often it was redelivered, across sweeps. Without it a sweep
+	// knows only the attempts in its scan window, and on a busy App (more
+	// than MaxPages×100 deliveries between sweeps) a delivery that always
+	// fails shows one fresh attempt per sweep and is redelivered forever.
+	Store store.Store
+	Now   func() time.Time
 }
 
 // SweepResult counts what a sweep saw and did.
@@ -23,7 +34,20 @@ type SweepResult struct {
 	Scanned     int // delivery attempts listed
 	Failed      int // distinct deliveries with no successful attempt
 	Redelivered int
-	GaveUp      int // failed deliveries past MaxAttempts
+	GaveUp      int // failed deliveries retired: past MaxAttempts or MaxAge
+	Expired     int // of GaveUp, those whose first attempt is past MaxAge
+}
+
+// sweepSK is the sort key of a delivery's sweep record; the record has a
+// partition of its own, like a delivery's handled mark.
+const sweepSK = "sweep"
+
+func sweepPK(guid string) string { return "sweep#" + guid }
+
+// sweepRecord is what the store keeps of a redelivered delivery. Its
+// Version counts the redeliveries requested.
+type sweepRecord struct {
+	First time.Time `json:"first"` // the earliest attempt seen
 }
 
 // Sweep redelivers the App's failed webhook deliveries. GitHub never retries
@@ -31,6 +55,12 @@ type SweepResult struct {
 // would otherwise leave a check run stale. client must be the App's JWT
 // client. Only server-side failures (5xx, or no answer) are retried: a 4xx
 // was a rejection that a redelivery cannot change.
+//
+// A delivery is retired, across sweeps, once its first attempt is older
+// than MaxAge or it has been attempted MaxAttempts times. The first
+// attempt is the original delivery when the scan sees it; when it sees only
+// redeliveries of it and scanned back to MaxAge, the original is older than
+// that; otherwise the Store says when the delivery was first seen.
 func Sweep(ctx context.Context, client *github.Client, opts SweepOptions) (SweepResult, error) {
 	if opts.MaxPages == 0 {
 		opts.MaxPages = 10
@@ -48,17 +78,21 @@ func Sweep(ctx context.Context, client *github.Client, opts SweepOptions) (Sweep
 	if opts.Now != nil {
 		now = opts.Now
 	}
-	since := now().Add(-opts.MaxAge)
+	at := now()
+	since := at.Add(-opts.MaxAge)
 
 	type delivery struct {
 		ok       bool
 		retry    bool  // some attempt failed server-side
 		latest   int64 // newest attempt's ID: redeliver that one
 		attempts int
+		original bool      // the first delivery (not a redelivery) was listed
+		oldest   time.Time // the oldest attempt listed
 	}
 	byGUID := map[string]*delivery{}
 	var order []string // newest first, as listed
 	var res SweepResult
+	complete := false // every attempt since MaxAge ago was listed
 	list := &github.ListCursorOptions{PerPage: 100}
 scan:
 	for page := 0; page < opts.MaxPages; page++ {
@@ -67,17 +101,25 @@ scan:
 			return res, fmt.Errorf("list hook deliveries: %w", err)
 		}
 		for _, d := range batch {
-			if d.GetDeliveredAt().Time.Before(since) {
+			when := d.GetDeliveredAt().Time
+			if when.Before(since) {
+				complete = true
 				break scan
 			}
 			res.Scanned++
 			x, ok := byGUID[d.GetGUID()]
 			if !ok {
-				x = &delivery{latest: d.GetID()}
+				x = &delivery{latest: d.GetID(), oldest: when}
 				byGUID[d.GetGUID()] = x
 				order = append(order, d.GetGUID())
 			}
 			x.attempts++
+			if !d.GetRedelivery() {
+				x.original = true
+			}
+			if when.Before(x.oldest) {
+				x.oldest = when
+			}
 			code := d.GetStatusCode()
 			switch {
 			case code >= 200 && code < 300:
@@ -87,6 +129,7 @@ scan:
 			}
 		}
 		if resp.Cursor == "" {
+			complete = true
 			break
 		}
 		list.Cursor = resp.Cursor
@@ -97,8 +140,32 @@ scan:
 			continue
 		}
 		res.Failed++
-		if d.attempts >= opts.MaxAttempts {
+		first, redelivered := d.oldest, 0
+		if opts.Store != nil {
+			rec, err := opts.Store.Get(ctx, sweepPK(guid), sweepSK)
+			switch {
+			case errors.Is(err, store.ErrNotFound):
+			case err != nil:
+				return res, fmt.Errorf("read sweep record of %s: %w", guid, err)
+			default:
+				var r sweepRecord
+				if err := json.Unmarshal(rec.Data, &r); err != nil {
+					return res, fmt.Errorf("decode sweep record of %s: %w", guid, err)
+				}
+				if r.First.Before(first) {
+					first = r.First
+				}
+				redelivered = int(rec.Version)
+			}
+		}
+		// Only redeliveries listed while the scan reached MaxAge ago: the
+		// original attempt is older than that.
+		expired := (!d.original && complete) || !at.Before(first.Add(opts.MaxAge))
+		if expired || max(d.attempts, redelivered+1) >= opts.MaxAttempts {
 			res.GaveUp++
+			if expired {
+				res.Expired++
+			}
 			continue
 		}
 		if res.Redelivered >= opts.MaxRedeliveries {
@@ -113,6 +180,31 @@ scan:
 			}
 		}
 		res.Redelivered++
+		if opts.Store != nil {
+			if err := putSweepRecord(ctx, opts.Store, guid, first, redelivered+1, opts.MaxAge); err != nil {
+				return res, err
+			}
+		}
 	}
 	return res, nil
+}
+
+// putSweepRecord notes that guid, first attempted at first, has been
+// redelivered n times. The record outlives the delivery's last possible
+// redelivery (at first+MaxAge) by one scan window (MaxAge), so no later
+// sweep takes a redelivery of it for a new delivery; losing it costs at
+// most some redeliveries, so it may expire.
+func putSweepRecord(ctx context.Context, st store.Store, guid string, first time.Time, n int, maxAge time.Duration) error {
+	data, err := json.Marshal(sweepRecord{First: first.UTC()})
+	if err != nil {
+		return fmt.Errorf("encode sweep record of %s: %w", guid, err)
+	}
+	_, err = st.PutIfNewer(ctx, store.Record{
+		PK: sweepPK(guid), SK: sweepSK, Version: int64(n), Data: data,
+		Expires: first.Add(2*maxAge + time.Hour),
+	})
+	if err != nil {
+		return fmt.Errorf("store sweep record of %s: %w", guid, err)
+	}
+	return nil
 }

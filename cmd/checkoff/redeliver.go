@@ -18,7 +18,7 @@ func runRedeliver(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("redeliver", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	max := fs.Int("max", 25, "redeliveries at most")
-	maxAge := fs.Duration("max-age", 24*time.Hour, "ignore deliveries older than this")
+	maxAge := fs.Duration("max-age", 24*time.Hour, "give up on a failed delivery whose first attempt is older than this")
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
 	}
@@ -35,8 +35,11 @@ func runRedeliver(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "checkoff redeliver: needs App credentials (GITHUB_APP_ID and GITHUB_PRIVATE_KEY)")
 		return exitUsage
 	}
-	res, err := app.Sweep(ctx, rt.clients.App(), app.SweepOptions{MaxRedeliveries: *max, MaxAge: *maxAge})
-	fmt.Fprintf(stdout, "scanned %d attempts, %d failed deliveries, %d redelivered, %d given up\n", res.Scanned, res.Failed, res.Redelivered, res.GaveUp)
+	// The store remembers each delivery's first attempt across runs, so a
+	// delivery that always fails is retired even when the App is busy
+	// enough that its first attempt has left the scan window.
+	res, err := app.Sweep(ctx, rt.clients.App(), app.SweepOptions{MaxRedeliveries: *max, MaxAge: *maxAge, Store: rt.store})
+	fmt.Fprintf(stdout, "scanned %d attempts, %d failed deliveries, %d redelivered, %d given up (%d past --max-age)\n", res.Scanned, res.Failed, res.Redelivered, res.GaveUp, res.Expired)
 	if err != nil {
 		fmt.Fprintf(stderr, "checkoff redeliver: %v\n", err)
 		return exitFail
