@@ -3,6 +3,8 @@ package webhook
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,8 +14,6 @@ import (
 	"net/http"
 	"strings"
 	"time"
-
-	"github.com/google/go-github/v62/github"
 )
 
 // Defaults for Options.
@@ -26,6 +26,15 @@ const (
 	// Options.MaxConcurrent are in flight: it still leaves about 3 s of the
 	// handler's budget, which counts from arrival.
 	DefaultQueueTimeout = 5 * time.Second
+	// DefaultMaxUnverifiedBytes bounds the bytes held at once, across all
+	// requests, for bodies whose signature is not yet verified: room for
+	// two payloads of GitHub's largest size and many usual ones beside them.
+	DefaultMaxUnverifiedBytes int64 = 64 << 20
+	// DefaultUnverifiedWait is how long a request waits for room in that
+	// budget: a flood of unverified bodies passes through it in well under
+	// that on any link GitHub uses, and 2 s leaves the handler most of its
+	// budget.
+	DefaultUnverifiedWait = 2 * time.Second
 )
 
 // Paths served by the Dispatcher.
@@ -90,6 +99,19 @@ type Options struct {
 	MaxConcurrent int
 	// QueueTimeout bounds the wait for a slot; default DefaultQueueTimeout.
 	QueueTimeout time.Duration
+	// MaxUnverifiedBytes bounds the memory held, in total across requests,
+	// for bodies whose signature is not yet verified (default
+	// DefaultMaxUnverifiedBytes): without it, anyone could make the server
+	// hold MaxBody per connection. A request reserves its declared length
+	// before reading; when the budget is spent it waits up to
+	// UnverifiedWait, then is refused with 503 and Retry-After. A body of
+	// unknown length reserves as it reads and is refused as soon as the
+	// budget is spent. Values below MaxBody plus one 32 KiB read are raised
+	// to that, so any body within MaxBody fits.
+	MaxUnverifiedBytes int64
+	// UnverifiedWait bounds the wait for room in the unverified-body
+	// budget; default DefaultUnverifiedWait.
+	UnverifiedWait time.Duration
 }
 
 // Dispatcher is the webhook ingress as a plain http.Handler: POST /webhook
@@ -104,6 +126,9 @@ type Dispatcher struct {
 	botLogin   string
 	slots      chan struct{} // nil: no bound
 	queueWait  time.Duration
+
+	unverified     *budget
+	unverifiedWait time.Duration
 }
 
 // NewDispatcher builds a Dispatcher from opts. It panics when two handlers
@@ -127,6 +152,15 @@ func NewDispatcher(opts Options) *Dispatcher {
 	}
 	if d.timeout <= 0 {
 		d.timeout = DefaultTimeout
+	}
+	maxUnverified := opts.MaxUnverifiedBytes
+	if maxUnverified <= 0 {
+		maxUnverified = DefaultMaxUnverifiedBytes
+	}
+	d.unverified = newBudget(max(maxUnverified, (d.maxBody/chunkSize+1)*chunkSize))
+	d.unverifiedWait = opts.UnverifiedWait
+	if d.unverifiedWait <= 0 {
+		d.unverifiedWait = DefaultUnverifiedWait
 	}
 	if opts.MaxConcurrent > 0 {
 		d.slots = make(chan struct{}, opts.MaxConcurrent)
@@ -174,26 +208,10 @@ func (d *Dispatcher) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// envelope is the part of every payload needed for routing and logging.
-type envelope struct {
-	Action string `json:"action"`
-	Sender struct {
-		Login string `json:"login"`
-	} `json:"sender"`
-	Installation struct {
-		ID int64 `json:"id"`
-	} `json:"installation"`
-	Repository struct {
-		FullName string `json:"full_name"`
-	} `json:"repository"`
-	PullRequest struct {
-		Number int `json:"number"`
-	} `json:"pull_request"`
-}
-
 // serveWebhook runs the ingress checks in order: configuration, signature
-// header, content type, body size, HMAC, GitHub headers, JSON. Every rejection
-// returns before a handler or Deliveries is touched.
+// header, content type, body size and the unverified-body budget, HMAC,
+// GitHub headers, JSON, the payload's shape. Every rejection returns before a
+// handler or Deliveries is touched.
 func (d *Dispatcher) serveWebhook(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	// The delivery header is unauthenticated until the HMAC passes; it is
@@ -202,12 +220,13 @@ func (d *Dispatcher) serveWebhook(w http.ResponseWriter, r *http.Request) {
 	if len(rawDelivery) > maxHeaderLen {
 		rawDelivery = rawDelivery[:maxHeaderLen]
 	}
-	reject := func(status int, reason string) {
+	refuse := func(status int, reason, answer string) {
 		d.log.LogAttrs(r.Context(), slog.LevelWarn, "webhook rejected",
 			slog.Int("status", status), slog.String("reason", reason),
 			slog.String("delivery", rawDelivery), slog.String("remote", r.RemoteAddr))
-		reply(w, status, http.StatusText(status))
+		reply(w, status, answer)
 	}
+	reject := func(status int, reason string) { refuse(status, reason, http.StatusText(status)) }
 
 	if len(d.secret) == 0 {
 		// Fail closed: without a secret nothing can be authenticated.
@@ -225,17 +244,12 @@ func (d *Dispatcher) serveWebhook(w http.ResponseWriter, r *http.Request) {
 		reject(http.StatusUnsupportedMediaType, "content type is not application/json")
 		return
 	}
-	body, err := readBody(w, r, d.maxBody)
-	if err != nil {
-		if errors.Is(err, errTooLarge) {
-			reject(http.StatusRequestEntityTooLarge, "body over limit")
-		} else {
-			reject(http.StatusBadRequest, "read body failed")
+	body, berr := d.readVerified(w, r, sig)
+	if berr != nil {
+		if berr.status == http.StatusServiceUnavailable {
+			w.Header().Set("Retry-After", "1")
 		}
-		return
-	}
-	if err := github.ValidateSignature(sig, body, d.secret); err != nil {
-		reject(http.StatusUnauthorized, "signature mismatch")
+		reject(berr.status, berr.reason)
 		return
 	}
 
@@ -263,6 +277,12 @@ func (d *Dispatcher) serveWebhook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := json.Unmarshal(body, &env); err != nil {
+		var typeErr *json.UnmarshalTypeError
+		if errors.As(err, &typeErr) && typeErr.Field != "" {
+			reason := "payload field " + typeErr.Field + " has the wrong type"
+			refuse(http.StatusBadRequest, reason, "bad payload: "+reason)
+			return
+		}
 		reject(http.StatusBadRequest, "malformed JSON payload")
 		return
 	}
@@ -286,8 +306,19 @@ func (d *Dispatcher) serveWebhook(w http.ResponseWriter, r *http.Request) {
 		reply(w, http.StatusOK, "ignored: own event")
 		return
 	}
+	if reason := validate(event, &env); reason != "" {
+		refuse(http.StatusBadRequest, reason, "bad payload: "+reason)
+		return
+	}
+	// The body is remembered beside the delivery ID: the ID is not
+	// signed, so a captured body re-sent under a new ID is a replay, not a
+	// new delivery. Re-run requests are the exception (see isRerun).
+	keys := []string{delivery}
+	if !isRerun(event, &env) {
+		keys = append(keys, bodyKey(body))
+	}
 	if d.deliveries != nil {
-		seen, err := d.deliveries.Seen(ctx, delivery)
+		seen, err := d.seen(ctx, keys)
 		if err != nil {
 			// Unknown state: answer 5xx so the sweeper redelivers later,
 			// rather than risk handling on a store that is down.
@@ -311,12 +342,32 @@ func (d *Dispatcher) serveWebhook(w http.ResponseWriter, r *http.Request) {
 	if d.deliveries != nil {
 		// Best effort: a lost mark only means a redelivery is handled again,
 		// which handlers tolerate (their writes converge).
-		if err := d.deliveries.Done(ctx, delivery); err != nil {
-			log.LogAttrs(ctx, slog.LevelWarn, "mark delivery done failed", slog.Any("err", err))
+		for _, key := range keys {
+			if err := d.deliveries.Done(ctx, key); err != nil {
+				log.LogAttrs(ctx, slog.LevelWarn, "mark delivery done failed", slog.Any("err", err))
+			}
 		}
 	}
 	log.LogAttrs(ctx, slog.LevelInfo, "delivery handled", slog.Duration("took", time.Since(start)))
 	reply(w, http.StatusOK, "ok")
+}
+
+// seen reports whether any of the delivery's keys was marked done.
+func (d *Dispatcher) seen(ctx context.Context, keys []string) (bool, error) {
+	for _, key := range keys {
+		seen, err := d.deliveries.Seen(ctx, key)
+		if err != nil || seen {
+			return seen, err
+		}
+	}
+	return false, nil
+}
+
+// bodyKey is the Deliveries key of a payload: "sha256:" and the hex
+// SHA-256 of the raw body.
+func bodyKey(body []byte) string {
+	sum := sha256.Sum256(body)
+	return "sha256:" + hex.EncodeToString(sum[:])
 }
 
 // call runs the handler under the dispatcher's deadline and turns a panic
@@ -341,13 +392,13 @@ func deliveryAttrs(delivery, event string, env *envelope) []any {
 	if env.Action != "" {
 		attrs = append(attrs, slog.String("action", env.Action))
 	}
-	if env.Installation.ID != 0 {
+	if env.Installation != nil && env.Installation.ID != 0 {
 		attrs = append(attrs, slog.Int64("installation", env.Installation.ID))
 	}
-	if env.Repository.FullName != "" {
+	if env.Repository != nil && env.Repository.FullName != "" {
 		attrs = append(attrs, slog.String("repo", env.Repository.FullName))
 	}
-	if env.PullRequest.Number != 0 {
+	if env.PullRequest != nil && env.PullRequest.Number != 0 {
 		attrs = append(attrs, slog.Int("pr", env.PullRequest.Number))
 	}
 	return attrs
@@ -366,8 +417,8 @@ func LoggerFrom(ctx context.Context) *slog.Logger {
 }
 
 // checkSignatureShape returns why sig cannot be a GitHub HMAC-SHA256 header,
-// or "". go-github's ValidateSignature also accepts sha1= and sha512=
-// prefixes, so the algorithm is pinned here: the header must carry SHA-256.
+// or "". Only SHA-256 is accepted (go-github's ValidateSignature would also
+// take sha1= and sha512=).
 func checkSignatureShape(sig string) string {
 	const prefix = "sha256="
 	switch {
@@ -380,35 +431,6 @@ func checkSignatureShape(sig string) string {
 	}
 	return ""
 }
-
-var errTooLarge = errors.New("request body too large")
-
-// readBody reads the whole body, at most max bytes. A declared length over
-// the limit is refused without reading anything.
-func readBody(w http.ResponseWriter, r *http.Request, max int64) ([]byte, error) {
-	if r.ContentLength > max {
-		return nil, errTooLarge
-	}
-	var buf bytes.Buffer
-	if r.ContentLength > 0 {
-		// Exact size plus ReadFrom's probe for EOF: one allocation, for a
-		// payload of usual size. The client is not yet authenticated, so a
-		// large declared length only grows the buffer as bytes arrive.
-		buf.Grow(int(min(r.ContentLength, maxPreGrow)) + bytes.MinRead)
-	}
-	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, max))
-	var tooLarge *http.MaxBytesError
-	switch {
-	case errors.As(err, &tooLarge):
-		return nil, errTooLarge
-	case err != nil:
-		return nil, fmt.Errorf("read body: %w", err)
-	}
-	return buf.Bytes(), nil
-}
-
-// maxPreGrow bounds what readBody allocates on the word of Content-Length.
-const maxPreGrow = 256 << 10
 
 // maxHeaderLen bounds the event and delivery headers: GitHub's are short
 // (event names, GUIDs) and the delivery id becomes a store key.

@@ -10,6 +10,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"hash"
 	"io"
 	"log/slog"
@@ -20,6 +21,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/checkoff-app/checkoff/app/githubtest"
 )
 
 const testSecret = "s3cr3t-webhook-key-never-logged"
@@ -131,6 +134,36 @@ func delivery(event, id string, body []byte) *http.Request {
 	r.Header.Set("X-GitHub-Delivery", id)
 	r.Header.Set("X-Hub-Signature-256", sign(testSecret, body))
 	return r
+}
+
+// minimalPullRequest is the smallest pull_request payload the ingress
+// lets through, padded with pad in a field nothing reads.
+func minimalPullRequest(pad string) []byte {
+	return []byte(`{"action":"opened","number":1,"pull_request":{"number":1,"head":{"sha":"6dcb09b5b57875f334f61aebed695e2e4193db5e"},` +
+		`"base":{"ref":"dev"},"user":{"login":"octocat"},"updated_at":"2025-05-02T10:11:12Z"},` +
+		`"repository":{"id":1,"name":"r","owner":{"login":"o"}},"installation":{"id":1},"pad":"` + pad + `"}`)
+}
+
+// variant returns payload with one top-level field set, so that deliveries
+// of the same event are different bodies, as GitHub's always are.
+func variant(t testing.TB, payload []byte, key string, value any) []byte {
+	t.Helper()
+	var p map[string]any
+	if err := json.Unmarshal(payload, &p); err != nil {
+		t.Fatal(err)
+	}
+	p[key] = value
+	out, err := json.Marshal(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// bodyMark is the Deliveries key the dispatcher marks a handled body with.
+func bodyMark(body []byte) string {
+	sum := sha256.Sum256(body)
+	return "sha256:" + hex.EncodeToString(sum[:])
 }
 
 // repeatReader yields an endless stream of one byte, so oversized bodies are
@@ -467,11 +500,12 @@ func TestOversizedBodyIsNotReadPastTheLimit(t *testing.T) {
 
 func TestMaxBodyOption(t *testing.T) {
 	env := newEnv(func(o *Options) { o.MaxBody = 1024 })
-	small := []byte(`{"action":"opened","pad":"` + strings.Repeat("a", 900) + `"}`)
+	small := minimalPullRequest("")
+	small = minimalPullRequest(strings.Repeat("a", 1024-len(small)))
 	if w := env.serve(delivery("pull_request", "d-small", small)); w.Code != http.StatusOK {
-		t.Fatalf("at limit: status %d", w.Code)
+		t.Fatalf("at limit (%d bytes): status %d %q", len(small), w.Code, w.Body.String())
 	}
-	big := []byte(`{"action":"opened","pad":"` + strings.Repeat("a", 1024) + `"}`)
+	big := minimalPullRequest(strings.Repeat("a", 1024))
 	if w := env.serve(delivery("pull_request", "d-big", big)); w.Code != http.StatusRequestEntityTooLarge {
 		t.Fatalf("over limit: status %d", w.Code)
 	}
@@ -498,7 +532,8 @@ func TestHandledDelivery(t *testing.T) {
 	if !bytes.Equal(h.LastPayload, pr) {
 		t.Errorf("handler payload differs from the raw body")
 	}
-	if env.dl.SeenCalls != 1 || env.dl.DoneCalls != 1 || !env.dl.done["72d3162e-cc78-11e3-81ab-4c9367dc0958"] {
+	// Both the delivery ID and the body are looked up, and marked done.
+	if env.dl.SeenCalls != 2 || env.dl.DoneCalls != 2 || !env.dl.done["72d3162e-cc78-11e3-81ab-4c9367dc0958"] || !env.dl.done[bodyMark(pr)] {
 		t.Errorf("deliveries: seen=%d done=%d marked=%v", env.dl.SeenCalls, env.dl.DoneCalls, env.dl.done)
 	}
 
@@ -549,12 +584,54 @@ func TestRedeliveryDedupe(t *testing.T) {
 		if w.Code != http.StatusOK || w.Body.String() != "already handled\n" {
 			t.Fatalf("redelivery: %d %q", w.Code, w.Body.String())
 		}
-		if env.h.Calls != 1 || env.dl.DoneCalls != 1 {
-			t.Errorf("handler calls=%d done calls=%d, want 1 and 1", env.h.Calls, env.dl.DoneCalls)
+		if env.h.Calls != 1 || env.dl.DoneCalls != 2 {
+			t.Errorf("handler calls=%d done calls=%d, want 1 and 2 (the ID and the body)", env.h.Calls, env.dl.DoneCalls)
 		}
-		// A different delivery of the same payload is not a redelivery.
+		// The same body under another ID is a replay: neither the ID nor
+		// the event name is signed.
+		w = env.serve(delivery("pull_request", "d-2", pr))
+		if w.Code != http.StatusOK || w.Body.String() != "already handled\n" || env.h.Calls != 1 {
+			t.Errorf("same body, new delivery id: %d %q, handler calls %d", w.Code, w.Body.String(), env.h.Calls)
+		}
+		// Another body under another ID is a new delivery.
+		if w := env.serve(delivery("pull_request", "d-3", variant(t, pr, "action", "reopened"))); w.Code != http.StatusOK || env.h.Calls != 2 {
+			t.Errorf("new body, new delivery id: %d, handler calls %d", w.Code, env.h.Calls)
+		}
+	})
+
+	t.Run("after failure: same body under a new ID processed again", func(t *testing.T) {
+		env := newEnv(nil)
+		env.h.HandleError = errors.New("github 502")
+		if w := env.serve(delivery("pull_request", "d-1", pr)); w.Code != http.StatusInternalServerError {
+			t.Fatalf("failing handler: %d", w.Code)
+		}
+		env.h.HandleError = nil
 		if w := env.serve(delivery("pull_request", "d-2", pr)); w.Code != http.StatusOK || env.h.Calls != 2 {
-			t.Errorf("new delivery id: %d, handler calls %d", w.Code, env.h.Calls)
+			t.Errorf("same body after a failure: %d, handler calls %d", w.Code, env.h.Calls)
+		}
+	})
+
+	t.Run("re-run requests: remembered by ID only", func(t *testing.T) {
+		// Two clicks on one run send the same body; each asks for a new
+		// judgement.
+		h := &fakeHandler{events: []string{"check_run", "check_suite"}}
+		dl := &fakeDeliveries{}
+		d := NewDispatcher(Options{Secret: []byte(testSecret), Handlers: []EventHandler{h}, Deliveries: dl, Logger: slog.New(slog.DiscardHandler)})
+		for _, name := range []string{"check_run.rerequested", "check_run.requested_action", "check_suite.rerequested"} {
+			rerun := githubtest.Payload(t, name, nil)
+			for _, id := range []string{name + "-1", name + "-2", name + "-2"} {
+				w := httptest.NewRecorder()
+				d.ServeHTTP(w, delivery(githubtest.Event(name), id, rerun))
+				if w.Code != http.StatusOK {
+					t.Errorf("%s %s: %d %q", name, id, w.Code, w.Body.String())
+				}
+			}
+			if dl.done[bodyMark(rerun)] {
+				t.Errorf("%s: body marked done", name)
+			}
+		}
+		if h.Calls != 6 {
+			t.Errorf("handler calls = %d, want 6 (two per re-run request, the redeliveries not)", h.Calls)
 		}
 	})
 
@@ -571,8 +648,8 @@ func TestRedeliveryDedupe(t *testing.T) {
 		if w := env.serve(delivery("pull_request", "d-1", pr)); w.Code != http.StatusOK {
 			t.Fatalf("redelivery after failure: %d", w.Code)
 		}
-		if env.h.Calls != 2 || env.dl.DoneCalls != 1 {
-			t.Errorf("handler calls=%d done=%d, want 2 and 1", env.h.Calls, env.dl.DoneCalls)
+		if env.h.Calls != 2 || env.dl.DoneCalls != 2 {
+			t.Errorf("handler calls=%d done=%d, want 2 and 2 (the ID and the body, once)", env.h.Calls, env.dl.DoneCalls)
 		}
 	})
 
@@ -692,7 +769,7 @@ func TestBotSenderMatchesCaseInsensitively(t *testing.T) {
 		t.Errorf("status %d, handler calls %d, deliveries calls %d", w.Code, env.h.Calls, env.dl.calls())
 	}
 	// Another bot is not ignored.
-	w = env.serve(delivery("pull_request", "d-2", []byte(`{"action":"edited","sender":{"login":"dependabot[bot]","type":"Bot"}}`)))
+	w = env.serve(delivery("pull_request", "d-2", variant(t, loadFixture(t, "pull_request.opened.json"), "sender", map[string]any{"login": "dependabot[bot]", "type": "Bot"})))
 	if w.Code != http.StatusOK || env.h.Calls != 1 {
 		t.Errorf("other bot: status %d, handler calls %d", w.Code, env.h.Calls)
 	}
@@ -703,7 +780,7 @@ func TestRoutingByEvent(t *testing.T) {
 	pr := &fakeHandler{events: []string{"pull_request"}}
 	d := NewDispatcher(Options{Secret: []byte(testSecret), Handlers: []EventHandler{pr, review}, Logger: slog.New(slog.DiscardHandler)})
 	w := httptest.NewRecorder()
-	d.ServeHTTP(w, delivery("pull_request_review", "d-1", []byte(`{"action":"submitted"}`)))
+	d.ServeHTTP(w, delivery("pull_request_review", "d-1", githubtest.Payload(t, "pull_request_review.submitted", nil)))
 	if w.Code != http.StatusOK || review.Calls != 1 || pr.Calls != 0 {
 		t.Errorf("status %d, review calls %d, pr calls %d", w.Code, review.Calls, pr.Calls)
 	}
@@ -734,7 +811,7 @@ func TestConcurrentDeliveries(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			w := env.serve(delivery("pull_request", "d-"+string(rune('a'+i)), pr))
+			w := env.serve(delivery("pull_request", "d-"+string(rune('a'+i)), variant(t, pr, "action", fmt.Sprintf("edited-%d", i))))
 			if w.Code != http.StatusOK {
 				t.Errorf("delivery %d: status %d", i, w.Code)
 			}

@@ -2,6 +2,7 @@ package webhook
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"runtime"
 	"sync/atomic"
@@ -90,8 +91,8 @@ func TestMaxConcurrentRefusesPastTheQueueTimeout(t *testing.T) {
 	if code := <-first; code != http.StatusOK {
 		t.Errorf("first delivery: %d, want 200", code)
 	}
-	if env.dl.DoneCalls != 1 {
-		t.Errorf("Deliveries.Done called %d times, want once (the first delivery)", env.dl.DoneCalls)
+	if env.dl.DoneCalls != 2 || !env.dl.done["d-1"] || env.dl.done["d-2"] {
+		t.Errorf("Deliveries.Done called %d times (%v), want twice for the first delivery (its ID and body)", env.dl.DoneCalls, env.dl.done)
 	}
 }
 
@@ -104,8 +105,8 @@ func TestMaxConcurrentQueues(t *testing.T) {
 	env, release, peak := limitEnv(t, 2, 5*time.Second, func(o *Options) { o.Timeout = budget })
 	var answers []<-chan int
 	arrived := time.Now()
-	for _, id := range []string{"d-1", "d-2", "d-3", "d-4", "d-5"} {
-		answers = append(answers, serveAsync(env, delivery("pull_request", id, pr)))
+	for i, id := range []string{"d-1", "d-2", "d-3", "d-4", "d-5"} {
+		answers = append(answers, serveAsync(env, delivery("pull_request", id, variant(t, pr, "action", fmt.Sprintf("edited-%d", i)))))
 	}
 	waitCalls(t, env, 2)
 	time.Sleep(300 * time.Millisecond) // the others are queued, not running
@@ -120,6 +121,9 @@ func TestMaxConcurrentQueues(t *testing.T) {
 	}
 	if p := peak.Load(); p != 2 {
 		t.Errorf("peak handlers at once %d, want 2", p)
+	}
+	if n := env.h.calls(); n != 5 {
+		t.Errorf("handler called %d times, want 5", n)
 	}
 	// The last one waited 300ms or more; its deadline is still the budget
 	// from arrival, not from when it got a slot.
