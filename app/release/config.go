@@ -32,6 +32,11 @@ type Release struct {
 	// Action is the approval action's name; empty means "the action of
 	// Stage that is waiting with an approval token" (see Gate.Reconcile).
 	Action string
+	// SourceAction is the source action whose revision (a commit of Repo)
+	// is judged. Empty means the pipeline's one source: with several, the
+	// gate approves nothing, since which one is Branch would be a guess.
+	// Revisions of the other source actions are not judged.
+	SourceAction string
 	// OnIncomplete is OnIncompleteWait or OnIncompleteReject.
 	OnIncomplete string
 	Line         int // 1-based line of the entry in its file
@@ -202,6 +207,8 @@ func (p parser) release(n *yaml.Node) (Release, error) {
 			dst = &r.Stage
 		case "action":
 			dst = &r.Action
+		case "source_action":
+			dst = &r.SourceAction
 		case "on_incomplete":
 			dst = &r.OnIncomplete
 		default:
@@ -234,7 +241,7 @@ func (p parser) release(n *yaml.Node) (Release, error) {
 		return r, p.errf(n.Line, "branch %q is not a valid branch name", r.Branch)
 	}
 	for _, f := range []struct{ key, val string }{
-		{"pipeline", r.Pipeline}, {"stage", r.Stage}, {"action", r.Action},
+		{"pipeline", r.Pipeline}, {"stage", r.Stage}, {"action", r.Action}, {"source_action", r.SourceAction},
 	} {
 		if f.val != "" && !namePattern.MatchString(f.val) {
 			return r, p.errf(n.Line, "%s %q: CodePipeline names are 1-100 characters of A-Z a-z 0-9 . @ - _", f.key, f.val)

@@ -24,6 +24,7 @@ const issueConfig = `releases:
     pipeline: invoice-log-api-dev
     stage: ApproveChangeSet
     action: ChecklistApproval     # default: the stage's Manual approval action
+    source_action: Source         # default: the pipeline's one source action
     on_incomplete: wait           # wait | reject
   - repo: acme/invoice-log-api
     branch: master
@@ -39,9 +40,9 @@ func TestParseConfig(t *testing.T) {
 	want := []Release{
 		{Repo: "acme/invoice-log-api", Owner: "acme", Name: "invoice-log-api", Branch: "dev",
 			Pipeline: "invoice-log-api-dev", Stage: "ApproveChangeSet", Action: "ChecklistApproval",
-			OnIncomplete: "wait", Line: 2},
+			SourceAction: "Source", OnIncomplete: "wait", Line: 2},
 		{Repo: "acme/invoice-log-api", Owner: "acme", Name: "invoice-log-api", Branch: "master",
-			Pipeline: "invoice-log-api-prod", Stage: "ApproveChangeSet", OnIncomplete: "wait", Line: 8},
+			Pipeline: "invoice-log-api-prod", Stage: "ApproveChangeSet", OnIncomplete: "wait", Line: 9},
 	}
 	if !reflect.DeepEqual(cfg.Releases, want) {
 		t.Errorf("releases:\n got %+v\nwant %+v", cfg.Releases, want)
@@ -72,31 +73,33 @@ func TestParseConfigErrors(t *testing.T) {
 		yaml string
 		want string
 	}{
-		"empty":              {"", "releases.yml:1: empty release config"},
-		"not a mapping":      {"- a\n", "releases.yml:1: want a mapping"},
-		"unknown top key":    {"releases: []\nrelease: x\n", `releases.yml:2: unknown key "release"`},
-		"missing releases":   {"{}\n", `releases.yml:1: missing "releases"`},
-		"releases not list":  {"releases: x\n", `releases.yml:1: "releases" must be a list`},
-		"releases empty":     {"releases: []\n", `releases.yml:1: "releases" is empty`},
-		"entry not mapping":  {"releases:\n  - x\n", "releases.yml:2: each release must be a mapping"},
-		"unknown key":        {entry + "    pipline: x\n", `releases.yml:6: unknown key "pipline"`},
-		"duplicate key":      {entry + "    stage: Other\n", `releases.yml:6: duplicate key "stage" (first on line 5)`},
-		"missing repo":       {"releases:\n  - branch: dev\n    pipeline: p\n    stage: s\n", `releases.yml:2: release is missing "repo"`},
-		"missing branch":     {"releases:\n  - repo: a/b\n    pipeline: p\n    stage: s\n", `releases.yml:2: release is missing "branch"`},
-		"missing pipeline":   {"releases:\n  - repo: a/b\n    branch: dev\n    stage: s\n", `releases.yml:2: release is missing "pipeline"`},
-		"missing stage":      {"releases:\n  - repo: a/b\n    branch: dev\n    pipeline: p\n", `releases.yml:2: release is missing "stage"`},
-		"null value":         {entry + "    action:\n", "releases.yml:6: action must be a string"},
-		"number value":       {"releases:\n  - repo: a/b\n    branch: 1\n    pipeline: p\n    stage: s\n", "releases.yml:3: branch must be a string"},
-		"list value":         {entry + "    action: [a]\n", "releases.yml:6: action must be a string"},
-		"repo without owner": {"releases:\n  - repo: api\n    branch: dev\n    pipeline: p\n    stage: s\n", `releases.yml:2: repo "api" is not owner/name`},
-		"repo with path":     {"releases:\n  - repo: a/b/c\n    branch: dev\n    pipeline: p\n    stage: s\n", `releases.yml:2: repo "a/b/c" is not owner/name`},
-		"branch ref":         {"releases:\n  - repo: a/b\n    branch: refs/heads/dev\n    pipeline: p\n    stage: s\n", `releases.yml:2: branch "refs/heads/dev" is not a valid branch name`},
-		"branch space":       {"releases:\n  - repo: a/b\n    branch: \"de v\"\n    pipeline: p\n    stage: s\n", `is not a valid branch name`},
-		"pipeline pattern":   {"releases:\n  - repo: a/b\n    branch: dev\n    pipeline: my pipeline\n    stage: s\n", `releases.yml:2: pipeline "my pipeline": CodePipeline names are 1-100 characters`},
-		"pipeline too long":  {"releases:\n  - repo: a/b\n    branch: dev\n    pipeline: " + strings.Repeat("p", 101) + "\n    stage: s\n", `CodePipeline names are 1-100 characters`},
-		"action pattern":     {entry + "    action: Approve!\n", `releases.yml:2: action "Approve!"`},
-		"on_incomplete":      {entry + "    on_incomplete: fail\n", `releases.yml:2: on_incomplete "fail": want "wait" or "reject"`},
-		"syntax":             {"releases:\n  - repo: a/b\n\tbranch: dev\n", "releases.yml:2: found a tab character"},
+		"empty":                 {"", "releases.yml:1: empty release config"},
+		"not a mapping":         {"- a\n", "releases.yml:1: want a mapping"},
+		"unknown top key":       {"releases: []\nrelease: x\n", `releases.yml:2: unknown key "release"`},
+		"missing releases":      {"{}\n", `releases.yml:1: missing "releases"`},
+		"releases not list":     {"releases: x\n", `releases.yml:1: "releases" must be a list`},
+		"releases empty":        {"releases: []\n", `releases.yml:1: "releases" is empty`},
+		"entry not mapping":     {"releases:\n  - x\n", "releases.yml:2: each release must be a mapping"},
+		"unknown key":           {entry + "    pipline: x\n", `releases.yml:6: unknown key "pipline"`},
+		"duplicate key":         {entry + "    stage: Other\n", `releases.yml:6: duplicate key "stage" (first on line 5)`},
+		"missing repo":          {"releases:\n  - branch: dev\n    pipeline: p\n    stage: s\n", `releases.yml:2: release is missing "repo"`},
+		"missing branch":        {"releases:\n  - repo: a/b\n    pipeline: p\n    stage: s\n", `releases.yml:2: release is missing "branch"`},
+		"missing pipeline":      {"releases:\n  - repo: a/b\n    branch: dev\n    stage: s\n", `releases.yml:2: release is missing "pipeline"`},
+		"missing stage":         {"releases:\n  - repo: a/b\n    branch: dev\n    pipeline: p\n", `releases.yml:2: release is missing "stage"`},
+		"null value":            {entry + "    action:\n", "releases.yml:6: action must be a string"},
+		"number value":          {"releases:\n  - repo: a/b\n    branch: 1\n    pipeline: p\n    stage: s\n", "releases.yml:3: branch must be a string"},
+		"list value":            {entry + "    action: [a]\n", "releases.yml:6: action must be a string"},
+		"repo without owner":    {"releases:\n  - repo: api\n    branch: dev\n    pipeline: p\n    stage: s\n", `releases.yml:2: repo "api" is not owner/name`},
+		"repo with path":        {"releases:\n  - repo: a/b/c\n    branch: dev\n    pipeline: p\n    stage: s\n", `releases.yml:2: repo "a/b/c" is not owner/name`},
+		"branch ref":            {"releases:\n  - repo: a/b\n    branch: refs/heads/dev\n    pipeline: p\n    stage: s\n", `releases.yml:2: branch "refs/heads/dev" is not a valid branch name`},
+		"branch space":          {"releases:\n  - repo: a/b\n    branch: \"de v\"\n    pipeline: p\n    stage: s\n", `is not a valid branch name`},
+		"pipeline pattern":      {"releases:\n  - repo: a/b\n    branch: dev\n    pipeline: my pipeline\n    stage: s\n", `releases.yml:2: pipeline "my pipeline": CodePipeline names are 1-100 characters`},
+		"pipeline too long":     {"releases:\n  - repo: a/b\n    branch: dev\n    pipeline: " + strings.Repeat("p", 101) + "\n    stage: s\n", `CodePipeline names are 1-100 characters`},
+		"action pattern":        {entry + "    action: Approve!\n", `releases.yml:2: action "Approve!"`},
+		"source_action pattern": {entry + "    source_action: GitHub source\n", `releases.yml:2: source_action "GitHub source": CodePipeline names`},
+		"source_action null":    {entry + "    source_action:\n", "releases.yml:6: source_action must be a string"},
+		"on_incomplete":         {entry + "    on_incomplete: fail\n", `releases.yml:2: on_incomplete "fail": want "wait" or "reject"`},
+		"syntax":                {"releases:\n  - repo: a/b\n\tbranch: dev\n", "releases.yml:2: found a tab character"},
 		"duplicate branch": {entry + "  - repo: ACME/API\n    branch: dev\n    pipeline: api-dev2\n    stage: Approve\n",
 			"releases.yml:6: ACME/API branch dev is already released by the entry on line 2"},
 		"duplicate pipeline": {entry + "  - repo: acme/api\n    branch: master\n    pipeline: api-dev\n    stage: Approve\n",

@@ -53,6 +53,7 @@ type envOptions struct {
 	evaluator    bool
 	maxCommits   int
 	action       string // "" to leave the action to discovery
+	sourceAction string // the release's source_action; "" for none
 }
 
 // scriptedEval stands in for the app's EvaluateMerged: it answers the
@@ -99,6 +100,9 @@ func newEnv(t testing.TB, o envOptions) *env {
 	action := ""
 	if o.action != "" {
 		action = "    action: " + o.action + "\n"
+	}
+	if o.sourceAction != "" {
+		action += "    source_action: " + o.sourceAction + "\n"
 	}
 	cfg, err := ParseConfig("releases.yml", []byte(fmt.Sprintf(`releases:
   - repo: %s

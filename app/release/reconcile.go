@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -243,58 +244,111 @@ func (g *Gate) pendingApproval(ctx context.Context, rel Release) (pending, bool,
 	return found[0], true, nil
 }
 
-// sourceRevision picks the git commit among an execution's source
-// revisions. More than one commit (several source actions) is refused:
-// which one the release config's branch is would be a guess.
-func sourceRevision(ids []string) (string, error) {
-	var sha string
-	for _, id := range ids {
-		if !shaPattern.MatchString(id) || id == sha {
+// source is one source action's revision in an execution.
+type source struct{ Action, Revision string }
+
+func (s source) String() string { return s.Action + " " + short(s.Revision) }
+
+// pickSource returns the commit a release of rel is judged on among an
+// execution's source revisions: that of the release's source_action, or,
+// when none is named, of the execution's one source. Several sources and
+// none named is refused: which one is the release branch would be a guess,
+// and approving on one would let the others through unjudged.
+func pickSource(rel Release, srcs []source) (string, error) {
+	if rel.SourceAction != "" {
+		names := make([]string, len(srcs))
+		for i, s := range srcs {
+			if s.Action == rel.SourceAction {
+				if !shaPattern.MatchString(s.Revision) {
+					return "", fmt.Errorf("source action %s's revision %s is not a git commit: source_action must name the GitHub source of %s", s.Action, short(s.Revision), rel.Repo)
+				}
+				return s.Revision, nil
+			}
+			names[i] = s.Action
+		}
+		return "", fmt.Errorf("no source action %q (sources: %s): fix source_action in the release config", rel.SourceAction, strings.Join(names, ", "))
+	}
+	var distinct []source
+	commits := true
+	for _, s := range srcs {
+		if slices.ContainsFunc(distinct, func(d source) bool { return d.Revision == s.Revision }) {
 			continue
 		}
-		if sha != "" {
-			return "", fmt.Errorf("more than one source commit (%s, %s); checkoff gates pipelines with one GitHub source", short(sha), short(id))
+		distinct = append(distinct, s)
+		commits = commits && shaPattern.MatchString(s.Revision)
+	}
+	switch {
+	case len(distinct) == 0:
+		return "", errors.New("no source revision")
+	case len(distinct) > 1:
+		kind := "commit"
+		if !commits {
+			kind = "revision"
 		}
-		sha = id
+		names := make([]string, len(distinct))
+		for i, s := range distinct {
+			names[i] = s.String()
+		}
+		return "", fmt.Errorf("more than one source %s (%s): name the source action to judge with source_action in the release config (checkoff judges that one only)", kind, strings.Join(names, ", "))
+	case !commits:
+		return "", fmt.Errorf("source %s is not a git commit: checkoff judges a GitHub source", distinct[0])
 	}
-	if sha == "" {
-		return "", errors.New("no source commit among the execution's revisions")
-	}
-	return sha, nil
+	return distinct[0].Revision, nil
 }
 
-// deployed returns the source commit of the latest Succeeded execution, or
-// "" when the pipeline never succeeded.
-func (g *Gate) deployed(ctx context.Context, pipeline string) (string, error) {
+func sources(revs []types.SourceRevision) []source {
+	out := make([]source, len(revs))
+	for i, r := range revs {
+		out[i] = source{Action: aws.ToString(r.ActionName), Revision: aws.ToString(r.RevisionId)}
+	}
+	return out
+}
+
+// listed is what ListPipelineExecutions says of the waiting execution and
+// of what is deployed.
+type listed struct {
+	waiting    []source
+	deployedID string // the latest Succeeded execution; "" when none
+	deployed   []source
+}
+
+// executions reads ListPipelineExecutions, newest first, until it has the
+// source revisions (named by source action, which GetPipelineExecution
+// does not say) of execution id and of the latest Succeeded execution.
+func (g *Gate) executions(ctx context.Context, pipeline, id string) (listed, error) {
+	var l listed
 	var next *string
+	found := false
 	for range maxExecutionPages {
 		out, err := g.cp.ListPipelineExecutions(ctx, &codepipeline.ListPipelineExecutionsInput{
 			PipelineName: aws.String(pipeline), MaxResults: aws.Int32(100), NextToken: next,
 		})
 		if err != nil {
-			return "", fmt.Errorf("list pipeline executions: %w", err)
+			return l, fmt.Errorf("list pipeline executions: %w", err)
 		}
-		// Summaries come newest first.
 		for _, s := range out.PipelineExecutionSummaries {
-			if s.Status != types.PipelineExecutionStatusSucceeded {
-				continue
+			if !found && aws.ToString(s.PipelineExecutionId) == id {
+				l.waiting, found = sources(s.SourceRevisions), true
 			}
-			ids := make([]string, len(s.SourceRevisions))
-			for i, r := range s.SourceRevisions {
-				ids[i] = aws.ToString(r.RevisionId)
+			if l.deployedID == "" && s.Status == types.PipelineExecutionStatusSucceeded {
+				l.deployedID, l.deployed = aws.ToString(s.PipelineExecutionId), sources(s.SourceRevisions)
 			}
-			sha, err := sourceRevision(ids)
-			if err != nil {
-				return "", fmt.Errorf("deployed execution %s: %w", aws.ToString(s.PipelineExecutionId), err)
-			}
-			return sha, nil
+		}
+		if found && l.deployedID != "" {
+			return l, nil
 		}
 		if aws.ToString(out.NextToken) == "" {
-			return "", nil
+			if !found {
+				return l, errors.New("the execution is not among the pipeline's executions")
+			}
+			return l, nil
 		}
 		next = out.NextToken
 	}
-	return "", fmt.Errorf("no succeeded execution among the latest %d; cannot tell what is deployed", maxExecutionPages*100)
+	if !found {
+		return l, fmt.Errorf("the execution is not among the latest %d", maxExecutionPages*100)
+	}
+	return l, fmt.Errorf("no succeeded execution among the latest %d; cannot tell what is deployed", maxExecutionPages*100)
 }
 
 // reconcileOnce runs the algorithm once. again reports that the approval
@@ -324,19 +378,28 @@ func (g *Gate) reconcileOnce(ctx context.Context, rel Release) (out Outcome, aga
 		out.Reason = fmt.Sprintf("execution is %s", st)
 		return out, false, nil
 	}
-	ids := make([]string, len(ex.PipelineExecution.ArtifactRevisions))
-	for i, r := range ex.PipelineExecution.ArtifactRevisions {
-		ids[i] = aws.ToString(r.RevisionId)
-	}
-	rev, err := sourceRevision(ids)
+	l, err := g.executions(ctx, rel.Pipeline, p.ExecutionID)
 	if err != nil {
 		return out, false, err
+	}
+	rev, err := pickSource(rel, l.waiting)
+	if err != nil {
+		out.Reason = err.Error()
+		return out, false, err
+	}
+	// The listing and the execution must agree on what runs.
+	if !slices.ContainsFunc(ex.PipelineExecution.ArtifactRevisions, func(r types.ArtifactRevision) bool { return aws.ToString(r.RevisionId) == rev }) {
+		return out, false, fmt.Errorf("source commit %s is not among the execution's artifact revisions", short(rev))
 	}
 	out.Revision = rev
 
-	dep, err := g.deployed(ctx, rel.Pipeline)
-	if err != nil {
-		return out, false, err
+	var dep string
+	if l.deployedID != "" {
+		if dep, err = pickSource(rel, l.deployed); err != nil {
+			err = fmt.Errorf("deployed execution %s: %w", l.deployedID, err)
+			out.Reason = err.Error()
+			return out, false, err
+		}
 	}
 	out.Deployed = dep
 

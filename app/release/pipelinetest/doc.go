@@ -15,7 +15,9 @@
 //     pointed at it.
 //   - AddPipeline, Deployed, Start, Arrive, Supersede, ApproveByHand,
 //     RejectByHand and Expire drive pipelines through executions and their
-//     Manual approval (SUPERSEDED execution mode).
+//     Manual approval (SUPERSEDED execution mode). DeployedSources and
+//     StartSources give an execution several named source actions (GitHub,
+//     S3, ECR revisions).
 //   - Fail injects faults (Throttling, Internal, Unavailable); Before runs a
 //     function between two calls, to stage races.
 //   - Results lists the PutApprovalResult answers the fake accepted; Calls

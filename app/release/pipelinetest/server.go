@@ -58,14 +58,22 @@ type Result struct {
 	Summary                 string
 }
 
+// Source is the revision one source action gave an execution.
+type Source struct {
+	Action   string // the source action's name; its output artifact is Action+"Artifact"
+	Revision string // a commit SHA, an S3 object version id, an image digest
+	Provider string // "GitHub" (a CodeStar connection) when empty, "S3", "ECR"
+}
+
 // Execution is a snapshot of one pipeline execution.
 type Execution struct {
 	ID             string
-	Revisions      []string
-	Status         string // InProgress, Succeeded, Failed, Superseded, Stopped
-	Where          string // "before", "inbound", "approval", "done"
-	ApprovalStatus string // of its approval action: "", InProgress, Succeeded, Failed
-	Token          string // its approval token, once it reached the approval
+	Sources        []Source
+	Revisions      []string // the revisions of Sources, in order
+	Status         string   // InProgress, Succeeded, Failed, Superseded, Stopped
+	Where          string   // "before", "inbound", "approval", "done"
+	ApprovalStatus string   // of its approval action: "", InProgress, Succeeded, Failed
+	Token          string   // its approval token, once it reached the approval
 }
 
 type execution struct {
@@ -151,21 +159,44 @@ func (s *Server) AddPipeline(name, stage, action string, extra ...string) {
 }
 
 // Deployed records an execution that already succeeded with revisions
-// (what is deployed) and returns its id.
+// (what is deployed) and returns its id. The revisions come from GitHub
+// source actions named Source, Source2, ...
 func (s *Server) Deployed(name string, revisions ...string) string {
+	return s.DeployedSources(name, gitHubSources(revisions)...)
+}
+
+// DeployedSources is Deployed for an execution of named source actions.
+func (s *Server) DeployedSources(name string, sources ...Source) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	e := s.newExec(s.mustPipeline(name), revisions)
+	e := s.newExec(s.mustPipeline(name), sources)
 	e.Status, e.Where = "Succeeded", "done"
 	return e.ID
 }
 
-// Start starts an execution of revisions; it runs the stages before the
-// approval until Arrive.
+// Start starts an execution of revisions (from GitHub source actions named
+// Source, Source2, ...); it runs the stages before the approval until
+// Arrive.
 func (s *Server) Start(name string, revisions ...string) string {
+	return s.StartSources(name, gitHubSources(revisions)...)
+}
+
+// StartSources is Start for an execution of named source actions.
+func (s *Server) StartSources(name string, sources ...Source) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.newExec(s.mustPipeline(name), revisions).ID
+	return s.newExec(s.mustPipeline(name), sources).ID
+}
+
+func gitHubSources(revisions []string) []Source {
+	out := make([]Source, len(revisions))
+	for i, rev := range revisions {
+		out[i] = Source{Action: "Source", Revision: rev}
+		if i > 0 {
+			out[i].Action = fmt.Sprintf("Source%d", i+1)
+		}
+	}
+	return out
 }
 
 // Arrive moves an execution to the approval stage. If another execution
@@ -284,6 +315,7 @@ func (s *Server) Execution(name, id string) Execution {
 	e := s.mustExec(s.mustPipeline(name), id)
 	ex := e.Execution
 	ex.Revisions = append([]string(nil), e.Revisions...)
+	ex.Sources = append([]Source(nil), e.Sources...)
 	return ex
 }
 
@@ -323,12 +355,22 @@ func (s *Server) mustExec(p *pipeline, id string) *execution {
 	return nil
 }
 
-func (s *Server) newExec(p *pipeline, revisions []string) *execution {
-	if len(revisions) == 0 {
+func (s *Server) newExec(p *pipeline, sources []Source) *execution {
+	if len(sources) == 0 {
 		s.t.Fatalf("pipelinetest: an execution needs a source revision")
 	}
+	seen := map[string]bool{}
+	var revisions []string
+	for _, src := range sources {
+		if !actionName.pattern.MatchString(src.Action) || src.Revision == "" || seen[src.Action] {
+			s.t.Fatalf("pipelinetest: source %+v: want a unique action name and a revision", src)
+		}
+		seen[src.Action] = true
+		revisions = append(revisions, src.Revision)
+	}
 	now := s.tick()
-	e := &execution{Execution: Execution{ID: uuid(), Revisions: revisions, Status: "InProgress", Where: "before"}, started: now, updated: now}
+	e := &execution{Execution: Execution{ID: uuid(), Sources: append([]Source(nil), sources...), Revisions: revisions,
+		Status: "InProgress", Where: "before"}, started: now, updated: now}
 	p.execs = append(p.execs, e)
 	return e
 }
@@ -621,19 +663,25 @@ func (s *Server) state(p *pipeline) map[string]any {
 	}
 }
 
+// revisionsJSON renders an execution's revisions as GetPipelineExecution's
+// artifactRevisions (named by output artifact) or ListPipelineExecutions'
+// sourceRevisions (named by source action).
 func revisionsJSON(e *execution, key string) []any {
-	out := make([]any, len(e.Revisions))
-	for i, rev := range e.Revisions {
-		name := "SourceArtifact"
-		if i > 0 {
-			name = fmt.Sprintf("Source%dArtifact", i+1)
-		}
+	out := make([]any, len(e.Sources))
+	for i, src := range e.Sources {
+		rev := src.Revision
 		summary := `{"ProviderType":"GitHub","CommitMessage":"Merge"}`
 		url := "https://github.com/acme/invoice-log-api/commit/" + rev
+		switch src.Provider {
+		case "S3":
+			summary, url = "Amazon S3 version id: "+rev, "https://console.aws.amazon.com/s3/"
+		case "ECR":
+			summary, url = "Image digest: "+rev, "https://console.aws.amazon.com/ecr/"
+		}
 		if key == "artifact" {
-			out[i] = map[string]any{"name": name, "revisionId": rev, "revisionChangeIdentifier": rev, "revisionSummary": summary, "revisionUrl": url, "created": epoch(e.started)}
+			out[i] = map[string]any{"name": src.Action + "Artifact", "revisionId": rev, "revisionChangeIdentifier": rev, "revisionSummary": summary, "revisionUrl": url, "created": epoch(e.started)}
 		} else {
-			out[i] = map[string]any{"actionName": strings.TrimSuffix(name, "Artifact"), "revisionId": rev, "revisionSummary": summary, "revisionUrl": url}
+			out[i] = map[string]any{"actionName": src.Action, "revisionId": rev, "revisionSummary": summary, "revisionUrl": url}
 		}
 	}
 	return out

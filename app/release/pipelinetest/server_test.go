@@ -302,3 +302,40 @@ type rc struct{ *bytes.Reader }
 func (rc) Close() error { return nil }
 
 func readCloser(s string) rc { return rc{bytes.NewReader([]byte(s))} }
+
+// TestNamedSources: an execution's revisions are named by output artifact
+// in GetPipelineExecution and by source action in ListPipelineExecutions,
+// as CodePipeline names them.
+func TestNamedSources(t *testing.T) {
+	s := New(t)
+	s.AddPipeline("api-dev", "ApproveChangeSet", "ChecklistApproval")
+	const version = "3/L4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY"
+	id := s.StartSources("api-dev", Source{Action: "Source", Revision: revA}, Source{Action: "Config", Revision: version, Provider: "S3"})
+	c := s.Client()
+	ex, err := c.GetPipelineExecution(context.Background(), &codepipeline.GetPipelineExecutionInput{
+		PipelineName: aws.String("api-dev"), PipelineExecutionId: aws.String(id)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var artifacts []string
+	for _, r := range ex.PipelineExecution.ArtifactRevisions {
+		artifacts = append(artifacts, aws.ToString(r.Name)+"="+aws.ToString(r.RevisionId))
+	}
+	if got, want := strings.Join(artifacts, " "), "SourceArtifact="+revA+" ConfigArtifact="+version; got != want {
+		t.Errorf("artifact revisions %s, want %s", got, want)
+	}
+	list, err := c.ListPipelineExecutions(context.Background(), &codepipeline.ListPipelineExecutionsInput{PipelineName: aws.String("api-dev")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var actions []string
+	for _, r := range list.PipelineExecutionSummaries[0].SourceRevisions {
+		actions = append(actions, aws.ToString(r.ActionName)+"="+aws.ToString(r.RevisionId))
+	}
+	if got, want := strings.Join(actions, " "), "Source="+revA+" Config="+version; got != want {
+		t.Errorf("source revisions %s, want %s", got, want)
+	}
+	if got := s.Execution("api-dev", id); len(got.Sources) != 2 || got.Revisions[1] != version {
+		t.Errorf("Execution = %+v", got)
+	}
+}
