@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -289,5 +290,38 @@ func TestHoldCommentFailureRetried(t *testing.T) {
 	must(t, Waiting)(e.started(exec))
 	if c := e.gh.Comments(repoName, 12); len(c) != 1 {
 		t.Fatalf("comments after the retry: %+v", c)
+	}
+}
+
+// TestHoldCommentAcrossProcesses: gates in several processes (sharing the
+// store) reconciling the same hold at once post one comment.
+func TestHoldCommentAcrossProcesses(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	v := e.merge(12, false, "Author Checklist: Has the author tested changes?")
+	if err := app.PutVerdict(context.Background(), e.st, v); err != nil {
+		t.Fatal(err)
+	}
+	e.release()
+	gates := []*Gate{e.gate}
+	for range 3 {
+		g, err := New(Options{Config: e.gate.cfg, Pipeline: e.gate.cp, GitHub: e.gate.gh, Store: e.st, Logger: e.gate.log})
+		if err != nil {
+			t.Fatal(err)
+		}
+		gates = append(gates, g)
+	}
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := gates[i%len(gates)].Reconcile(context.Background(), devPipeline); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if c := e.gh.Comments(repoName, 12); len(c) != 1 {
+		t.Fatalf("%d hold comments: %+v", len(c), c)
 	}
 }
