@@ -123,8 +123,9 @@ func (a *App) loadConfig(ctx context.Context, gh gitHub, pr PR, ref string) (rep
 	}
 	// The gate's check run is told apart from checklist runs by its name
 	// (a re-run of it re-judges a merge), so no checklist may take it.
+	// (ParseConfig refuses it, and names that read like it.)
 	for _, c := range cfg.Checklists {
-		if strings.EqualFold(c.Name, GateCheckName) {
+		if checklist.ReservedName(c.Name) {
 			return repoConfig{ref: ref, parseErr: &checklist.ConfigError{File: configPath,
 				Msg: fmt.Sprintf("checklist name %q is reserved for checkoff's release gate check; rename the checklist", c.Name)}}, nil
 		}

@@ -8,12 +8,14 @@ import (
 	"strings"
 
 	"github.com/google/go-github/v62/github"
+
+	"github.com/checkoff-app/checkoff/checklist"
 )
 
 // GateCheckName is the name of the check run the release gate posts on
 // merge commits. release.CheckName is the same name: package webhook routes
 // a re-run by it without depending on package release.
-const GateCheckName = "Release Gate"
+const GateCheckName = checklist.ReleaseGateName
 
 // ErrNoMergedPR means a commit is not the merge commit of any merged pull
 // request of the repository.

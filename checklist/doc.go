@@ -13,4 +13,6 @@
 //     who-ticked ledger.
 //   - CheckTemplate verifies that a PR template carries every configured
 //     section and required item, all unticked.
+//   - ReservedName and NameKey compare check-run names as a reader sees
+//     them (NFKC, invisible characters removed, case folded).
 package checklist

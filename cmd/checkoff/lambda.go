@@ -72,8 +72,11 @@ func lambdaHandler(rt *runtime) *webhook.Lambda {
 			return err
 		},
 		Schedule: func(ctx context.Context) error {
-			res, err := app.Sweep(ctx, rt.clients.App(), app.SweepOptions{})
-			webhook.LoggerFrom(ctx).Info("sweep", "scanned", res.Scanned, "failed", res.Failed, "redelivered", res.Redelivered, "gave_up", res.GaveUp)
+			// The store remembers each delivery's first attempt across runs,
+			// so one that always fails is retired by age on a busy App too.
+			res, err := app.Sweep(ctx, rt.clients.App(), app.SweepOptions{Store: rt.store})
+			webhook.LoggerFrom(ctx).Info("sweep", "scanned", res.Scanned, "failed", res.Failed, "redelivered", res.Redelivered,
+				"gave_up", res.GaveUp, "expired", res.Expired)
 			if rt.gate != nil {
 				// Reconcile catches approvals whose events were lost.
 				if _, gerr := rt.gate.ReconcileAll(ctx); gerr != nil && err == nil {
