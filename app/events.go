@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-github/v62/github"
 
 	"github.com/checkoff-app/checkoff/app/store"
+	"github.com/checkoff-app/checkoff/app/verdict"
 	"github.com/checkoff-app/checkoff/checklist"
 )
 
@@ -643,28 +644,28 @@ func checklistNames(rcs []repoConfig) []string {
 // EvaluateMerged gives the verdict on a merged PR now (for the release
 // gate, when the merge webhook was lost, and for a re-run of its check) and
 // records it.
-func (a *App) EvaluateMerged(ctx context.Context, installation int64, owner, repo string, number int) (Verdict, error) {
+func (a *App) EvaluateMerged(ctx context.Context, installation int64, owner, repo string, number int) (verdict.Verdict, error) {
 	gh := a.github(installation)
 	raw, err := gh.PullRequest(ctx, owner, repo, number)
 	if err != nil {
-		return Verdict{}, err
+		return verdict.Verdict{}, err
 	}
 	if !raw.GetMerged() {
-		return Verdict{}, fmt.Errorf("%s/%s#%d is not merged", owner, repo, number)
+		return verdict.Verdict{}, fmt.Errorf("%s/%s#%d is not merged", owner, repo, number)
 	}
 	pr := PRFrom(installation, &github.Repository{Owner: &github.User{Login: &owner}, Name: &repo}, raw)
 	l, err := a.loadLedger(ctx, pr)
 	if err != nil {
-		return Verdict{}, err
+		return verdict.Verdict{}, err
 	}
 	pr = l.newest(pr)
 	rcs, err := a.configsFor(ctx, gh, pr)
 	if err != nil {
-		return Verdict{}, err
+		return verdict.Verdict{}, err
 	}
 	j, err := a.judgeAll(ctx, gh, pr, rcs, l)
 	if err != nil {
-		return Verdict{}, err
+		return verdict.Verdict{}, err
 	}
 	return a.recordVerdict(ctx, gh, pr, rcs, l, j)
 }

@@ -14,25 +14,26 @@ import (
 	"github.com/checkoff-app/checkoff/app/ghclient"
 	"github.com/checkoff-app/checkoff/app/githubtest"
 	"github.com/checkoff-app/checkoff/app/store"
+	"github.com/checkoff-app/checkoff/app/verdict"
 )
 
 // recordingGate is a ReleaseGate that keeps the verdicts and re-runs it
 // receives, and answers VerdictError.
 type recordingGate struct {
 	mu           sync.Mutex
-	verdicts     []Verdict
-	reruns       []Verdict
+	verdicts     []verdict.Verdict
+	reruns       []verdict.Verdict
 	VerdictError error
 }
 
-func (g *recordingGate) Verdict(_ context.Context, v Verdict) error {
+func (g *recordingGate) Verdict(_ context.Context, v verdict.Verdict) error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.verdicts = append(g.verdicts, v)
 	return g.VerdictError
 }
 
-func (g *recordingGate) Rerun(_ context.Context, v Verdict) error {
+func (g *recordingGate) Rerun(_ context.Context, v verdict.Verdict) error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.reruns = append(g.reruns, v)
@@ -40,14 +41,14 @@ func (g *recordingGate) Rerun(_ context.Context, v Verdict) error {
 }
 
 // got is what RecheckMerge handed over: re-runs only, never plain verdicts.
-func (g *recordingGate) got(t *testing.T) []Verdict {
+func (g *recordingGate) got(t *testing.T) []verdict.Verdict {
 	t.Helper()
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if len(g.verdicts) > 0 {
 		t.Errorf("RecheckMerge handed %d plain verdicts, want re-runs only", len(g.verdicts))
 	}
-	return append([]Verdict(nil), g.reruns...)
+	return append([]verdict.Verdict(nil), g.reruns...)
 }
 
 // SHAs of the merge-commit scenarios: dev's merge commit of #12, and
@@ -118,7 +119,7 @@ func TestRecheckMerge(t *testing.T) {
 	if v.PR != githubtest.FixturePull || v.MergeSHA != mcMerge || v.Base != "dev" || v.Complete || len(v.Holding) == 0 {
 		t.Errorf("verdict = %+v; want #12 at the merge commit, incomplete with reasons", v)
 	}
-	stored, err := GetVerdict(ctx, st, owner, repo, mcMerge)
+	stored, err := verdict.Get(ctx, st, owner, repo, mcMerge)
 	if err != nil || stored.PR != v.PR || stored.Complete != v.Complete || !stored.At.Equal(v.At) {
 		t.Errorf("stored verdict = %+v, %v; want the one handed to the gate", stored, err)
 	}

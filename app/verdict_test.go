@@ -9,6 +9,7 @@ import (
 	"github.com/google/go-github/v62/github"
 
 	"github.com/checkoff-app/checkoff/app/store"
+	"github.com/checkoff-app/checkoff/app/verdict"
 )
 
 // TestVerdictRecords: a verdict is found by repository in any case and by
@@ -20,27 +21,27 @@ func TestVerdictRecords(t *testing.T) {
 	_, st := newTestApp(t, &syncWriter{})
 	t0 := time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC)
 	const sha1, sha2 = "1111111111111111111111111111111111111111", "2222222222222222222222222222222222222222"
-	v := Verdict{Owner: "Acme", Repo: "Invoice-API", PR: 12, MergeSHA: sha1, Complete: true, At: t0}
-	if err := PutVerdict(ctx, st, v); err != nil {
+	v := verdict.Verdict{Owner: "Acme", Repo: "Invoice-API", PR: 12, MergeSHA: sha1, Complete: true, At: t0}
+	if err := verdict.Put(ctx, st, v); err != nil {
 		t.Fatal(err)
 	}
 	older := v
 	older.Complete, older.At = false, t0.Add(-time.Minute)
-	if err := PutVerdict(ctx, st, older); err != nil {
+	if err := verdict.Put(ctx, st, older); err != nil {
 		t.Fatal(err)
 	}
-	got, err := GetVerdict(ctx, st, "acme", "invoice-api", sha1)
+	got, err := verdict.Get(ctx, st, "acme", "invoice-api", sha1)
 	if err != nil || !got.Complete || got.PR != 12 {
 		t.Fatalf("GetVerdict in lower case = %+v, %v; want the complete verdict of #12", got, err)
 	}
-	if _, err := GetVerdict(ctx, st, "acme", "invoice-api", sha2); !errors.Is(err, store.ErrNotFound) {
+	if _, err := verdict.Get(ctx, st, "acme", "invoice-api", sha2); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("GetVerdict of another commit: %v, want ErrNotFound", err)
 	}
-	other := Verdict{Owner: "acme", Repo: "invoice-api", PR: 13, MergeSHA: sha2, At: t0}
-	if err := PutVerdict(ctx, st, other); err != nil {
+	other := verdict.Verdict{Owner: "acme", Repo: "invoice-api", PR: 13, MergeSHA: sha2, At: t0}
+	if err := verdict.Put(ctx, st, other); err != nil {
 		t.Fatal(err)
 	}
-	if recs, err := st.Query(ctx, verdictPK("acme", "invoice-api", sha1)); err != nil || len(recs) != 1 {
+	if recs, err := st.Query(ctx, verdict.PK("acme", "invoice-api", sha1)); err != nil || len(recs) != 1 {
 		t.Errorf("partition of %s holds %d records (%v), want its verdict alone", sha1[:7], len(recs), err)
 	}
 }
@@ -108,7 +109,7 @@ func TestAttackStaleVerdictView(t *testing.T) {
 	if err := behind.Edited(ctx, done, pr.Body, &github.User{Login: github.String("bob")}); err != nil {
 		t.Fatal(err)
 	}
-	if v, err := GetVerdict(ctx, st, "acme", "api", merge); err != nil || !v.Complete {
+	if v, err := verdict.Get(ctx, st, "acme", "api", merge); err != nil || !v.Complete {
 		t.Fatalf("verdict after bob's ticks = %+v, %v; want complete", v, err)
 	}
 	// The slow machine stores its older view last, with the later clock.
@@ -116,7 +117,7 @@ func TestAttackStaleVerdictView(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := GetVerdict(ctx, st, "acme", "api", merge)
+	got, err := verdict.Get(ctx, st, "acme", "api", merge)
 	if err != nil || !got.Complete || !v.Complete {
 		t.Fatalf("verdict standing = %+v (returned %+v), %v; want the complete verdict of the newest ledger", got, v, err)
 	}

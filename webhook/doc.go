@@ -12,7 +12,7 @@
 //     redeliveries of handled deliveries a no-op. A check_run rerequested (or
 //     its "Re-check" button) is routed by the run's name: a checklist run
 //     re-checks the open pull requests it lists (App.Recheck); the release
-//     gate's run (app.GateCheckName, on a merge commit) re-judges the pull
+//     gate's run (checklist.ReleaseGateName, on a merge commit) re-judges the pull
 //     request merged as that commit and hands the verdict to the gate again
 //     (App.RecheckMerge). A check_suite rerequested ("Re-run all checks")
 //     does both: the listed pull requests, and the gate when the suite's

@@ -22,6 +22,7 @@ import (
 	"github.com/checkoff-app/checkoff/app"
 	"github.com/checkoff-app/checkoff/app/ghclient"
 	"github.com/checkoff-app/checkoff/app/githubtest"
+	"github.com/checkoff-app/checkoff/app/verdict"
 )
 
 // The fault-tolerance suite plays one pull request's story (open, ticks by
@@ -174,7 +175,7 @@ func outcomeOf(t testing.TB, h *harness) storyOutcome {
 	}
 	slices.Sort(o.runs)
 	o.ledger = ledgerState(h.ledger())
-	v, err := app.GetVerdict(context.Background(), h.st, hOwner, hName, hMerge)
+	v, err := verdict.Get(context.Background(), h.st, hOwner, hName, hMerge)
 	if err != nil {
 		o.verdict = err.Error()
 	} else {
@@ -441,12 +442,12 @@ func TestLateDeliveryAfterMerge(t *testing.T) {
 	s = prState{Body: s.Body, At: t0.Add(2 * time.Minute), Merged: true}
 	h.setPull(s)
 	mustOK(t, h.deliver("pull_request", h.prPayload("closed", hReviewer, s, nil)))
-	if v, err := app.GetVerdict(context.Background(), h.st, hOwner, hName, hMerge); err != nil || v.Complete {
+	if v, err := verdict.Get(context.Background(), h.st, hOwner, hName, hMerge); err != nil || v.Complete {
 		t.Fatalf("verdict before the redelivery: %+v, %v; want incomplete", v, err)
 	}
 
 	mustOK(t, h.deliverID("pull_request_review", "late-review", review)) // the sweeper's redelivery
-	v, err := app.GetVerdict(context.Background(), h.st, hOwner, hName, hMerge)
+	v, err := verdict.Get(context.Background(), h.st, hOwner, hName, hMerge)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,8 @@ import (
 	"github.com/checkoff-app/checkoff/app/githubtest"
 	"github.com/checkoff-app/checkoff/app/release"
 	"github.com/checkoff-app/checkoff/app/release/pipelinetest"
+	"github.com/checkoff-app/checkoff/app/verdict"
+	"github.com/checkoff-app/checkoff/checklist"
 )
 
 // The release set-up of the gate scenarios: dev feeds the dev pipeline,
@@ -42,13 +44,13 @@ type gateHarness struct {
 // the harness's store and GitHub clients, the App the gate.
 type lateGate struct{ g *release.Gate }
 
-func (l *lateGate) Verdict(ctx context.Context, v app.Verdict) error { return l.g.Verdict(ctx, v) }
-func (l *lateGate) Rerun(ctx context.Context, v app.Verdict) error   { return l.g.Rerun(ctx, v) }
+func (l *lateGate) Verdict(ctx context.Context, v verdict.Verdict) error { return l.g.Verdict(ctx, v) }
+func (l *lateGate) Rerun(ctx context.Context, v verdict.Verdict) error   { return l.g.Rerun(ctx, v) }
 
 // appEvaluator lets the gate ask the App for a verdict it has not stored.
 type appEvaluator struct{ a *app.App }
 
-func (e appEvaluator) EvaluateMerged(ctx context.Context, owner, repo string, number int) (app.Verdict, error) {
+func (e appEvaluator) EvaluateMerged(ctx context.Context, owner, repo string, number int) (verdict.Verdict, error) {
 	return e.a.EvaluateMerged(ctx, githubtest.FixtureInstallation, owner, repo, number)
 }
 
@@ -171,11 +173,11 @@ func (h *harness) checklistRunsSince(n int) []githubtest.CheckRun {
 	return out
 }
 
-// TestGateCheckName: the webhook layer routes by app.GateCheckName, the
+// TestGateCheckName: the webhook layer routes by checklist.ReleaseGateName, the
 // gate posts release.CheckName; they must be one name.
 func TestGateCheckName(t *testing.T) {
-	if app.GateCheckName != release.CheckName {
-		t.Fatalf("app.GateCheckName %q != release.CheckName %q", app.GateCheckName, release.CheckName)
+	if checklist.ReleaseGateName != release.CheckName {
+		t.Fatalf("checklist.ReleaseGateName %q != release.CheckName %q", checklist.ReleaseGateName, release.CheckName)
 	}
 }
 
@@ -185,7 +187,7 @@ func TestGateCheckName(t *testing.T) {
 // check run update, CodePipeline is down). The verdict is complete; the
 // Release Gate run still says held and the approval waits. It returns the
 // recorded verdict.
-func (g *gateHarness) failHandOff(t *testing.T) app.Verdict {
+func (g *gateHarness) failHandOff(t *testing.T) verdict.Verdict {
 	t.Helper()
 	ctx := context.Background()
 	s := prState{Body: body("xxxx", "...."), At: t0}
@@ -206,7 +208,7 @@ func (g *gateHarness) failHandOff(t *testing.T) app.Verdict {
 	if w := g.editAfterMerge(hReviewer, s1.Body, s2); w.Code != http.StatusInternalServerError {
 		t.Fatalf("edit with the gate failing answered %d, want 500", w.Code)
 	}
-	before, err := app.GetVerdict(ctx, g.st, hOwner, hName, hMerge)
+	before, err := verdict.Get(ctx, g.st, hOwner, hName, hMerge)
 	if err != nil || !before.Complete {
 		t.Fatalf("verdict after the edit = %+v, %v; want complete", before, err)
 	}
@@ -248,7 +250,7 @@ func TestScenarioGateRerun(t *testing.T) {
 				!slices.Equal(res[0].Revisions, []string{hMerge}) || !strings.Contains(res[0].Summary, "#12") {
 				t.Errorf("approvals after the re-run = %+v; want one Approved of %s", res, g.exec)
 			}
-			after, err := app.GetVerdict(ctx, g.st, hOwner, hName, hMerge)
+			after, err := verdict.Get(ctx, g.st, hOwner, hName, hMerge)
 			if err != nil || !after.Complete || !after.At.After(before.At) {
 				t.Errorf("verdict after the re-run = %+v, %v; want complete and judged after %v", after, err, before.At)
 			}

@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-github/v62/github"
 
 	"github.com/checkoff-app/checkoff/app"
+	"github.com/checkoff-app/checkoff/checklist"
 )
 
 // Handlers returns one thin handler per event checkoff acts on, all over the
@@ -118,7 +119,7 @@ func (h checkRunHandler) Handle(ctx context.Context, eventType, _ string, payloa
 	}
 	ctx = withLogger(ctx)
 	run := ev.GetCheckRun()
-	if run.GetName() != app.GateCheckName {
+	if run.GetName() != checklist.ReleaseGateName {
 		return recheck(ctx, h.app, ev.GetInstallation(), ev.GetRepo(), run.PullRequests)
 	}
 	// The release gate's run sits on a merge commit: its pull_requests are

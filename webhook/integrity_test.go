@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/checkoff-app/checkoff/app"
 	"github.com/checkoff-app/checkoff/app/githubtest"
+	"github.com/checkoff-app/checkoff/app/verdict"
 )
 
 // The adversarial scenarios of issue #9: each tries to get a green
@@ -53,7 +53,7 @@ func TestAttackAuthorWaivesReviewerItems(t *testing.T) {
 	s2 := prState{Body: s1.Body, At: t0.Add(2 * time.Minute), Merged: true}
 	h.setPull(s2)
 	mustOK(t, h.deliver("pull_request", h.prPayload("closed", hReviewer, s2, nil)))
-	if v, err := app.GetVerdict(context.Background(), h.st, hOwner, hName, hMerge); err != nil || v.Complete {
+	if v, err := verdict.Get(context.Background(), h.st, hOwner, hName, hMerge); err != nil || v.Complete {
 		t.Fatalf("verdict = %+v, %v; want incomplete", v, err)
 	}
 }
@@ -166,7 +166,7 @@ func TestAttackMergedPRLoosensConfig(t *testing.T) {
 			// PR's config.
 			g.setConfig(loose)
 			mustOK(t, g.merge(prState{Body: s.Body, At: t0.Add(time.Minute), Merged: true}))
-			v, err := app.GetVerdict(context.Background(), g.st, hOwner, hName, hMerge)
+			v, err := verdict.Get(context.Background(), g.st, hOwner, hName, hMerge)
 			if err != nil || v.Complete {
 				t.Fatalf("verdict = %+v, %v; want incomplete under the config from before the merge", v, err)
 			}
@@ -177,7 +177,7 @@ func TestAttackMergedPRLoosensConfig(t *testing.T) {
 			}
 			// A re-run of the Release Gate judges the same way.
 			mustOK(t, g.deliver("check_run", gateRerun(t, hMerge, promotionRef(), nil)))
-			if v, _ := app.GetVerdict(context.Background(), g.st, hOwner, hName, hMerge); v.Complete {
+			if v, _ := verdict.Get(context.Background(), g.st, hOwner, hName, hMerge); v.Complete {
 				t.Fatalf("re-run verdict complete under the merged config")
 			}
 		})

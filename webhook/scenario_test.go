@@ -16,6 +16,7 @@ import (
 	"github.com/checkoff-app/checkoff/app"
 	"github.com/checkoff-app/checkoff/app/githubtest"
 	"github.com/checkoff-app/checkoff/app/store"
+	"github.com/checkoff-app/checkoff/app/verdict"
 )
 
 // reviewPayload builds pull_request_review submitted: who approved (or
@@ -150,7 +151,7 @@ func TestScenarioMainStory(t *testing.T) {
 	s.Merged = true
 	h.setPull(s)
 	mustOK(t, h.deliver("pull_request", h.prPayload("closed", hReviewer, s, nil)))
-	v, err := app.GetVerdict(ctx, h.st, hOwner, hName, hMerge)
+	v, err := verdict.Get(ctx, h.st, hOwner, hName, hMerge)
 	if err != nil {
 		t.Fatalf("verdict: %v", err)
 	}
@@ -173,7 +174,7 @@ func TestScenarioMergeIncomplete(t *testing.T) {
 	s := prState{Body: body("xxxx", "x..."), At: t0, Merged: true}
 	h.setPull(s)
 	mustOK(t, h.deliver("pull_request", h.prPayload("closed", hReviewer, s, nil)))
-	v, err := app.GetVerdict(context.Background(), h.st, hOwner, hName, hMerge)
+	v, err := verdict.Get(context.Background(), h.st, hOwner, hName, hMerge)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -516,7 +517,7 @@ func TestScenarioRecheck(t *testing.T) {
 		// Ticked before any delivery reached checkoff: no record, no count.
 		wantRun(t, h.run(authorList, hNewHead), "failure", "Author Checklist: 0 of 4 ticked", "untick and tick again")
 		wantRun(t, h.run(reviewerList, hNewHead), "failure", "Reviewer Checklist: 0 of 4 ticked")
-		v, err := app.GetVerdict(context.Background(), h.st, hOwner, hName, hMerge)
+		v, err := verdict.Get(context.Background(), h.st, hOwner, hName, hMerge)
 		if err != nil || v.Complete || v.PR != hPR {
 			t.Errorf("verdict after re-running a merged PR's check = %+v, %v; want #%d, incomplete", v, err, hPR)
 		}
@@ -883,7 +884,7 @@ func TestScenarioEditAfterMerge(t *testing.T) {
 	mustOK(t, h.edited(hReviewer, body("xxxx", "...."), prState{Body: s.Body, At: t0.Add(30 * time.Second)}))
 	mustOK(t, h.deliver("pull_request", h.prPayload("closed", hReviewer, s1, nil)))
 	ctx := context.Background()
-	if v, err := app.GetVerdict(ctx, h.st, hOwner, hName, hMerge); err != nil || v.Complete {
+	if v, err := verdict.Get(ctx, h.st, hOwner, hName, hMerge); err != nil || v.Complete {
 		t.Fatalf("verdict at merge = %+v, %v; want incomplete", v, err)
 	}
 	runs := len(h.gh.CheckRuns(hRepo))
@@ -895,7 +896,7 @@ func TestScenarioEditAfterMerge(t *testing.T) {
 		githubtest.Set(p, "pull_request.state", "closed")
 		githubtest.Set(p, "pull_request.merge_commit_sha", hMerge)
 	})))
-	v, err := app.GetVerdict(ctx, h.st, hOwner, hName, hMerge)
+	v, err := verdict.Get(ctx, h.st, hOwner, hName, hMerge)
 	if err != nil || !v.Complete || !slices.Equal(v.Reviewers, []string{hReviewer}) {
 		t.Errorf("verdict after the late tick = %+v, %v; want complete", v, err)
 	}

@@ -6,13 +6,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/checkoff-app/checkoff/app"
 	"github.com/checkoff-app/checkoff/app/githubtest"
+	"github.com/checkoff-app/checkoff/app/verdict"
 )
 
 // rebase lands #number by rebase merge: two new commits on dev, the last
 // one its merge_commit_sha; GitHub lists the PR for both.
-func (e *env) rebase(number int, complete bool) (app.Verdict, []string) {
+func (e *env) rebase(number int, complete bool) (verdict.Verdict, []string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	r1, r2 := e.sha(), e.sha()
@@ -44,30 +44,30 @@ func TestForcePushToAMergedPRsCommit(t *testing.T) {
 	tests := map[string]struct {
 		// land merges #20 (checked off) and returns its verdict and the
 		// commit then force-pushed to dev.
-		land func(e *env) (app.Verdict, string)
+		land func(e *env) (verdict.Verdict, string)
 		// direct are the commits the rejection names besides the pushed one.
-		direct func(v app.Verdict) []string
+		direct func(v verdict.Verdict) []string
 	}{
-		"squash merged, then dev force-pushed to the PR's original commit": {land: func(e *env) (app.Verdict, string) {
+		"squash merged, then dev force-pushed to the PR's original commit": {land: func(e *env) (verdict.Verdict, string) {
 			v := e.squash(20, true)
 			return v, v.HeadSHA
 		}},
-		"merge commit, then dev force-pushed back to the PR's own commit": {land: func(e *env) (app.Verdict, string) {
+		"merge commit, then dev force-pushed back to the PR's own commit": {land: func(e *env) (verdict.Verdict, string) {
 			v := e.merge(20, true)
 			return v, v.HeadSHA
 		}},
-		"rebase merged, then dev force-pushed back to the first rebased commit": {land: func(e *env) (app.Verdict, string) {
+		"rebase merged, then dev force-pushed back to the first rebased commit": {land: func(e *env) (verdict.Verdict, string) {
 			v, rebased := e.rebase(20, true)
 			return v, rebased[0]
 		}},
-		"squash merged, then a commit on top of the PR's original commit force-pushed": {land: func(e *env) (app.Verdict, string) {
+		"squash merged, then a commit on top of the PR's original commit force-pushed": {land: func(e *env) (verdict.Verdict, string) {
 			v := e.squash(20, true)
 			e.mu.Lock()
 			defer e.mu.Unlock()
 			top := e.sha()
 			e.gh.AddCommit(repoName, githubtest.Commit{SHA: top, Parents: []string{v.HeadSHA}, Message: "more", Author: "mallory"})
 			return v, top
-		}, direct: func(v app.Verdict) []string { return []string{v.HeadSHA} }},
+		}, direct: func(v verdict.Verdict) []string { return []string{v.HeadSHA} }},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

@@ -16,8 +16,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/codepipeline/types"
 	"github.com/google/go-github/v62/github"
 
-	"github.com/checkoff-app/checkoff/app"
 	"github.com/checkoff-app/checkoff/app/store"
+	"github.com/checkoff-app/checkoff/app/verdict"
 )
 
 // maxSummary is CodePipeline's limit on an approval summary (ApprovalSummary).
@@ -37,7 +37,7 @@ type prCheck struct {
 	MergeSHA string
 	Owner    string // base repository as GitHub spells it (verdicts are keyed by it)
 	Repo     string
-	Verdict  app.Verdict
+	Verdict  verdict.Verdict
 	Problem  string // why the PR holds the release without a usable verdict
 }
 
@@ -343,7 +343,7 @@ func (g *Gate) mergedPRs(ctx context.Context, gh *github.Client, rel Release, sh
 // verdict fills p's verdict from the store, or from the Evaluator when
 // none is stored (and records it). No verdict holds the release.
 func (g *Gate) verdict(ctx context.Context, p *prCheck) error {
-	v, err := app.GetVerdict(ctx, g.st, p.Owner, p.Repo, p.MergeSHA)
+	v, err := verdict.Get(ctx, g.st, p.Owner, p.Repo, p.MergeSHA)
 	switch {
 	case err == nil:
 	case !errors.Is(err, store.ErrNotFound):
@@ -357,7 +357,7 @@ func (g *Gate) verdict(ctx context.Context, p *prCheck) error {
 			return fmt.Errorf("evaluate merged %s/%s#%d: %w", p.Owner, p.Repo, p.Number, err)
 		}
 		if v.MergeSHA == p.MergeSHA && v.PR == p.Number {
-			if err := app.PutVerdict(ctx, g.st, v); err != nil {
+			if err := verdict.Put(ctx, g.st, v); err != nil {
 				return err
 			}
 		}

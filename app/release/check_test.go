@@ -8,14 +8,14 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/codepipeline/types"
 
-	"github.com/checkoff-app/checkoff/app"
+	"github.com/checkoff-app/checkoff/app/verdict"
 )
 
 func TestDecide(t *testing.T) {
 	rel := Release{Branch: "dev", Pipeline: "p", OnIncomplete: OnIncompleteWait}
 	rev, dep := strings.Repeat("b", 40), strings.Repeat("a", 40)
 	pr := func(n int, complete bool, reviewers ...string) *prCheck {
-		return &prCheck{Number: n, Verdict: app.Verdict{PR: n, Complete: complete, Reviewers: reviewers,
+		return &prCheck{Number: n, Verdict: verdict.Verdict{PR: n, Complete: complete, Reviewers: reviewers,
 			Holding: []string{"Reviewer Checklist: Are the commit messages appropriate?"}}}
 	}
 	many := &checkResult{}

@@ -6,7 +6,7 @@
 // Entry points:
 //   - ParseConfig and LoadConfig read the release config (which repository
 //     branch feeds which pipeline, stage and approval action).
-//   - New builds a Gate from Options; *Gate implements app.ReleaseGate.
+//   - New builds a Gate from Options; *Gate implements the App's ReleaseGate (checked in cmd/checkoff).
 //   - Gate.Verdict takes each verdict the app records: it posts the
 //     "Release Gate" check run on the merge commit and reconciles.
 //   - Gate.Reconcile reconciles one pipeline (the CLI's `checkoff gate`),

@@ -13,10 +13,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/checkoff-app/checkoff/app"
 	"github.com/checkoff-app/checkoff/app/githubtest"
 	"github.com/checkoff-app/checkoff/app/release/pipelinetest"
 	"github.com/checkoff-app/checkoff/app/store"
+	"github.com/checkoff-app/checkoff/app/verdict"
 )
 
 // The gate fault suite drives the release scenarios of gate_test.go —
@@ -134,7 +134,7 @@ type gateModel struct {
 	chain    []string       // dev's commits, oldest first; chain[0] was deployed before the gate
 	pr       map[string]int // commit -> PR that merged it; absent: a direct push
 	complete map[int]bool   // PR -> its checklists are all checked off (only ever turns true)
-	latest   map[int]app.Verdict
+	latest   map[int]verdict.Verdict
 	merged   []int
 	deployed int               // index in chain of what is deployed
 	execRev  map[string]string // execution -> source revision
@@ -181,7 +181,7 @@ func newFaultyGate(t *testing.T, seed uint64, tally *gateTally) *faultyGate {
 	}
 	e.st, e.gate = fs, g
 	f := &faultyGate{t: t, e: e, rng: rng, st: fs, tally: tally, next: 100, ghRNG: rand.New(rand.NewPCG(seed, 9)), ghOn: true,
-		m: &gateModel{chain: []string{e.head}, pr: map[string]int{}, complete: map[int]bool{}, latest: map[int]app.Verdict{},
+		m: &gateModel{chain: []string{e.head}, pr: map[string]int{}, complete: map[int]bool{}, latest: map[int]verdict.Verdict{},
 			execRev: map[string]string{}, answered: map[string]int{}}}
 	e.gh.SetFault(func(githubtest.Call, *http.Request) *githubtest.Fault {
 		f.ghMu.Lock()
@@ -220,8 +220,8 @@ func (f *faultyGate) cpFaults() {
 // deliver is what the app does with a verdict: store it, hand it to the
 // gate. Errors are expected under faults; the webhook would be answered
 // 5xx and redelivered (a later step, or the final drain).
-func (f *faultyGate) deliver(v app.Verdict) {
-	if err := app.PutVerdict(context.Background(), f.e.st, v); err != nil {
+func (f *faultyGate) deliver(v verdict.Verdict) {
+	if err := verdict.Put(context.Background(), f.e.st, v); err != nil {
 		f.tally.errorsReturned++
 		return
 	}
@@ -230,7 +230,7 @@ func (f *faultyGate) deliver(v app.Verdict) {
 	}
 }
 
-func (f *faultyGate) setEval(v app.Verdict) {
+func (f *faultyGate) setEval(v verdict.Verdict) {
 	f.e.eval.mu.Lock()
 	defer f.e.eval.mu.Unlock()
 	f.e.eval.verdicts[v.PR] = v
@@ -245,7 +245,7 @@ func (f *faultyGate) step() {
 		n := f.next
 		f.next++
 		complete := f.rng.IntN(3) > 0
-		var v app.Verdict
+		var v verdict.Verdict
 		if f.rng.IntN(3) == 0 {
 			v = e.squash(n, complete)
 			m.chain = append(m.chain, v.MergeSHA)
@@ -425,7 +425,7 @@ func (f *faultyGate) drain() {
 	f.check()
 	for _, n := range m.merged {
 		v := m.latest[n]
-		if err := app.PutVerdict(context.Background(), e.st, v); err != nil {
+		if err := verdict.Put(context.Background(), e.st, v); err != nil {
 			f.t.Fatalf("redeliver #%d without faults: %v", n, err)
 		}
 		if err := e.gate.Verdict(context.Background(), v); err != nil {

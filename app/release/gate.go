@@ -15,8 +15,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/codepipeline"
 	"github.com/google/go-github/v62/github"
 
-	"github.com/checkoff-app/checkoff/app"
 	"github.com/checkoff-app/checkoff/app/store"
+	"github.com/checkoff-app/checkoff/app/verdict"
+	"github.com/checkoff-app/checkoff/checklist"
 )
 
 // PipelineAPI is every CodePipeline call the gate makes — the four the
@@ -34,12 +35,12 @@ var _ PipelineAPI = (*codepipeline.Client)(nil)
 // (the merge webhook was lost, or has not arrived yet). It must not call the
 // gate back: the gate holds the pipeline's lock while it asks.
 type Evaluator interface {
-	EvaluateMerged(ctx context.Context, owner, repo string, number int) (app.Verdict, error)
+	EvaluateMerged(ctx context.Context, owner, repo string, number int) (verdict.Verdict, error)
 }
 
 // CheckName is the name of the check run the gate posts on merge commits;
 // package app routes a re-run of it here (see ReleaseGate.Rerun).
-const CheckName = app.GateCheckName
+const CheckName = checklist.ReleaseGateName
 
 // DefaultMaxCommits bounds the commits one reconcile checks. A larger
 // range is not approved by checkoff: a person decides (fail closed).
@@ -76,8 +77,6 @@ type Gate struct {
 	mu    sync.Mutex
 	locks map[string]*sync.Mutex // per pipeline, and per merge commit's check run: one at a time in this process
 }
-
-var _ app.ReleaseGate = (*Gate)(nil)
 
 // New builds a Gate.
 func New(opts Options) (*Gate, error) {
@@ -125,18 +124,18 @@ func (g *Gate) lock(key string) func() {
 // updates the "Release Gate" check run on the merge commit and reconciles
 // that pipeline; otherwise it does nothing. Both steps run even when the
 // first fails; their errors are joined.
-func (g *Gate) Verdict(ctx context.Context, v app.Verdict) error {
+func (g *Gate) Verdict(ctx context.Context, v verdict.Verdict) error {
 	return g.receive(ctx, v, false)
 }
 
 // Rerun is Verdict for a re-run of the gate's check run: the run is updated
 // even when its outcome is unchanged, because GitHub set its check suite
 // back to queued and waits for the App to post.
-func (g *Gate) Rerun(ctx context.Context, v app.Verdict) error {
+func (g *Gate) Rerun(ctx context.Context, v verdict.Verdict) error {
 	return g.receive(ctx, v, true)
 }
 
-func (g *Gate) receive(ctx context.Context, v app.Verdict, rerun bool) error {
+func (g *Gate) receive(ctx context.Context, v verdict.Verdict, rerun bool) error {
 	rel, ok := g.cfg.ForBranch(v.Owner, v.Repo, v.Base)
 	if !ok {
 		g.log.DebugContext(ctx, "release gate: branch not released", "repo", v.Owner+"/"+v.Repo, "branch", v.Base, "pr", v.PR)
@@ -171,7 +170,7 @@ const checkSK = "check"
 
 // postCheck creates or updates the gate's check run on v's merge commit;
 // an unchanged outcome is not posted again unless force.
-func (g *Gate) postCheck(ctx context.Context, rel Release, v app.Verdict, force bool) error {
+func (g *Gate) postCheck(ctx context.Context, rel Release, v verdict.Verdict, force bool) error {
 	if !shaPattern.MatchString(v.MergeSHA) {
 		return fmt.Errorf("post %s check for %s/%s#%d: merge commit %q is not a commit SHA", CheckName, v.Owner, v.Repo, v.PR, v.MergeSHA)
 	}
@@ -232,7 +231,7 @@ func (g *Gate) postCheck(ctx context.Context, rel Release, v app.Verdict, force 
 // checkOutput says whether the merge may ship and why: the one place a
 // verdict becomes a check-run conclusion. Box texts come from the PR body:
 // they are escaped, and the list is cut to GitHub's summary limit.
-func checkOutput(rel Release, v app.Verdict) (conclusion, title, summary string) {
+func checkOutput(rel Release, v verdict.Verdict) (conclusion, title, summary string) {
 	var b strings.Builder
 	if v.Complete {
 		fmt.Fprintf(&b, "#%d was merged into `%s` with every checklist checked off", v.PR, v.Base)

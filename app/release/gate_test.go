@@ -16,10 +16,10 @@ import (
 
 	"github.com/google/go-github/v62/github"
 
-	"github.com/checkoff-app/checkoff/app"
 	"github.com/checkoff-app/checkoff/app/githubtest"
 	"github.com/checkoff-app/checkoff/app/release/pipelinetest"
 	"github.com/checkoff-app/checkoff/app/store"
+	"github.com/checkoff-app/checkoff/app/verdict"
 )
 
 const (
@@ -60,17 +60,17 @@ type envOptions struct {
 // verdicts the test gives it and counts calls.
 type scriptedEval struct {
 	mu       sync.Mutex
-	verdicts map[int]app.Verdict
+	verdicts map[int]verdict.Verdict
 	calls    int
 }
 
-func (s *scriptedEval) EvaluateMerged(_ context.Context, owner, repo string, number int) (app.Verdict, error) {
+func (s *scriptedEval) EvaluateMerged(_ context.Context, owner, repo string, number int) (verdict.Verdict, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.calls++
 	v, ok := s.verdicts[number]
 	if !ok {
-		return app.Verdict{}, fmt.Errorf("no verdict scripted for %s/%s#%d", owner, repo, number)
+		return verdict.Verdict{}, fmt.Errorf("no verdict scripted for %s/%s#%d", owner, repo, number)
 	}
 	return v, nil
 }
@@ -118,7 +118,7 @@ func newEnv(t testing.TB, o envOptions) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, cp: pipelinetest.New(t), gh: githubtest.New(t), eval: &scriptedEval{verdicts: map[int]app.Verdict{}},
+	e := &env{t: t, cp: pipelinetest.New(t), gh: githubtest.New(t), eval: &scriptedEval{verdicts: map[int]verdict.Verdict{}},
 		logs: &syncBuffer{}, at: time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC)}
 	e.st, err = store.OpenFile(t.TempDir())
 	if err != nil {
@@ -167,7 +167,7 @@ func (e *env) sha() string {
 // merge merges pull request number into dev with a merge commit: the PR's
 // own commit and the merge commit become dev's new head. It returns the
 // verdict the app would record (not delivered yet).
-func (e *env) merge(number int, complete bool, holding ...string) app.Verdict {
+func (e *env) merge(number int, complete bool, holding ...string) verdict.Verdict {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	own, merge := e.sha(), e.sha()
@@ -183,8 +183,8 @@ func (e *env) merge(number int, complete bool, holding ...string) app.Verdict {
 	return e.verdict(number, merge, own, complete, holding...)
 }
 
-func (e *env) verdict(number int, merge, head string, complete bool, holding ...string) app.Verdict {
-	v := app.Verdict{Installation: installID, Owner: "acme", Repo: "invoice-log-api", PR: number, Base: "dev",
+func (e *env) verdict(number int, merge, head string, complete bool, holding ...string) verdict.Verdict {
+	v := verdict.Verdict{Installation: installID, Owner: "acme", Repo: "invoice-log-api", PR: number, Base: "dev",
 		MergeSHA: merge, HeadSHA: head, Author: "dana", Complete: complete, Holding: holding, At: e.at}
 	if complete {
 		v.Reviewers = []string{"alice", "bob"}
@@ -193,7 +193,7 @@ func (e *env) verdict(number int, merge, head string, complete bool, holding ...
 }
 
 // squash merges a single squashed commit for the PR.
-func (e *env) squash(number int, complete bool) app.Verdict {
+func (e *env) squash(number int, complete bool) verdict.Verdict {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	head, merged := e.sha(), e.sha()
@@ -218,9 +218,9 @@ func (e *env) push() string {
 }
 
 // deliver is what the app does with a verdict: record it, hand it to the gate.
-func (e *env) deliver(v app.Verdict) error {
+func (e *env) deliver(v verdict.Verdict) error {
 	e.t.Helper()
-	if err := app.PutVerdict(context.Background(), e.st, v); err != nil {
+	if err := verdict.Put(context.Background(), e.st, v); err != nil {
 		e.t.Fatal(err)
 	}
 	return e.gate.Verdict(context.Background(), v)
@@ -354,7 +354,7 @@ func TestApprovalStartedEvaluatesLostMerge(t *testing.T) {
 		t.Errorf("evaluator calls = %d", e.eval.calls)
 	}
 	// The evaluated verdict was recorded: a later reconcile does not ask again.
-	if got, err := app.GetVerdict(context.Background(), e.st, "acme", "invoice-log-api", v.MergeSHA); err != nil || !got.Complete {
+	if got, err := verdict.Get(context.Background(), e.st, "acme", "invoice-log-api", v.MergeSHA); err != nil || !got.Complete {
 		t.Fatalf("stored verdict %+v %v", got, err)
 	}
 
@@ -549,7 +549,7 @@ func TestApprovalChangesWhileChecking(t *testing.T) {
 	v13 := e.merge(13, false, "Author Checklist: Does a build from the Cmd Line Pass?")
 	exec2 := e.cp.Start(devPipeline, e.head)
 	e.cp.Arrive(devPipeline, exec2) // waits in the transition
-	if err := app.PutVerdict(context.Background(), e.st, v13); err != nil {
+	if err := verdict.Put(context.Background(), e.st, v13); err != nil {
 		t.Fatal(err)
 	}
 	e.cp.Before("ListPipelineExecutions", func() { e.cp.RejectByHand(devPipeline) })
@@ -573,7 +573,7 @@ func TestAlreadyAnsweredOrExpired(t *testing.T) {
 	for name, meanwhile := range tests {
 		t.Run(name, func(t *testing.T) {
 			e := newEnv(t, envOptions{})
-			if err := app.PutVerdict(context.Background(), e.st, e.merge(12, true)); err != nil {
+			if err := verdict.Put(context.Background(), e.st, e.merge(12, true)); err != nil {
 				t.Fatal(err)
 			}
 			exec := e.release()
@@ -593,7 +593,7 @@ func TestAlreadyAnsweredOrExpired(t *testing.T) {
 
 func TestCodePipelineFailures(t *testing.T) {
 	e := newEnv(t, envOptions{})
-	if err := app.PutVerdict(context.Background(), e.st, e.merge(12, true)); err != nil {
+	if err := verdict.Put(context.Background(), e.st, e.merge(12, true)); err != nil {
 		t.Fatal(err)
 	}
 	exec := e.release()
@@ -608,7 +608,7 @@ func TestCodePipelineFailures(t *testing.T) {
 	for _, op := range []string{"GetPipelineState", "GetPipelineExecution", "ListPipelineExecutions", "PutApprovalResult"} {
 		t.Run(op, func(t *testing.T) {
 			before := len(e.results())
-			if err := app.PutVerdict(context.Background(), e.st, e.merge(20+before, true)); err != nil {
+			if err := verdict.Put(context.Background(), e.st, e.merge(20+before, true)); err != nil {
 				t.Fatal(err)
 			}
 			exec := e.release()
@@ -679,7 +679,7 @@ func TestUnknownPipelineAndBranch(t *testing.T) {
 func TestConcurrentDuplicateTriggers(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	v := e.merge(12, true)
-	if err := app.PutVerdict(context.Background(), e.st, v); err != nil {
+	if err := verdict.Put(context.Background(), e.st, v); err != nil {
 		t.Fatal(err)
 	}
 	exec := e.release()
@@ -716,7 +716,7 @@ func TestConcurrentDuplicateTriggers(t *testing.T) {
 
 func TestActionDiscovery(t *testing.T) {
 	e := newEnv(t, envOptions{action: ""})
-	if err := app.PutVerdict(context.Background(), e.st, e.merge(12, true)); err != nil {
+	if err := verdict.Put(context.Background(), e.st, e.merge(12, true)); err != nil {
 		t.Fatal(err)
 	}
 	exec := e.release()
@@ -727,7 +727,7 @@ func TestActionDiscovery(t *testing.T) {
 
 	// A configured action that the stage lacks is an error, not a guess.
 	e2 := newEnv(t, envOptions{action: "SignOff"})
-	if err := app.PutVerdict(context.Background(), e2.st, e2.merge(12, true)); err != nil {
+	if err := verdict.Put(context.Background(), e2.st, e2.merge(12, true)); err != nil {
 		t.Fatal(err)
 	}
 	e2.release()
@@ -742,7 +742,7 @@ func TestActionDiscovery(t *testing.T) {
 func TestTooManyCommitsWait(t *testing.T) {
 	e := newEnv(t, envOptions{maxCommits: 3})
 	for n := 12; n < 14; n++ { // 4 commits: two merges of two commits
-		if err := app.PutVerdict(context.Background(), e.st, e.merge(n, true)); err != nil {
+		if err := verdict.Put(context.Background(), e.st, e.merge(n, true)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -757,13 +757,13 @@ func TestTooManyCommitsWait(t *testing.T) {
 func TestRollbackChecksTheRevision(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	v12 := e.merge(12, true)
-	if err := app.PutVerdict(context.Background(), e.st, v12); err != nil {
+	if err := verdict.Put(context.Background(), e.st, v12); err != nil {
 		t.Fatal(err)
 	}
 	exec1 := e.release()
 	must(t, Approved)(e.started(exec1))
 	v13 := e.merge(13, true)
-	if err := app.PutVerdict(context.Background(), e.st, v13); err != nil {
+	if err := verdict.Put(context.Background(), e.st, v13); err != nil {
 		t.Fatal(err)
 	}
 	exec2 := e.release()
@@ -782,7 +782,7 @@ func TestRollbackChecksTheRevision(t *testing.T) {
 
 func TestSeveralSourceRevisionsRefused(t *testing.T) {
 	e := newEnv(t, envOptions{})
-	if err := app.PutVerdict(context.Background(), e.st, e.merge(12, true)); err != nil {
+	if err := verdict.Put(context.Background(), e.st, e.merge(12, true)); err != nil {
 		t.Fatal(err)
 	}
 	exec := e.cp.Start(devPipeline, e.head, strings.Repeat("d", 40))
@@ -797,7 +797,7 @@ func TestGitHubFailureApprovesNothing(t *testing.T) {
 	for _, op := range []string{"repos/compare-commits-with-basehead", "repos/list-pull-requests-associated-with-commit"} {
 		t.Run(op, func(t *testing.T) {
 			e := newEnv(t, envOptions{})
-			if err := app.PutVerdict(context.Background(), e.st, e.merge(12, true)); err != nil {
+			if err := verdict.Put(context.Background(), e.st, e.merge(12, true)); err != nil {
 				t.Fatal(err)
 			}
 			exec := e.release()
@@ -818,7 +818,7 @@ func TestGitHubFailureApprovesNothing(t *testing.T) {
 func TestSquashAndRebaseMerges(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	v12 := e.squash(12, true)
-	if err := app.PutVerdict(context.Background(), e.st, v12); err != nil {
+	if err := verdict.Put(context.Background(), e.st, v12); err != nil {
 		t.Fatal(err)
 	}
 	// #13 rebased: two new commits on dev, the last one is its merge_commit_sha.
@@ -829,7 +829,7 @@ func TestSquashAndRebaseMerges(t *testing.T) {
 	e.gh.SetBranch(repoName, "dev", r2)
 	e.gh.SetPull(repoName, githubtest.PullRequest{Number: 13, User: "dana", BaseRef: "dev", HeadSHA: e.sha(),
 		Commits: []string{r1, r2}, Merged: true, MergeCommitSHA: r2})
-	if err := app.PutVerdict(context.Background(), e.st, e.verdict(13, r2, "", true)); err != nil {
+	if err := verdict.Put(context.Background(), e.st, e.verdict(13, r2, "", true)); err != nil {
 		t.Fatal(err)
 	}
 	exec := e.release()
@@ -845,7 +845,7 @@ func TestSquashAndRebaseMerges(t *testing.T) {
 func TestCallBudget(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	for n := 12; n < 15; n++ {
-		if err := app.PutVerdict(context.Background(), e.st, e.merge(n, true)); err != nil {
+		if err := verdict.Put(context.Background(), e.st, e.merge(n, true)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -863,7 +863,7 @@ func TestCallBudget(t *testing.T) {
 	}
 	e.wantResults("Approved " + exec)
 
-	if err := app.PutVerdict(context.Background(), e.st, e.merge(15, false, "Author Checklist: Has the author tested changes?")); err != nil {
+	if err := verdict.Put(context.Background(), e.st, e.merge(15, false, "Author Checklist: Has the author tested changes?")); err != nil {
 		t.Fatal(err)
 	}
 	e.release()
@@ -886,7 +886,7 @@ func BenchmarkSweepWaiting(b *testing.B) {
 	e := newEnv(b, envOptions{})
 	e.gate.log = slog.New(slog.DiscardHandler)
 	for n := 1; n <= 10; n++ {
-		if err := app.PutVerdict(context.Background(), e.st, e.merge(n, n != 10, "Reviewer Checklist: Are the commit messages appropriate?")); err != nil {
+		if err := verdict.Put(context.Background(), e.st, e.merge(n, n != 10, "Reviewer Checklist: Are the commit messages appropriate?")); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -12,8 +12,8 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/checkoff-app/checkoff/app"
 	"github.com/checkoff-app/checkoff/app/githubtest"
+	"github.com/checkoff-app/checkoff/app/verdict"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden")
@@ -121,7 +121,7 @@ func TestFitList(t *testing.T) {
 // TestOutputsGolden: what the gate posts with hostile box texts, escaped.
 func TestOutputsGolden(t *testing.T) {
 	rel := Release{Repo: repoName, Branch: "dev", Pipeline: devPipeline, OnIncomplete: OnIncompleteWait}
-	v := app.Verdict{PR: 12, Base: "dev", Holding: hostile}
+	v := verdict.Verdict{PR: 12, Base: "dev", Holding: hostile}
 	_, title, summary := checkOutput(rel, v)
 	golden(t, "check-held.golden", title+"\n\n"+summary)
 	p := &prCheck{Number: 12, Verdict: v}
@@ -278,7 +278,7 @@ func TestHoldCommentFoundAgain(t *testing.T) {
 func TestHoldCommentFailureRetried(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	v := e.merge(12, false, "Author Checklist: Has the author tested changes?")
-	if err := app.PutVerdict(context.Background(), e.st, v); err != nil {
+	if err := verdict.Put(context.Background(), e.st, v); err != nil {
 		t.Fatal(err)
 	}
 	exec := e.release()
@@ -298,7 +298,7 @@ func TestHoldCommentFailureRetried(t *testing.T) {
 func TestHoldCommentAcrossProcesses(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	v := e.merge(12, false, "Author Checklist: Has the author tested changes?")
-	if err := app.PutVerdict(context.Background(), e.st, v); err != nil {
+	if err := verdict.Put(context.Background(), e.st, v); err != nil {
 		t.Fatal(err)
 	}
 	e.release()

@@ -5,8 +5,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/checkoff-app/checkoff/app"
 	"github.com/checkoff-app/checkoff/app/release/pipelinetest"
+	"github.com/checkoff-app/checkoff/app/verdict"
 )
 
 // s3Version is an S3 object version id, the revision of an S3 source.
@@ -77,7 +77,7 @@ func TestSeveralSourceActions(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			e := newEnv(t, envOptions{sourceAction: tc.sourceAction})
 			v := e.merge(12, tc.complete, "Author Checklist: Has the author tested changes?")
-			if err := app.PutVerdict(context.Background(), e.st, v); err != nil {
+			if err := verdict.Put(context.Background(), e.st, v); err != nil {
 				t.Fatal(err)
 			}
 			exec := e.cp.StartSources(devPipeline, tc.sources(e.head)...)
@@ -109,13 +109,13 @@ func TestSeveralSourceActions(t *testing.T) {
 func TestDeployedJudgedOnTheNamedSource(t *testing.T) {
 	e := newEnv(t, envOptions{sourceAction: "Source"})
 	v12 := e.merge(12, true)
-	if err := app.PutVerdict(context.Background(), e.st, v12); err != nil {
+	if err := verdict.Put(context.Background(), e.st, v12); err != nil {
 		t.Fatal(err)
 	}
 	e.cp.DeployedSources(devPipeline, pipelinetest.Source{Action: "Config", Revision: s3Version, Provider: "S3"},
 		pipelinetest.Source{Action: "Source", Revision: v12.MergeSHA})
 	v13 := e.merge(13, true)
-	if err := app.PutVerdict(context.Background(), e.st, v13); err != nil {
+	if err := verdict.Put(context.Background(), e.st, v13); err != nil {
 		t.Fatal(err)
 	}
 	exec := e.cp.StartSources(devPipeline, pipelinetest.Source{Action: "Source", Revision: v13.MergeSHA},

@@ -14,9 +14,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/checkoff-app/checkoff/app"
 	"github.com/checkoff-app/checkoff/app/githubtest"
 	"github.com/checkoff-app/checkoff/app/store"
+	"github.com/checkoff-app/checkoff/app/verdict"
 )
 
 // Dry-run accepts the public webhook secret checkoff-dev, so anyone who can
@@ -152,7 +152,7 @@ func TestDryRunUsesItsOwnDirectory(t *testing.T) {
 	if cred.dryRun {
 		t.Fatal("runtime with credentials is dry-run")
 	}
-	_, err := app.GetVerdict(context.Background(), cred.store, "acme", "invoice-log-api", githubtest.FixtureMergeSHA)
+	_, err := verdict.Get(context.Background(), cred.store, "acme", "invoice-log-api", githubtest.FixtureMergeSHA)
 	if !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("credentialed run reads the dry-run verdict: %v", err)
 	}

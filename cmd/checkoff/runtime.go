@@ -24,6 +24,7 @@ import (
 	"github.com/checkoff-app/checkoff/app/release"
 	"github.com/checkoff-app/checkoff/app/secrets"
 	"github.com/checkoff-app/checkoff/app/store"
+	"github.com/checkoff-app/checkoff/app/verdict"
 	"github.com/checkoff-app/checkoff/webhook"
 )
 
@@ -266,10 +267,10 @@ type mergedEvaluator struct {
 	clients *ghclient.Clients
 }
 
-func (m *mergedEvaluator) EvaluateMerged(ctx context.Context, owner, repo string, number int) (app.Verdict, error) {
+func (m *mergedEvaluator) EvaluateMerged(ctx context.Context, owner, repo string, number int) (verdict.Verdict, error) {
 	id, err := m.clients.RepoInstallation(ctx, owner, repo)
 	if err != nil {
-		return app.Verdict{}, err
+		return verdict.Verdict{}, err
 	}
 	return m.app.EvaluateMerged(ctx, id, owner, repo, number)
 }
@@ -361,3 +362,7 @@ func atoiDefault(s string, def int) (int, error) {
 	}
 	return n, nil
 }
+
+// The release gate is the App's ReleaseGate; neither package imports the
+// other (both share package verdict), so the wiring checks it.
+var _ app.ReleaseGate = (*release.Gate)(nil)

@@ -14,9 +14,9 @@ import (
 
 	"github.com/google/go-github/v62/github"
 
-	"github.com/checkoff-app/checkoff/app"
 	"github.com/checkoff-app/checkoff/app/githubtest"
 	"github.com/checkoff-app/checkoff/app/store"
+	"github.com/checkoff-app/checkoff/app/verdict"
 )
 
 // TestWalkthrough runs the README's local trial: `checkoff serve` in
@@ -106,7 +106,7 @@ func TestWalkthrough(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	v, err := app.GetVerdict(context.Background(), st, "acme", "invoice-log-api", githubtest.FixtureMergeSHA)
+	v, err := verdict.Get(context.Background(), st, "acme", "invoice-log-api", githubtest.FixtureMergeSHA)
 	if err != nil {
 		t.Fatal(err)
 	}
