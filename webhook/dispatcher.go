@@ -313,21 +313,27 @@ func (d *Dispatcher) serveWebhook(w http.ResponseWriter, r *http.Request) {
 	// The body is remembered beside the delivery ID: the ID is not
 	// signed, so a captured body re-sent under a new ID is a replay, not a
 	// new delivery. Re-run requests are the exception (see isRerun).
-	keys := []string{delivery}
-	if !isRerun(event, &env) {
-		keys = append(keys, bodyKey(body))
-	}
+	var keys []string
 	if d.deliveries != nil {
+		keys = append(keys, delivery)
+		if !isRerun(event, &env) {
+			keys = append(keys, bodyKey(body))
+		}
 		seen, err := d.seen(ctx, keys)
-		if err != nil {
+		switch {
+		case err != nil:
 			// Unknown state: answer 5xx so the sweeper redelivers later,
 			// rather than risk handling on a store that is down.
 			log.LogAttrs(ctx, slog.LevelError, "delivery lookup failed", slog.Any("err", err))
 			reply(w, http.StatusInternalServerError, "delivery lookup failed")
 			return
-		}
-		if seen {
+		case seen == delivery:
 			log.LogAttrs(ctx, slog.LevelInfo, "redelivery of a handled delivery: no-op")
+			reply(w, http.StatusOK, "already handled")
+			return
+		case seen != "":
+			// GitHub never sends one body under two IDs; someone replays it.
+			log.LogAttrs(ctx, slog.LevelWarn, "body of a handled delivery under a new ID: no-op")
 			reply(w, http.StatusOK, "already handled")
 			return
 		}
@@ -352,15 +358,18 @@ func (d *Dispatcher) serveWebhook(w http.ResponseWriter, r *http.Request) {
 	reply(w, http.StatusOK, "ok")
 }
 
-// seen reports whether any of the delivery's keys was marked done.
-func (d *Dispatcher) seen(ctx context.Context, keys []string) (bool, error) {
+// seen returns the first of the delivery's keys that was marked done, or "".
+func (d *Dispatcher) seen(ctx context.Context, keys []string) (string, error) {
 	for _, key := range keys {
 		seen, err := d.deliveries.Seen(ctx, key)
-		if err != nil || seen {
-			return seen, err
+		if err != nil {
+			return "", err
+		}
+		if seen {
+			return key, nil
 		}
 	}
-	return false, nil
+	return "", nil
 }
 
 // bodyKey is the Deliveries key of a payload: "sha256:" and the hex

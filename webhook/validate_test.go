@@ -432,6 +432,10 @@ func TestReplayedBodyIsNotHandledTwice(t *testing.T) {
 		})
 	}
 
+	if !strings.Contains(h.logs.String(), `"body of a handled delivery under a new ID: no-op"`) {
+		t.Error("the replay under a new ID was not logged as one")
+	}
+
 	// A new edit (another body) under a new ID is handled as usual.
 	old = s.Body
 	s = prState{Body: body("xxxx", "xxx"), At: t0.Add(2 * time.Minute)}
