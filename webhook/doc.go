@@ -31,17 +31,33 @@
 //	  or not 64 hex digits                   401
 //	Content-Type not application/json        415
 //	body over Options.MaxBody (25 MiB)       413
+//	no room for the body in the unverified-
+//	  body budget (Options.MaxUnverifiedBytes,
+//	  64 MiB in total) within UnverifiedWait
+//	  (2 s; a chunked body: at once)         503, Retry-After: 1
 //	HMAC-SHA256 over the raw body wrong      401
 //	X-GitHub-Event / X-GitHub-Delivery bad   400
 //	no slot free within Options.QueueTimeout
 //	  (when Options.MaxConcurrent is set)    503, Retry-After: 1
-//	payload not a JSON object                400
+//	payload not a JSON object, or a field
+//	  of the wrong type                      400
 //	ping                                     200
 //	no handler for the event                 202
 //	sender is Options.BotLogin               200 (ignored)
-//	delivery already Done                    200 (no-op)
+//	payload of another event's shape, or
+//	  without a field its handler needs      400, the reason in the answer
+//	delivery ID or body already Done         200 (no-op)
 //	handler error, panic or timeout          500
 //	handled                                  200
+//
+// A body is read, and its HMAC computed, in pooled 32 KiB chunks counted
+// against the unverified-body budget, which is released as soon as the
+// HMAC is checked. A handled delivery is marked Done twice: under its
+// X-GitHub-Delivery and under "sha256:" and the hex SHA-256 of its body,
+// since neither that header nor X-GitHub-Event is signed; a check_run or
+// check_suite re-run request is marked under its ID only (two clicks send
+// the same body). validate.go holds the table of each event's top-level
+// keys and required fields.
 //
 // The form encoding (application/x-www-form-urlencoded, payload=...) is
 // refused with 415: GitHub Apps always deliver JSON, and accepting only one
