@@ -17,12 +17,15 @@ type Installations interface {
 	Installation(id int64) *github.Client
 }
 
-// Options configures New. Store is required; exactly one of Installations
-// and DryRun is expected.
+// Options configures New. Store and one way to reach GitHub are required:
+// GitHub, or else Installations (REST) or DryRun.
 type Options struct {
-	Store         store.Store
-	Installations Installations // real GitHub; nil means dry-run
-	DryRun        *DryRun       // used when Installations is nil
+	Store store.Store
+	// GitHub gives the App's view of GitHub for an installation: RESTGitHub
+	// over installation clients, a *DryRun, or a test fake.
+	GitHub        func(installation int64) GitHub
+	Installations Installations // shorthand for GitHub: RESTGitHub(Installations, PermissionTTL, Now)
+	DryRun        *DryRun       // shorthand for GitHub: this DryRun for every installation
 	Gate          ReleaseGate   // nil: no release gating
 	BotLogin      string        // the App's own bot ("checkoff[bot]"): its events are ignored
 	Logger        *slog.Logger
@@ -41,7 +44,7 @@ type App struct {
 	botLogin string
 	log      *slog.Logger
 	now      func() time.Time
-	github   func(installation int64) gitHub
+	github   func(installation int64) GitHub
 }
 
 // New builds an App.
@@ -55,6 +58,7 @@ func New(opts Options) (*App, error) {
 		botLogin: opts.BotLogin,
 		log:      opts.Logger,
 		now:      opts.Now,
+		github:   opts.GitHub,
 	}
 	if a.log == nil {
 		a.log = slog.Default()
@@ -62,21 +66,31 @@ func New(opts Options) (*App, error) {
 	if a.now == nil {
 		a.now = time.Now
 	}
-	ttl := opts.PermissionTTL
+	switch {
+	case a.github != nil:
+	case opts.Installations != nil:
+		a.github = RESTGitHub(opts.Installations, opts.PermissionTTL, a.now)
+	case opts.DryRun != nil:
+		a.github = func(int64) GitHub { return opts.DryRun }
+	default:
+		return nil, errors.New("app: a way to reach GitHub (GitHub, Installations or DryRun) is required")
+	}
+	return a, nil
+}
+
+// RESTGitHub is GitHub over the go-github client of each installation, with
+// caches shared by every installation for as long as the returned function
+// lives (on Lambda: across warm invocations): an ETag cache for the config
+// and a ttl cache (default 3 minutes) for permissions.
+func RESTGitHub(inst Installations, ttl time.Duration, now func() time.Time) func(installation int64) GitHub {
 	if ttl == 0 {
 		ttl = 3 * time.Minute
 	}
-	switch {
-	case opts.Installations != nil:
-		caches := newRESTCaches(ttl, a.now)
-		inst := opts.Installations
-		a.github = func(id int64) gitHub { return &restGitHub{client: inst.Installation(id), caches: caches} }
-	case opts.DryRun != nil:
-		a.github = func(int64) gitHub { return opts.DryRun }
-	default:
-		return nil, errors.New("app: either GitHub installations or a dry-run target is required")
+	if now == nil {
+		now = time.Now
 	}
-	return a, nil
+	caches := newRESTCaches(ttl, now)
+	return func(id int64) GitHub { return &restGitHub{client: inst.Installation(id), caches: caches} }
 }
 
 // logger returns the request's logger (attached by the webhook layer) or

@@ -11,7 +11,7 @@ import (
 )
 
 // checkRun is one completed check run to post.
-type checkRun struct {
+type CheckRun struct {
 	Name       string
 	HeadSHA    string
 	Conclusion string // success | failure | neutral | action_required
@@ -27,7 +27,7 @@ const RecheckAction = "recheck"
 // GitHub caps a check run's output.summary at 65,535 characters.
 const maxSummary = 65535
 
-func (r checkRun) options() github.CreateCheckRunOptions {
+func (r CheckRun) options() github.CreateCheckRunOptions {
 	summary := r.Summary
 	if len(summary) > maxSummary {
 		const cut = "\n\n… (truncated)"
@@ -66,8 +66,8 @@ func conclusion(s checklist.Status, cfg *checklist.Config) string {
 }
 
 // resultRun renders one checklist result as a check run.
-func resultRun(r checklist.Result, cfg *checklist.Config, sha string, at time.Time) checkRun {
-	return checkRun{
+func resultRun(r checklist.Result, cfg *checklist.Config, sha string, at time.Time) CheckRun {
+	return CheckRun{
 		Name:       r.Checklist.Name,
 		HeadSHA:    sha,
 		Conclusion: conclusion(r.Status, cfg),

@@ -252,7 +252,7 @@ func TestSummaryTruncation(t *testing.T) {
 		"emoji":                 {strings.Repeat("- ✅ item\n", 10000), true},
 	} {
 		t.Run(name, func(t *testing.T) {
-			o := checkRun{Name: "X", HeadSHA: "abc", Conclusion: "failure", Summary: tc.summary}.options()
+			o := CheckRun{Name: "X", HeadSHA: "abc", Conclusion: "failure", Summary: tc.summary}.options()
 			got := o.GetOutput().GetSummary()
 			if !utf8.ValidString(got) {
 				t.Fatal("summary is not valid UTF-8")
@@ -275,7 +275,7 @@ func TestSummaryTruncation(t *testing.T) {
 
 func TestCheckRunOptions(t *testing.T) {
 	at := time.Date(2024, 5, 6, 10, 0, 0, 0, time.UTC)
-	o := checkRun{Name: "Reviewer Checklist", HeadSHA: "abc", Conclusion: "failure", Title: "T", Summary: "S", Recheck: true, At: at}.options()
+	o := CheckRun{Name: "Reviewer Checklist", HeadSHA: "abc", Conclusion: "failure", Title: "T", Summary: "S", Recheck: true, At: at}.options()
 	if o.GetStatus() != "completed" || o.GetConclusion() != "failure" || !o.GetCompletedAt().Time.Equal(at) ||
 		o.GetOutput().GetTitle() != "T" || o.GetOutput().GetSummary() != "S" {
 		t.Errorf("options %+v", o)
@@ -283,7 +283,7 @@ func TestCheckRunOptions(t *testing.T) {
 	if len(o.Actions) != 1 || o.Actions[0].Identifier != RecheckAction || len(o.Actions[0].Label) > 20 || len(o.Actions[0].Description) > 40 {
 		t.Errorf("actions %+v (GitHub caps label at 20 and description at 40 characters)", o.Actions)
 	}
-	if o := (checkRun{Name: "X", Conclusion: "success"}).options(); o.Actions != nil {
+	if o := (CheckRun{Name: "X", Conclusion: "success"}).options(); o.Actions != nil {
 		t.Errorf("actions without Recheck: %+v", o.Actions)
 	}
 }

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -24,7 +25,7 @@ type DryRun struct {
 	mu sync.Mutex // serialises writes to Out
 }
 
-var _ gitHub = (*DryRun)(nil)
+var _ GitHub = (*DryRun)(nil)
 
 // Config returns ConfigData for every repository and ref.
 func (d *DryRun) Config(context.Context, string, string, string) ([]byte, bool, error) {
@@ -40,7 +41,7 @@ func (d *DryRun) Permission(_ context.Context, _, _, user string) (string, error
 }
 
 // CreateCheckRun prints the request GitHub would get.
-func (d *DryRun) CreateCheckRun(_ context.Context, owner, repo string, run checkRun) error {
+func (d *DryRun) CreateCheckRun(_ context.Context, owner, repo string, run CheckRun) error {
 	line, err := json.Marshal(struct {
 		DryRun string                       `json:"dry_run"`
 		Body   github.CreateCheckRunOptions `json:"body"`
@@ -58,22 +59,26 @@ func (d *DryRun) CreateCheckRun(_ context.Context, owner, repo string, run check
 
 // Commits knows no commits offline: the author (and whoever pushed) are
 // the only contributors dry-run knows.
-func (d *DryRun) Commits(context.Context, string, string, string, string) ([]commit, bool, error) {
+func (d *DryRun) Commits(context.Context, string, string, string, string) ([]Commit, bool, error) {
 	return nil, true, nil
 }
 
 // PullRequest cannot be answered offline.
-func (d *DryRun) PullRequest(_ context.Context, owner, repo string, number int) (*github.PullRequest, error) {
-	return nil, fmt.Errorf("dry-run: cannot fetch %s/%s#%d without GitHub credentials", owner, repo, number)
+func (d *DryRun) PullRequest(_ context.Context, owner, repo string, number int) (PR, error) {
+	return PR{}, fmt.Errorf("dry-run: cannot fetch %s/%s#%d without GitHub credentials", owner, repo, number)
 }
 
-// CurrentReview is the review as delivered: offline, the payload is all
-// there is to know.
-func (d *DryRun) CurrentReview(_ context.Context, _, _ string, _ int, review *github.PullRequestReview) (*github.PullRequestReview, error) {
-	return review, nil
+// Review is the review as delivered: offline, the payload is all there is
+// to know, so Review reports none and the App takes the delivery's word.
+func (d *DryRun) Review(context.Context, string, string, int, int64) (*Review, error) {
+	return nil, errOffline
 }
 
 // PullRequestsWithCommit cannot be answered offline.
-func (d *DryRun) PullRequestsWithCommit(_ context.Context, owner, repo, sha string) ([]*github.PullRequest, error) {
+func (d *DryRun) PullRequestsWithCommit(_ context.Context, owner, repo, sha string) ([]PR, error) {
 	return nil, fmt.Errorf("dry-run: cannot list the pull requests of %s/%s@%s without GitHub credentials", owner, repo, sha)
 }
+
+// errOffline is a GitHub answer dry-run cannot give; where the delivery
+// itself says enough, the App goes on with it.
+var errOffline = errors.New("dry-run: GitHub is not reachable without credentials")

@@ -80,7 +80,7 @@ func configSource(pr PR) string {
 // commit GitHub compared the PR against (base.sha), and is complete only
 // when complete under both. The first parent is the fresher; but after a
 // rebase merge it is one of the PR's own commits, and base.sha never is.
-func (a *App) configsFor(ctx context.Context, gh gitHub, pr PR) ([]repoConfig, error) {
+func (a *App) configsFor(ctx context.Context, gh GitHub, pr PR) ([]repoConfig, error) {
 	if !pr.Merged {
 		rc, err := a.loadConfig(ctx, gh, pr, branchRef(pr.Base))
 		return []repoConfig{rc}, err
@@ -109,7 +109,7 @@ func (a *App) configsFor(ctx context.Context, gh gitHub, pr PR) ([]repoConfig, e
 	return out, nil
 }
 
-func (a *App) loadConfig(ctx context.Context, gh gitHub, pr PR, ref string) (repoConfig, error) {
+func (a *App) loadConfig(ctx context.Context, gh GitHub, pr PR, ref string) (repoConfig, error) {
 	data, found, err := gh.Config(ctx, pr.Owner, pr.Repo, ref)
 	if err != nil {
 		return repoConfig{}, err
@@ -136,7 +136,7 @@ func (a *App) loadConfig(ctx context.Context, gh gitHub, pr PR, ref string) (rep
 // judgement is the outcome of one evaluation: the runs to post, and
 // whether the PR may ship.
 type judgement struct {
-	runs     []checkRun
+	runs     []CheckRun
 	complete bool
 	holding  []string
 	reviewer []string
@@ -146,7 +146,7 @@ type judgement struct {
 // gathered are the facts a judgement of pr needs beyond the ledger, read
 // before judging: the write permission of everyone whose tick or waiver
 // could count, and the head's contributors and reviewable commits.
-func (a *App) gather(ctx context.Context, gh gitHub, pr PR, rc repoConfig, l ledger) (*checklist.Facts, error) {
+func (a *App) gather(ctx context.Context, gh GitHub, pr PR, rc repoConfig, l ledger) (*checklist.Facts, error) {
 	if rc.cfg == nil {
 		return nil, nil
 	}
@@ -172,7 +172,7 @@ func (a *App) gather(ctx context.Context, gh gitHub, pr PR, rc repoConfig, l led
 // headFacts returns what is known of pr's head commit, reading it from
 // GitHub once (one compare against the base) and recording it in the
 // ledger: later deliveries at the same head make no call for it.
-func (a *App) headFacts(ctx context.Context, gh gitHub, pr PR, l ledger) (headRecord, error) {
+func (a *App) headFacts(ctx context.Context, gh GitHub, pr PR, l ledger) (headRecord, error) {
 	base := pr.Base
 	if pr.Merged && pr.BaseSHA != "" {
 		base = pr.BaseSHA // the branch holds the PR's commits by now
@@ -198,13 +198,13 @@ func (a *App) headFacts(ctx context.Context, gh gitHub, pr PR, l ledger) (headRe
 // readHead reads pr's commits since base and derives the head's facts:
 // who contributed, and which earlier heads it differs from only by GitHub's
 // "Update branch" merges.
-func readHead(ctx context.Context, gh gitHub, pr PR, base string) (headRecord, error) {
+func readHead(ctx context.Context, gh GitHub, pr PR, base string) (headRecord, error) {
 	commits, complete, err := gh.Commits(ctx, pr.Owner, pr.Repo, base, pr.HeadSHA)
 	if err != nil {
 		return headRecord{}, err
 	}
 	inPR := make(map[string]bool, len(commits))
-	bySHA := make(map[string]commit, len(commits))
+	bySHA := make(map[string]Commit, len(commits))
 	for _, c := range commits {
 		inPR[c.SHA] = true
 		bySHA[c.SHA] = c
@@ -212,7 +212,7 @@ func readHead(ctx context.Context, gh gitHub, pr PR, base string) (headRecord, e
 	// GitHub's "Update branch": parents [previous head, a base commit],
 	// made and signed by GitHub. A merge anyone else makes can carry any
 	// change in its resolution, so it is a push like another.
-	updateMerge := func(c commit) bool {
+	updateMerge := func(c Commit) bool {
 		return len(c.Parents) == 2 && !inPR[c.Parents[1]] && c.Committer == webFlow && c.Verified
 	}
 	h := headRecord{Reviewed: []string{pr.HeadSHA}, Unknown: !complete}
@@ -250,7 +250,7 @@ func readHead(ctx context.Context, gh gitHub, pr PR, base string) (headRecord, e
 
 // judgeAll gathers the facts for each config in force and judges pr under
 // each: complete only when complete under all (see configsFor).
-func (a *App) judgeAll(ctx context.Context, gh gitHub, pr PR, rcs []repoConfig, l ledger) (judgement, error) {
+func (a *App) judgeAll(ctx context.Context, gh GitHub, pr PR, rcs []repoConfig, l ledger) (judgement, error) {
 	all := make([]*checklist.Facts, len(rcs))
 	for i, rc := range rcs {
 		f, err := a.gather(ctx, gh, pr, rc, l)
@@ -291,7 +291,7 @@ func judge(pr PR, rc repoConfig, facts *checklist.Facts, at time.Time) judgement
 	if rc.parseErr != nil {
 		var j judgement
 		for _, c := range checklist.DefaultConfig().Checklists {
-			j.runs = append(j.runs, checkRun{
+			j.runs = append(j.runs, CheckRun{
 				Name: c.Name, HeadSHA: pr.HeadSHA, Conclusion: "failure", At: at,
 				Title:   "checkoff.yml is invalid",
 				Summary: fmt.Sprintf("checkoff could not read the repository configuration on `%s`:\n\n```\n%s\n```\n\nFix the file; every checklist check fails until then.", pr.Base, rc.parseErr),
@@ -305,7 +305,7 @@ func judge(pr PR, rc repoConfig, facts *checklist.Facts, at time.Time) judgement
 	if len(cfg.Branches) > 0 && !slices.Contains(cfg.Branches, pr.Base) {
 		var j judgement
 		for _, c := range cfg.Checklists {
-			j.runs = append(j.runs, checkRun{Name: c.Name, HeadSHA: pr.HeadSHA, Conclusion: "neutral", At: at,
+			j.runs = append(j.runs, CheckRun{Name: c.Name, HeadSHA: pr.HeadSHA, Conclusion: "neutral", At: at,
 				Title: "not enforced on " + pr.Base, Summary: fmt.Sprintf("checkoff enforces checklists only on %s.", strings.Join(cfg.Branches, ", "))})
 		}
 		// Not enforced is not checked off: the release gate must not ship it.
@@ -315,7 +315,7 @@ func judge(pr PR, rc repoConfig, facts *checklist.Facts, at time.Time) judgement
 	if slices.ContainsFunc(cfg.SkipAuthors, func(s string) bool { return strings.EqualFold(s, pr.Author) }) {
 		var j judgement
 		for _, c := range cfg.Checklists {
-			j.runs = append(j.runs, checkRun{Name: c.Name, HeadSHA: pr.HeadSHA, Conclusion: "success", At: at,
+			j.runs = append(j.runs, CheckRun{Name: c.Name, HeadSHA: pr.HeadSHA, Conclusion: "success", At: at,
 				Title: "skipped", Summary: fmt.Sprintf("@%s is in skip_authors: checklists are not required.", pr.Author)})
 		}
 		// Skipping the checklist for a merge is the repository's call; shipping
@@ -367,7 +367,7 @@ func holding(r checklist.Result) []string {
 
 // post creates the check runs. It stops at the first failure: the
 // delivery is then answered 5xx and recovered by redelivery.
-func (a *App) post(ctx context.Context, gh gitHub, pr PR, runs []checkRun) error {
+func (a *App) post(ctx context.Context, gh GitHub, pr PR, runs []CheckRun) error {
 	for _, r := range runs {
 		if err := gh.CreateCheckRun(ctx, pr.Owner, pr.Repo, r); err != nil {
 			return err
@@ -378,8 +378,8 @@ func (a *App) post(ctx context.Context, gh gitHub, pr PR, runs []checkRun) error
 }
 
 // sameRuns reports whether posting b after a would show nothing new.
-func sameRuns(a, b []checkRun) bool {
-	return slices.EqualFunc(a, b, func(x, y checkRun) bool {
+func sameRuns(a, b []CheckRun) bool {
+	return slices.EqualFunc(a, b, func(x, y CheckRun) bool {
 		return x.Name == y.Name && x.HeadSHA == y.HeadSHA && x.Conclusion == y.Conclusion && x.Title == y.Title && x.Summary == y.Summary
 	})
 }

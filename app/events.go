@@ -22,7 +22,7 @@ func isBot(u *github.User) bool {
 	return u.GetType() == "Bot" || strings.HasSuffix(u.GetLogin(), "[bot]")
 }
 
-func actorOf(u *github.User) actor { return actor{Login: u.GetLogin(), Bot: isBot(u)} }
+func ActorOf(u *github.User) Actor { return Actor{Login: u.GetLogin(), Bot: isBot(u)} }
 
 // Evaluate judges pr and posts its check runs (reopened,
 // ready_for_review, a retarget); for a merged PR (closed with merged true)
@@ -33,8 +33,7 @@ func (a *App) Evaluate(ctx context.Context, pr PR) error {
 
 // Opened records every box ticked, and every item marked optional, in the
 // opening body as done by sender, then evaluates.
-func (a *App) Opened(ctx context.Context, pr PR, sender *github.User) error {
-	by := actorOf(sender)
+func (a *App) Opened(ctx context.Context, pr PR, by Actor) error {
 	return a.process(ctx, a.github(pr.Installation), delivery{event: pr, changes: func(rc repoConfig) ([]store.Record, error) {
 		if rc.cfg == nil {
 			return nil, nil
@@ -46,8 +45,7 @@ func (a *App) Opened(ctx context.Context, pr PR, sender *github.User) error {
 // Edited records who changed which box or waiver between oldBody and
 // pr.Body, then evaluates; an edit that cannot change a result makes no
 // GitHub call.
-func (a *App) Edited(ctx context.Context, pr PR, oldBody string, sender *github.User) error {
-	by := actorOf(sender)
+func (a *App) Edited(ctx context.Context, pr PR, oldBody string, by Actor) error {
 	oldDoc, newDoc := checklist.Parse([]byte(oldBody)), checklist.Parse([]byte(pr.Body))
 	if sameStructure(oldDoc, newDoc) {
 		a.logger(ctx).Debug("edit changes no heading or box; nothing to do", "pr", pr.String())
@@ -92,14 +90,14 @@ func (a *App) Edited(ctx context.Context, pr PR, oldBody string, sender *github.
 // its sender a contributor, unless it is GitHub's "Update branch" merge of
 // the base into the previous head, which changes nothing a reviewer
 // approved.
-func (a *App) Pushed(ctx context.Context, pr PR, sender *github.User) error {
+func (a *App) Pushed(ctx context.Context, pr PR, sender Actor) error {
 	gh := a.github(pr.Installation)
 	h, err := readHead(ctx, gh, pr, pr.Base)
 	var fixed []store.Record
 	if err != nil || !h.UpdateMerge {
 		fixed = append(fixed, pushRecord(pr, pr.UpdatedAt))
-		if s := actorOf(sender); s.Login != "" && !s.Bot {
-			fixed = append(fixed, pusherRecord(pr, s.Login, pr.UpdatedAt))
+		if sender.Login != "" && !sender.Bot {
+			fixed = append(fixed, pusherRecord(pr, sender.Login, pr.UpdatedAt))
 		}
 	}
 	if err != nil {
@@ -176,7 +174,7 @@ type delivery struct {
 // config in force for it, and posts the check runs, unless the PR is merged
 // (the verdict goes to the gate instead) or d.unchanged says the PR already
 // shows this result.
-func (a *App) process(ctx context.Context, gh gitHub, d delivery) error {
+func (a *App) process(ctx context.Context, gh GitHub, d delivery) error {
 	rcs, err := a.configsFor(ctx, gh, d.event)
 	if err != nil {
 		if len(d.fixed) > 0 {
@@ -257,7 +255,7 @@ const maxRejudge = 3
 // differs from what this delivery posted is posted again. A delivery that
 // records after that read posts after this one's runs landed, so the run
 // created last is always judged on the newest state.
-func (a *App) postFresh(ctx context.Context, gh gitHub, event, pr PR, rcs []repoConfig, l ledger, j judgement) error {
+func (a *App) postFresh(ctx context.Context, gh GitHub, event, pr PR, rcs []repoConfig, l ledger, j judgement) error {
 	runs := j.runs
 	for round := 0; ; round++ {
 		if err := a.post(ctx, gh, pr, runs); err != nil {
@@ -297,11 +295,11 @@ func (a *App) postFresh(ctx context.Context, gh gitHub, event, pr PR, rcs []repo
 
 // changedRuns are the runs of now that differ from the same-named run in
 // posted.
-func changedRuns(posted, now []checkRun) []checkRun {
-	var out []checkRun
+func changedRuns(posted, now []CheckRun) []CheckRun {
+	var out []CheckRun
 	for _, r := range now {
-		i := slices.IndexFunc(posted, func(p checkRun) bool { return p.Name == r.Name })
-		if i < 0 || !sameRuns(posted[i:i+1], []checkRun{r}) {
+		i := slices.IndexFunc(posted, func(p CheckRun) bool { return p.Name == r.Name })
+		if i < 0 || !sameRuns(posted[i:i+1], []CheckRun{r}) {
 			out = append(out, r)
 		}
 	}
@@ -313,7 +311,7 @@ func changedRuns(posted, now []checkRun) []checkRun {
 // posts no check runs; a late event from before the merge (event not
 // merged) still posts the runs it would have posted in time, so the PR's
 // checks end as they would have without the delay.
-func (a *App) mergedVerdict(ctx context.Context, gh gitHub, event, pr PR, rcs []repoConfig, l ledger, j judgement, rerun bool) (done bool, err error) {
+func (a *App) mergedVerdict(ctx context.Context, gh GitHub, event, pr PR, rcs []repoConfig, l ledger, j judgement, rerun bool) (done bool, err error) {
 	if !pr.Merged {
 		return false, nil
 	}
@@ -335,59 +333,65 @@ func (a *App) mergedVerdict(ctx context.Context, gh gitHub, event, pr PR, rcs []
 	return event.Merged, nil
 }
 
-// Reviewed handles a review submitted or (dismissed true) dismissed. Boxes
-// ticked in an approving review's own copy of a reviewer checklist count as
-// ticked by the reviewer, for the commit the review approved; a dismissal
-// withdraws them for good. A later approval without a checklist withdraws
-// nothing: re-approving after a push is not unticking.
-func (a *App) Reviewed(ctx context.Context, pr PR, review *github.PullRequestReview, dismissed bool) error {
+// ReviewSubmitted handles a submitted review. Boxes ticked in an approving
+// review's own copy of a reviewer checklist count as ticked by the
+// reviewer, for the commit the review approved. A later approval without a
+// checklist withdraws nothing: re-approving after a push is not unticking.
+func (a *App) ReviewSubmitted(ctx context.Context, pr PR, review Review) error {
 	gh := a.github(pr.Installation)
-	reviewer := actorOf(review.GetUser())
-	if dismissed {
-		return a.dismissed(ctx, gh, pr, review)
-	}
-	ref := reviewRef{ID: reviewID(review), Commit: review.GetCommitID()}
-	at := review.GetSubmittedAt().Time
+	ref := reviewRef{ID: reviewID(review), Commit: review.CommitID}
+	at := review.SubmittedAt
 	if at.IsZero() {
 		at = pr.UpdatedAt
 	}
-	approved := strings.EqualFold(review.GetState(), "approved")
-	var current *github.PullRequestReview
-	d := delivery{event: pr, changes: func(rc repoConfig) ([]store.Record, error) {
-		if rc.cfg == nil || !approved {
-			return nil, nil
-		}
-		return tickRecords(pr, reviewTicks(checklist.Parse([]byte(review.GetBody())), rc.cfg), reviewer, at, ref)
-	}}
-	if approved && len(reviewTicks(checklist.Parse([]byte(review.GetBody())), nil)) > 0 {
+	approved := review.Approved()
+	if approved && len(reviewTicks(checklist.Parse([]byte(review.Body)), nil)) > 0 {
 		// Its ticks count only while GitHub says the review stands: a
 		// dismissal delivered before this "submitted" may be lost or late.
-		var err error
-		if current, err = gh.CurrentReview(ctx, pr.Owner, pr.Repo, pr.Number, review); err != nil {
-			return err
-		}
+		current, err := a.currentReview(ctx, gh, pr, review)
 		switch {
+		case err != nil:
+			return err
 		case current == nil:
 			// Not listed yet, or deleted: nothing is recorded, and the
 			// redelivery of this failed delivery looks again.
-			return fmt.Errorf("review %d of %s is not listed by GitHub", review.GetID(), pr)
-		case strings.EqualFold(current.GetState(), "dismissed"):
-			a.logger(ctx).Info("approving review was dismissed since; its ticks do not count", "pr", pr.String(), "review", review.GetID())
-			return a.dismissed(ctx, gh, pr, review)
-		case !strings.EqualFold(current.GetState(), "approved"):
+			return fmt.Errorf("review %d of %s is not listed by GitHub", review.ID, pr)
+		case current.Dismissed():
+			a.logger(ctx).Info("approving review was dismissed since; its ticks do not count", "pr", pr.String(), "review", review.ID)
+			return a.ReviewDismissed(ctx, pr, review)
+		case !current.Approved():
 			approved = false
 		}
 	}
-	return a.process(ctx, gh, d)
+	return a.process(ctx, gh, delivery{event: pr, changes: func(rc repoConfig) ([]store.Record, error) {
+		if rc.cfg == nil || !approved {
+			return nil, nil
+		}
+		return tickRecords(pr, reviewTicks(checklist.Parse([]byte(review.Body)), rc.cfg), review.User, at, ref)
+	}})
 }
 
-// dismissed takes back a review: it records the review as dismissed (a
-// later delivery of its "submitted" cannot bring its ticks back) and
+// currentReview is review as GitHub lists it now (nil: not listed). Offline
+// (dry-run) the delivery's own copy is all there is.
+func (a *App) currentReview(ctx context.Context, gh GitHub, pr PR, review Review) (*Review, error) {
+	cur, err := gh.Review(ctx, pr.Owner, pr.Repo, pr.Number, review.ID)
+	if errors.Is(err, errOffline) {
+		return &review, nil
+	}
+	if cur != nil && cur.User.Login == "" {
+		cur.User = review.User
+	}
+	return cur, err
+}
+
+// ReviewDismissed takes back a review: it records the review as dismissed
+// (a later delivery of its "submitted" cannot bring its ticks back) and
 // unticks every box whose latest record is a tick from it. It records
 // before anything that can fail (the config read), whatever the config: a
 // dismissal only ever takes counts away.
-func (a *App) dismissed(ctx context.Context, gh gitHub, pr PR, review *github.PullRequestReview) error {
-	fixed, err := a.withdrawReviewTicks(ctx, pr, actorOf(review.GetUser()), reviewID(review), a.now().UTC())
+func (a *App) ReviewDismissed(ctx context.Context, pr PR, review Review) error {
+	gh := a.github(pr.Installation)
+	fixed, err := a.withdrawReviewTicks(ctx, pr, review.User, reviewID(review), a.now().UTC())
 	if err != nil {
 		return err
 	}
@@ -405,51 +409,50 @@ func (a *App) dismissed(ctx context.Context, gh gitHub, pr PR, review *github.Pu
 // review's current one, fetched: an edit carries no time of its own, so two
 // quick edits delivered in the wrong order (or one redelivered) would
 // otherwise bring back boxes the reviewer had unticked since.
-func (a *App) ReviewEdited(ctx context.Context, pr PR, review *github.PullRequestReview) error {
+func (a *App) ReviewEdited(ctx context.Context, pr PR, review Review) error {
 	gh := a.github(pr.Installation)
-	cur, err := gh.CurrentReview(ctx, pr.Owner, pr.Repo, pr.Number, review)
-	if err != nil {
+	cur, err := a.currentReview(ctx, gh, pr, review)
+	switch {
+	case err != nil:
 		return err
-	}
-	if cur == nil { // gone: nothing of it stands
-		return a.dismissed(ctx, gh, pr, review)
-	}
-	if cur.User == nil {
-		cur.User = review.GetUser()
-	}
-	review = cur
-	if !strings.EqualFold(review.GetState(), "approved") {
-		if strings.EqualFold(review.GetState(), "dismissed") {
-			return a.dismissed(ctx, gh, pr, review)
-		}
+	case cur == nil, cur.Dismissed(): // gone or dismissed: nothing of it stands
+		return a.ReviewDismissed(ctx, pr, review)
+	case !cur.Approved():
 		return a.process(ctx, gh, delivery{event: pr})
 	}
+	review = *cur
 	l, err := a.loadLedger(ctx, pr)
 	if err != nil {
 		return err
 	}
-	ref := reviewRef{ID: reviewID(review), Commit: review.GetCommitID()}
+	ref := reviewRef{ID: reviewID(review), Commit: review.CommitID}
 	now := a.now().UTC()
 	return a.process(ctx, gh, delivery{event: pr, changes: func(rc repoConfig) ([]store.Record, error) {
 		if rc.cfg == nil {
 			return nil, nil
 		}
-		fromThis := func(t tickRecord) bool { return t.Review && t.Checked && t.ReviewID == ref.ID }
-		ticked := map[string]bool{}
-		var changes []checklist.Change
-		for _, c := range reviewTicks(checklist.Parse([]byte(review.GetBody())), rc.cfg) {
-			ticked[c.Key] = true
-			if t, ok := l.ticks[c.Key]; !ok || !fromThis(t) {
-				changes = append(changes, c)
-			}
-		}
-		for key, t := range l.ticks {
-			if fromThis(t) && !ticked[key] {
-				changes = append(changes, checklist.Change{Key: key, Text: key, Checked: false})
-			}
-		}
-		return tickRecords(pr, changes, actorOf(review.GetUser()), now, ref)
+		return tickRecords(pr, reviewEdits(l, review, ref.ID, rc.cfg), review.User, now, ref)
 	}})
+}
+
+// reviewEdits are the changes that make the ledger's ticks from review id
+// exactly the boxes ticked in its current body.
+func reviewEdits(l ledger, review Review, id int64, cfg *checklist.Config) []checklist.Change {
+	fromThis := func(t tickRecord) bool { return t.Review && t.Checked && t.ReviewID == id }
+	ticked := map[string]bool{}
+	var changes []checklist.Change
+	for _, c := range reviewTicks(checklist.Parse([]byte(review.Body)), cfg) {
+		ticked[c.Key] = true
+		if t, ok := l.ticks[c.Key]; !ok || !fromThis(t) {
+			changes = append(changes, c)
+		}
+	}
+	for key, t := range l.ticks {
+		if fromThis(t) && !ticked[key] {
+			changes = append(changes, checklist.Change{Key: key, Text: key, Checked: false})
+		}
+	}
+	return changes
 }
 
 // reviewTicks are the ticked, required boxes of reviewer checklists in a
@@ -474,9 +477,9 @@ func reviewTicks(doc *checklist.Document, cfg *checklist.Config) []checklist.Cha
 const anyReview = -1
 
 // reviewID is the ID recorded for a review's changes.
-func reviewID(r *github.PullRequestReview) int64 {
-	if id := r.GetID(); id > 0 {
-		return id
+func reviewID(r Review) int64 {
+	if r.ID > 0 {
+		return r.ID
 	}
 	return anyReview
 }
@@ -484,7 +487,7 @@ func reviewID(r *github.PullRequestReview) int64 {
 // withdrawReviewTicks are the records unticking every box whose latest
 // record is a tick by reviewer in review id (or in a review of unknown id):
 // a dismissal takes back that review, not a later approval.
-func (a *App) withdrawReviewTicks(ctx context.Context, pr PR, reviewer actor, id int64, at time.Time) ([]store.Record, error) {
+func (a *App) withdrawReviewTicks(ctx context.Context, pr PR, reviewer Actor, id int64, at time.Time) ([]store.Record, error) {
 	l, err := a.loadLedger(ctx, pr)
 	if err != nil {
 		return nil, err
@@ -505,12 +508,12 @@ func (a *App) Recheck(ctx context.Context, installation int64, owner, repo strin
 	gh := a.github(installation)
 	var errs []error
 	for _, n := range numbers {
-		pr, err := gh.PullRequest(ctx, owner, repo, n)
+		ref, err := gh.PullRequest(ctx, owner, repo, n)
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		ref := PRFrom(installation, &github.Repository{Owner: &github.User{Login: &owner}, Name: &repo}, pr)
+		ref.Installation = installation
 		// Closed and merged PRs are answered too: GitHub set the suite
 		// back to queued and shows it so until the App posts.
 		if err := a.process(ctx, gh, delivery{event: ref, rerun: true}); err != nil {
@@ -554,24 +557,24 @@ func (a *App) MergeGroup(ctx context.Context, g MergeGroup) error {
 	}
 	names := checklistNames(rcs)
 	if len(numbers) == 0 {
-		var runs []checkRun
+		var runs []CheckRun
 		for _, name := range names {
-			runs = append(runs, checkRun{Name: name, HeadSHA: g.HeadSHA, Conclusion: "failure", At: at, Title: "merge queue: pull request unknown",
+			runs = append(runs, CheckRun{Name: name, HeadSHA: g.HeadSHA, Conclusion: "failure", At: at, Title: "merge queue: pull request unknown",
 				Summary: fmt.Sprintf("checkoff cannot tell which pull request merge group `%s` holds, so it cannot judge its checklists.", mdEscape(g.HeadRef))})
 		}
 		return a.post(ctx, gh, groupPR, runs)
 	}
 	type verdictOf struct {
 		number int
-		run    checkRun
+		run    CheckRun
 	}
 	byName := map[string][]verdictOf{}
 	for _, n := range numbers {
-		raw, err := gh.PullRequest(ctx, g.Owner, g.Repo, n)
+		pr, err := gh.PullRequest(ctx, g.Owner, g.Repo, n)
 		if err != nil {
 			return err
 		}
-		pr := PRFrom(g.Installation, &github.Repository{Owner: &github.User{Login: &g.Owner}, Name: &g.Repo}, raw)
+		pr.Installation = g.Installation
 		l, err := a.loadLedger(ctx, pr)
 		if err != nil {
 			return err
@@ -586,16 +589,16 @@ func (a *App) MergeGroup(ctx context.Context, g MergeGroup) error {
 			return err
 		}
 		for _, name := range names {
-			r := checkRun{Name: name, Conclusion: "failure", Title: "not judged", Summary: "The checklist is not in the configuration this pull request was judged under."}
-			if i := slices.IndexFunc(j.runs, func(r checkRun) bool { return r.Name == name }); i >= 0 {
+			r := CheckRun{Name: name, Conclusion: "failure", Title: "not judged", Summary: "The checklist is not in the configuration this pull request was judged under."}
+			if i := slices.IndexFunc(j.runs, func(r CheckRun) bool { return r.Name == name }); i >= 0 {
 				r = j.runs[i]
 			}
 			byName[name] = append(byName[name], verdictOf{n, r})
 		}
 	}
-	var runs []checkRun
+	var runs []CheckRun
 	for _, name := range names {
-		run := checkRun{Name: name, HeadSHA: g.HeadSHA, Conclusion: "success", At: at}
+		run := CheckRun{Name: name, HeadSHA: g.HeadSHA, Conclusion: "success", At: at}
 		var b strings.Builder
 		for _, v := range byName[name] {
 			if rank(v.run.Conclusion) > rank(run.Conclusion) {
@@ -646,14 +649,14 @@ func checklistNames(rcs []repoConfig) []string {
 // records it.
 func (a *App) EvaluateMerged(ctx context.Context, installation int64, owner, repo string, number int) (verdict.Verdict, error) {
 	gh := a.github(installation)
-	raw, err := gh.PullRequest(ctx, owner, repo, number)
+	pr, err := gh.PullRequest(ctx, owner, repo, number)
 	if err != nil {
 		return verdict.Verdict{}, err
 	}
-	if !raw.GetMerged() {
+	if !pr.Merged {
 		return verdict.Verdict{}, fmt.Errorf("%s/%s#%d is not merged", owner, repo, number)
 	}
-	pr := PRFrom(installation, &github.Repository{Owner: &github.User{Login: &owner}, Name: &repo}, raw)
+	pr.Installation = installation
 	l, err := a.loadLedger(ctx, pr)
 	if err != nil {
 		return verdict.Verdict{}, err

@@ -97,7 +97,7 @@ func TestEditedWritesOnlyWhenAResultChanges(t *testing.T) {
 	out := &syncWriter{}
 	a, _ := newTestApp(t, out)
 	t0 := time.Date(2024, 5, 6, 9, 15, 2, 0, time.UTC)
-	alice, bob := &github.User{Login: github.String("alice")}, &github.User{Login: github.String("bob")}
+	alice, bob := Actor{Login: "alice"}, Actor{Login: "bob"}
 	pr := func(body string, at time.Time) PR {
 		return PR{Owner: "acme", Repo: "api", Number: 7, HeadSHA: "abc", Base: "main", Author: "alice", Body: body, UpdatedAt: at}
 	}
@@ -111,7 +111,7 @@ func TestEditedWritesOnlyWhenAResultChanges(t *testing.T) {
 	}
 	for i, tc := range []struct {
 		from, to string
-		by       *github.User
+		by       Actor
 		posts    int
 	}{
 		{b0, "Intro\n\n" + b0, alice, 0},                              // text only
@@ -134,8 +134,8 @@ func TestEditedWritesOnlyWhenAResultChanges(t *testing.T) {
 }
 
 func TestChangedRuns(t *testing.T) {
-	a := checkRun{Name: "A", HeadSHA: "h", Conclusion: "success", Title: "A: 1 of 1 ticked", Summary: "s"}
-	b := checkRun{Name: "B", HeadSHA: "h", Conclusion: "failure", Title: "B: 0 of 1 ticked", Summary: "s"}
+	a := CheckRun{Name: "A", HeadSHA: "h", Conclusion: "success", Title: "A: 1 of 1 ticked", Summary: "s"}
+	b := CheckRun{Name: "B", HeadSHA: "h", Conclusion: "failure", Title: "B: 0 of 1 ticked", Summary: "s"}
 	b2 := b
 	b2.Conclusion, b2.Title = "success", "B: 1 of 1 ticked"
 	a2 := a
@@ -143,15 +143,15 @@ func TestChangedRuns(t *testing.T) {
 	a3 := a
 	a3.At = time.Now() // the time alone is no change
 	for name, tc := range map[string]struct {
-		posted, now []checkRun
+		posted, now []CheckRun
 		want        []string
 	}{
-		"same":             {[]checkRun{a, b}, []checkRun{a3, b}, nil},
-		"one changed":      {[]checkRun{a, b}, []checkRun{a, b2}, []string{"B"}},
-		"new head":         {[]checkRun{a, b}, []checkRun{a2, b}, []string{"A"}},
-		"not posted":       {[]checkRun{a}, []checkRun{a, b}, []string{"B"}},
-		"nothing posted":   {nil, []checkRun{a, b}, []string{"A", "B"}},
-		"nothing to judge": {[]checkRun{a, b}, nil, nil},
+		"same":             {[]CheckRun{a, b}, []CheckRun{a3, b}, nil},
+		"one changed":      {[]CheckRun{a, b}, []CheckRun{a, b2}, []string{"B"}},
+		"new head":         {[]CheckRun{a, b}, []CheckRun{a2, b}, []string{"A"}},
+		"not posted":       {[]CheckRun{a}, []CheckRun{a, b}, []string{"B"}},
+		"nothing posted":   {nil, []CheckRun{a, b}, []string{"A", "B"}},
+		"nothing to judge": {[]CheckRun{a, b}, nil, nil},
 	} {
 		t.Run(name, func(t *testing.T) {
 			var got []string

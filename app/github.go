@@ -13,8 +13,10 @@ import (
 	"github.com/google/go-github/v62/github"
 )
 
-// gitHub is everything the App asks of GitHub for one installation.
-type gitHub interface {
+// GitHub is everything the App asks of GitHub for one installation, in
+// checkoff's own types. The REST implementation (RESTGitHub) and DryRun
+// satisfy it; tests use a struct fake (internal/apptest).
+type GitHub interface {
 	// Config returns the repository config file at ref (a full ref name,
 	// refs/heads/<branch>, or a commit SHA); found is false when the file
 	// does not exist.
@@ -22,28 +24,54 @@ type gitHub interface {
 	// Commits lists the commits reachable from head and not from base (a
 	// branch name or SHA), oldest first, with their parents and people;
 	// complete is false when there were more than checkoff reads.
-	Commits(ctx context.Context, owner, repo, base, head string) (commits []commit, complete bool, err error)
+	Commits(ctx context.Context, owner, repo, base, head string) (commits []Commit, complete bool, err error)
 	// Permission returns the collaborator permission of user: admin,
 	// write, read or none (GitHub folds maintain into write).
 	Permission(ctx context.Context, owner, repo, user string) (string, error)
 	// CreateCheckRun posts a completed check run.
-	CreateCheckRun(ctx context.Context, owner, repo string, run checkRun) error
-	// PullRequest fetches a pull request (for events that carry only its number).
-	PullRequest(ctx context.Context, owner, repo string, number int) (*github.PullRequest, error)
-	// PullRequestsWithCommit lists the pull requests associated with a
-	// commit (for a re-run of the release gate's check on a merge commit).
-	PullRequestsWithCommit(ctx context.Context, owner, repo, sha string) ([]*github.PullRequest, error)
-	// CurrentReview returns review as it stands now, or nil when GitHub no
-	// longer lists it: deliveries of a review's edits may arrive in any
-	// order, and only its newest body is the reviewer's word.
-	CurrentReview(ctx context.Context, owner, repo string, number int, review *github.PullRequestReview) (*github.PullRequestReview, error)
+	CreateCheckRun(ctx context.Context, owner, repo string, run CheckRun) error
+	// PullRequest fetches a pull request's state (for events that carry
+	// only its number). Its Installation is left 0.
+	PullRequest(ctx context.Context, owner, repo string, number int) (PR, error)
+	// PullRequestsWithCommit lists the pull requests GitHub associates
+	// with a commit (for a re-run of the release gate's check on a merge
+	// commit); Owner and Repo are each PR's base repository.
+	PullRequestsWithCommit(ctx context.Context, owner, repo, sha string) ([]PR, error)
+	// Review returns review id of a pull request as it stands now, or nil
+	// when GitHub does not list it: deliveries of a review's edits may
+	// arrive in any order, and only its newest state is the reviewer's word.
+	Review(ctx context.Context, owner, repo string, number int, id int64) (*Review, error)
+}
+
+// Review is a pull request review as checkoff reads it.
+type Review struct {
+	ID          int64
+	User        Actor
+	State       string // APPROVED, CHANGES_REQUESTED, COMMENTED, DISMISSED, PENDING (any case)
+	Body        string
+	CommitID    string // the commit the review is of
+	SubmittedAt time.Time
+}
+
+// Approved reports whether the review approves.
+func (r Review) Approved() bool { return strings.EqualFold(r.State, "approved") }
+
+// Dismissed reports whether the review was dismissed.
+func (r Review) Dismissed() bool { return strings.EqualFold(r.State, "dismissed") }
+
+// ReviewFrom converts a go-github review (a webhook's or a REST answer).
+func ReviewFrom(r *github.PullRequestReview) Review {
+	return Review{
+		ID: r.GetID(), User: ActorOf(r.GetUser()), State: r.GetState(), Body: r.GetBody(),
+		CommitID: r.GetCommitID(), SubmittedAt: r.GetSubmittedAt().Time,
+	}
 }
 
 // configPath is where a repository keeps its checkoff configuration.
 const configPath = ".github/checkoff.yml"
 
 // commit is what checkoff reads of a git commit.
-type commit struct {
+type Commit struct {
 	SHA       string
 	Parents   []string
 	Author    string // GitHub login, lower case; "" when not linked to an account
@@ -98,7 +126,7 @@ type restGitHub struct {
 	caches *restCaches
 }
 
-var _ gitHub = (*restGitHub)(nil)
+var _ GitHub = (*restGitHub)(nil)
 
 // Config fetches the file with If-None-Match, so an unchanged config costs
 // a 304 that does not count against the rate limit.
@@ -178,7 +206,7 @@ func (g *restGitHub) Permission(ctx context.Context, owner, repo, user string) (
 	return perm, nil
 }
 
-func (g *restGitHub) CreateCheckRun(ctx context.Context, owner, repo string, run checkRun) error {
+func (g *restGitHub) CreateCheckRun(ctx context.Context, owner, repo string, run CheckRun) error {
 	opts := run.options()
 	if _, _, err := g.client.Checks.CreateCheckRun(ctx, owner, repo, opts); err != nil {
 		return fmt.Errorf("create check run %q on %s: %w", run.Name, run.HeadSHA, err)
@@ -186,12 +214,12 @@ func (g *restGitHub) CreateCheckRun(ctx context.Context, owner, repo string, run
 	return nil
 }
 
-func (g *restGitHub) PullRequest(ctx context.Context, owner, repo string, number int) (*github.PullRequest, error) {
+func (g *restGitHub) PullRequest(ctx context.Context, owner, repo string, number int) (PR, error) {
 	pr, _, err := g.client.PullRequests.Get(ctx, owner, repo, number)
 	if err != nil {
-		return nil, fmt.Errorf("get pull request %s/%s#%d: %w", owner, repo, number, err)
+		return PR{}, fmt.Errorf("get pull request %s/%s#%d: %w", owner, repo, number, err)
 	}
-	return pr, nil
+	return PRFrom(0, &github.Repository{Owner: &github.User{Login: &owner}, Name: &repo}, pr), nil
 }
 
 // commitPRPages bounds the pages (of 100) read when listing a commit's pull
@@ -199,15 +227,25 @@ func (g *restGitHub) PullRequest(ctx context.Context, owner, repo string, number
 // PRs that carried it on, never to hundreds.
 const commitPRPages = 3
 
-func (g *restGitHub) PullRequestsWithCommit(ctx context.Context, owner, repo, sha string) ([]*github.PullRequest, error) {
-	var out []*github.PullRequest
+func (g *restGitHub) PullRequestsWithCommit(ctx context.Context, owner, repo, sha string) ([]PR, error) {
+	var out []PR
 	opts := &github.ListOptions{PerPage: 100}
 	for page := 0; page < commitPRPages; page++ {
 		prs, resp, err := g.client.PullRequests.ListPullRequestsWithCommit(ctx, owner, repo, sha, opts)
 		if err != nil {
 			return nil, fmt.Errorf("list pull requests of %s/%s@%s: %w", owner, repo, sha, err)
 		}
-		out = append(out, prs...)
+		for _, pr := range prs {
+			base := pr.GetBase().GetRepo()
+			r := &github.Repository{Owner: &github.User{Login: &owner}, Name: &repo}
+			if base != nil && base.GetName() != "" {
+				r = base
+			}
+			p := PRFrom(0, r, pr)
+			// The list gives merged_at, not merged: a merged PR is one with both.
+			p.Merged = pr.MergedAt != nil
+			out = append(out, p)
+		}
 		if resp == nil || resp.NextPage == 0 {
 			break
 		}
@@ -220,7 +258,7 @@ func (g *restGitHub) PullRequestsWithCommit(ctx context.Context, owner, repo, sh
 // request with over a thousand reviews is not one checkoff can judge.
 const reviewPages = 10
 
-func (g *restGitHub) CurrentReview(ctx context.Context, owner, repo string, number int, review *github.PullRequestReview) (*github.PullRequestReview, error) {
+func (g *restGitHub) Review(ctx context.Context, owner, repo string, number int, id int64) (*Review, error) {
 	opts := &github.ListOptions{PerPage: 100}
 	for page := 0; page < reviewPages; page++ {
 		rs, resp, err := g.client.PullRequests.ListReviews(ctx, owner, repo, number, opts)
@@ -228,8 +266,9 @@ func (g *restGitHub) CurrentReview(ctx context.Context, owner, repo string, numb
 			return nil, fmt.Errorf("list reviews of %s/%s#%d: %w", owner, repo, number, err)
 		}
 		for _, r := range rs {
-			if r.GetID() == review.GetID() {
-				return r, nil
+			if r.GetID() == id {
+				rv := ReviewFrom(r)
+				return &rv, nil
 			}
 		}
 		if resp == nil || resp.NextPage == 0 {
@@ -237,7 +276,7 @@ func (g *restGitHub) CurrentReview(ctx context.Context, owner, repo string, numb
 		}
 		opts.Page = resp.NextPage
 	}
-	return nil, fmt.Errorf("list reviews of %s/%s#%d: review %d not in the first %d", owner, repo, number, review.GetID(), reviewPages*100)
+	return nil, fmt.Errorf("list reviews of %s/%s#%d: review %d not in the first %d", owner, repo, number, id, reviewPages*100)
 }
 
 // commitPages bounds the pages (of 100) read to list a pull request's
@@ -246,8 +285,8 @@ func (g *restGitHub) CurrentReview(ctx context.Context, owner, repo string, numb
 // closed) rather than read for minutes.
 const commitPages = 10
 
-func (g *restGitHub) Commits(ctx context.Context, owner, repo, base, head string) ([]commit, bool, error) {
-	var out []commit
+func (g *restGitHub) Commits(ctx context.Context, owner, repo, base, head string) ([]Commit, bool, error) {
+	var out []Commit
 	opts := &github.ListOptions{PerPage: 100}
 	for page := 0; page < commitPages; page++ {
 		cmp, resp, err := g.client.Repositories.CompareCommits(ctx, owner, repo, base, head, opts) // escapes both
@@ -265,8 +304,8 @@ func (g *restGitHub) Commits(ctx context.Context, owner, repo, base, head string
 	return out, false, nil
 }
 
-func commitFrom(c *github.RepositoryCommit) commit {
-	out := commit{
+func commitFrom(c *github.RepositoryCommit) Commit {
+	out := Commit{
 		SHA:       c.GetSHA(),
 		Author:    strings.ToLower(c.GetAuthor().GetLogin()),
 		AuthorBot: isBot(c.GetAuthor()),

@@ -32,7 +32,7 @@ func (c *fakeClock) Add(d time.Duration) {
 
 // restAgainstFake is the REST gitHub of the fixture repository's
 // installation, over ghclient, against a fake GitHub.
-func restAgainstFake(t *testing.T, clock *fakeClock) (*githubtest.Server, gitHub) {
+func restAgainstFake(t *testing.T, clock *fakeClock) (*githubtest.Server, GitHub) {
 	t.Helper()
 	s := githubtest.New(t)
 	s.AddRepo(githubtest.Repo{FullName: githubtest.FixtureRepo, Installation: githubtest.FixtureInstallation})

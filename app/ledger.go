@@ -109,7 +109,7 @@ func tickVersion(at time.Time, checked bool) int64 {
 }
 
 // actor is who caused an event.
-type actor struct {
+type Actor struct {
 	Login string
 	Bot   bool
 }
@@ -125,7 +125,7 @@ type reviewRef struct {
 // tickRecords are the ledger records of changed boxes and waivers. They are
 // written by recordAndLoad, conditionally, so deliveries applied in any
 // order, or twice, converge.
-func tickRecords(pr PR, changes []checklist.Change, by actor, at time.Time, review reviewRef) ([]store.Record, error) {
+func tickRecords(pr PR, changes []checklist.Change, by Actor, at time.Time, review reviewRef) ([]store.Record, error) {
 	pk := ledgerPK(pr)
 	recs := make([]store.Record, 0, len(changes))
 	for _, c := range changes {

@@ -71,7 +71,7 @@ func TestLedgerConverges(t *testing.T) {
 		a, st := newTestApp(t, &syncWriter{})
 		for _, i := range order {
 			s := steps[i]
-			recs, err := tickRecords(pr, []checklist.Change{{Key: k, Text: "x", Checked: s.checked}}, actor{Login: s.by}, s.at, reviewRef{})
+			recs, err := tickRecords(pr, []checklist.Change{{Key: k, Text: "x", Checked: s.checked}}, Actor{Login: s.by}, s.at, reviewRef{})
 			if err != nil {
 				t.Fatal(err)
 			}

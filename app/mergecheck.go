@@ -7,8 +7,6 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/google/go-github/v62/github"
-
 	"github.com/checkoff-app/checkoff/checklist"
 )
 
@@ -24,17 +22,17 @@ var ErrNoMergedPR = errors.New("no merged pull request has it as merge commit")
 // commitSHA matches a full git commit id (SHA-1, or SHA-256 repositories).
 var commitSHA = regexp.MustCompile(`^(?:[0-9a-f]{40}|[0-9a-f]{64})$`)
 
-// OwnCheckRun reports whether run was created by this App. GitHub sends a
+// OwnCheckRun reports whether a check run made by the App appSlug was
+// made by this App. GitHub sends a
 // run's rerequested and requested_action only to the App that created it,
 // so this is a second line of defence: an App's bot login is its slug
 // followed by "[bot]". Without a configured bot login every run counts as
 // the App's own.
-func (a *App) OwnCheckRun(run *github.CheckRun) bool {
+func (a *App) OwnCheckRun(appSlug string) bool {
 	if a.botLogin == "" {
 		return true
 	}
-	slug := run.GetApp().GetSlug()
-	return slug != "" && strings.EqualFold(slug+"[bot]", a.botLogin)
+	return appSlug != "" && strings.EqualFold(appSlug+"[bot]", a.botLogin)
 }
 
 // HasReleaseGate reports whether the App hands verdicts to a release gate.
@@ -71,12 +69,11 @@ func (a *App) RecheckMerge(ctx context.Context, installation int64, owner, repo,
 	// include it: only the PR merged as this commit is behind the gate's run.
 	var numbers []int
 	for _, pr := range listed {
-		base := pr.GetBase().GetRepo()
-		if base != nil && (!strings.EqualFold(base.GetOwner().GetLogin(), owner) || !strings.EqualFold(base.GetName(), repo)) {
-			continue
+		if !strings.EqualFold(pr.Owner, owner) || !strings.EqualFold(pr.Repo, repo) {
+			continue // a fork's PR, or another repository's
 		}
-		if pr.MergedAt != nil && pr.GetMergeCommitSHA() == sha {
-			numbers = append(numbers, pr.GetNumber())
+		if pr.Merged && pr.MergeSHA == sha {
+			numbers = append(numbers, pr.Number)
 		}
 	}
 	if len(numbers) == 0 {

@@ -6,8 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-github/v62/github"
-
 	"github.com/checkoff-app/checkoff/app/store"
 	"github.com/checkoff-app/checkoff/app/verdict"
 )
@@ -85,7 +83,7 @@ func TestAttackStaleVerdictView(t *testing.T) {
 	}
 	pr := PR{Owner: "acme", Repo: "api", RepoID: 7, Number: 3, HeadSHA: "abc", Base: "main", BaseSHA: base, Author: "alice",
 		Body: body(".."), UpdatedAt: t0, Merged: true, MergeSHA: merge}
-	if err := ahead.Opened(ctx, pr, &github.User{Login: github.String("alice")}); err != nil {
+	if err := ahead.Opened(ctx, pr, Actor{Login: "alice"}); err != nil {
 		t.Fatal(err)
 	}
 	// The machine ahead judges the ledger as it is now (nothing ticked)...
@@ -106,7 +104,7 @@ func TestAttackStaleVerdictView(t *testing.T) {
 	// its verdict first.
 	done := pr
 	done.Body, done.UpdatedAt = body("xx"), t0.Add(time.Minute)
-	if err := behind.Edited(ctx, done, pr.Body, &github.User{Login: github.String("bob")}); err != nil {
+	if err := behind.Edited(ctx, done, pr.Body, Actor{Login: "bob"}); err != nil {
 		t.Fatal(err)
 	}
 	if v, err := verdict.Get(ctx, st, "acme", "api", merge); err != nil || !v.Complete {

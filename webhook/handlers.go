@@ -48,11 +48,11 @@ func (h pullRequestHandler) Handle(ctx context.Context, eventType, _ string, pay
 	pr := app.PRFrom(ev.GetInstallation().GetID(), ev.GetRepo(), ev.GetPullRequest())
 	switch ev.GetAction() {
 	case "opened":
-		return h.app.Opened(ctx, pr, ev.GetSender())
+		return h.app.Opened(ctx, pr, app.ActorOf(ev.GetSender()))
 	case "edited":
 		ch := ev.GetChanges()
 		if ch.GetBody() != nil {
-			if err := h.app.Edited(ctx, pr, ch.GetBody().GetFrom(), ev.GetSender()); err != nil {
+			if err := h.app.Edited(ctx, pr, ch.GetBody().GetFrom(), app.ActorOf(ev.GetSender())); err != nil {
 				return err
 			}
 		}
@@ -64,7 +64,7 @@ func (h pullRequestHandler) Handle(ctx context.Context, eventType, _ string, pay
 		}
 		return nil // a title edit changes nothing checkoff judges
 	case "synchronize":
-		return h.app.Pushed(ctx, pr, ev.GetSender())
+		return h.app.Pushed(ctx, pr, app.ActorOf(ev.GetSender()))
 	case "reopened", "ready_for_review":
 		return h.app.Evaluate(ctx, pr)
 	case "closed":
@@ -89,11 +89,11 @@ func (h reviewHandler) Handle(ctx context.Context, eventType, _ string, payload 
 	pr := app.PRFrom(ev.GetInstallation().GetID(), ev.GetRepo(), ev.GetPullRequest())
 	switch ev.GetAction() {
 	case "submitted":
-		return h.app.Reviewed(withLogger(ctx), pr, ev.GetReview(), false)
+		return h.app.ReviewSubmitted(withLogger(ctx), pr, app.ReviewFrom(ev.GetReview()))
 	case "edited":
-		return h.app.ReviewEdited(withLogger(ctx), pr, ev.GetReview())
+		return h.app.ReviewEdited(withLogger(ctx), pr, app.ReviewFrom(ev.GetReview()))
 	case "dismissed":
-		return h.app.Reviewed(withLogger(ctx), pr, ev.GetReview(), true)
+		return h.app.ReviewDismissed(withLogger(ctx), pr, app.ReviewFrom(ev.GetReview()))
 	default:
 		return nil
 	}
@@ -125,7 +125,7 @@ func (h checkRunHandler) Handle(ctx context.Context, eventType, _ string, payloa
 	// The release gate's run sits on a merge commit: its pull_requests are
 	// the open PRs whose head is that commit (a dev -> master PR), not the
 	// merged PR it judges. Re-running it re-judges the merge.
-	if !h.app.OwnCheckRun(run) {
+	if !h.app.OwnCheckRun(run.GetApp().GetSlug()) {
 		// GitHub sends a re-run only to the App that made the run, so this
 		// is most likely a CHECKOFF_BOT_LOGIN that names another App.
 		LoggerFrom(ctx).Warn("re-run of a Release Gate check made by another app ignored; check CHECKOFF_BOT_LOGIN",
