@@ -345,7 +345,8 @@ func (a *App) ReviewSubmitted(ctx context.Context, pr PR, review Review) error {
 		at = pr.UpdatedAt
 	}
 	approved := review.Approved()
-	if approved && len(reviewTicks(checklist.Parse([]byte(review.Body)), nil)) > 0 {
+	// Any box may be a reviewer checklist's under the config in force.
+	if approved && len(checklist.Parse([]byte(review.Body)).Items) > 0 {
 		// Its ticks count only while GitHub says the review stands: a
 		// dismissal delivered before this "submitted" may be lost or late.
 		current, err := a.currentReview(ctx, gh, pr, review)
