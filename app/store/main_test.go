@@ -16,6 +16,15 @@ func TestMain(m *testing.M) {
 		}
 		os.Exit(0)
 	}
+	// ... and as a process writing to a SQLite database; see
+	// TestSQLiteProcesses and TestSQLiteKill9.
+	if path := os.Getenv(sqliteHelperEnv); path != "" {
+		if err := sqliteHelperProcess(path, os.Getenv(sqliteHelperMode)); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
 	code := m.Run()
 	stopDynalite()
 	os.Exit(code)
