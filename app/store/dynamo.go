@@ -1,10 +1,15 @@
 package store
 
 import (
+	"bytes"
+	"cmp"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -53,7 +58,10 @@ type Dynamo struct {
 	pageLimit int32 // Query page size; 0 leaves it to DynamoDB (1 MB pages)
 }
 
-var _ Store = (*Dynamo)(nil)
+var (
+	_ Store     = (*Dynamo)(nil)
+	_ Historian = (*Dynamo)(nil)
+)
 
 // NewDynamo returns a Dynamo storing in table through client, normally a
 // *dynamodb.Client.
@@ -178,7 +186,11 @@ func (d *Dynamo) put(ctx context.Context, rec Record, cond string, values map[st
 	if err := checkKey(rec.PK, rec.SK); err != nil {
 		return false, err
 	}
-	values[":now"] = epochSeconds(d.now().Unix())
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	now := d.now()
+	values[":now"] = epochSeconds(now.Unix())
 	names := map[string]string{"#ttl": attrTTL}
 	if cond == condNewer {
 		names["#v"] = attrVersion
@@ -193,9 +205,17 @@ func (d *Dynamo) put(ctx context.Context, rec Record, cond string, values map[st
 	var failed *types.ConditionalCheckFailedException
 	switch {
 	case errors.As(err, &failed):
+		if KeepsHistory(rec.PK) {
+			return false, d.repairHistory(ctx, rec, now)
+		}
 		return false, nil
 	case err != nil:
 		return false, fmt.Errorf("dynamodb put %s/%s in %s: %w", rec.PK, rec.SK, d.table, err)
+	}
+	if KeepsHistory(rec.PK) {
+		if err := d.putHistory(ctx, rec, now, false); err != nil {
+			return true, err
+		}
 	}
 	return true, nil
 }
@@ -205,14 +225,182 @@ func (d *Dynamo) Delete(ctx context.Context, pk, sk string) error {
 	if err := checkKey(pk, sk); err != nil {
 		return err
 	}
-	_, err := d.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+	in := &dynamodb.DeleteItemInput{
 		TableName: aws.String(d.table),
 		Key:       itemKey(pk, sk),
-	})
+	}
+	if KeepsHistory(pk) {
+		in.ReturnValues = types.ReturnValueAllOld
+	}
+	out, err := d.client.DeleteItem(ctx, in)
 	if err != nil {
 		return fmt.Errorf("dynamodb delete %s/%s from %s: %w", pk, sk, d.table, err)
 	}
+	if KeepsHistory(pk) && len(out.Attributes) > 0 {
+		return d.putHistory(ctx, Record{PK: pk, SK: sk}, d.now(), true)
+	}
 	return nil
+}
+
+// History is kept as separate items, one per accepted write, in the
+// partition "history#<pk>" of the same table:
+//
+//	sk        "<version>#<hash of the record's SK>", or for a delete
+//	          "deleted#<written>#<hash>": a write is recorded once however
+//	          often it is retried
+//	of        S, the record's SK
+//	v, data, ttl as the record's
+//	written   N, Unix nanoseconds, by the writer's clock
+//	delivery  S, absent when unknown
+//	deleted   BOOL, only on deletes
+//
+// DynamoDB could write record and history atomically with
+// TransactWriteItems, at twice the write cost, a new IAM action, and no
+// local test double (dynalite has no transactions). Separate items cost one
+// more PutItem per accepted ledger write; the gap they leave, a process
+// dying between the record's put and its history's, is closed when the
+// delivery is retried (it was never marked done): the retried put finds
+// the same version already stored and writes the missing history item
+// then (repairHistory), stamped with the retry's time.
+const (
+	historyPKPrefix = "history#"
+	attrOf          = "of"
+	attrWritten     = "written"
+	attrDelivery    = "delivery"
+	attrDeleted     = "deleted"
+)
+
+func historySK(sk string, version int64) string {
+	h := sha256.Sum256([]byte(sk))
+	return fmt.Sprintf("%d#%x", version, h[:12])
+}
+
+// putHistory records rec as accepted at now, unless it already is.
+func (d *Dynamo) putHistory(ctx context.Context, rec Record, now time.Time, deleted bool) error {
+	item := encodeItem(rec)
+	item[attrPK] = &types.AttributeValueMemberS{Value: historyPKPrefix + rec.PK}
+	item[attrSK] = &types.AttributeValueMemberS{Value: historySK(rec.SK, rec.Version)}
+	if deleted {
+		h := sha256.Sum256([]byte(rec.SK))
+		item[attrSK] = &types.AttributeValueMemberS{Value: fmt.Sprintf("deleted#%d#%x", now.UnixNano(), h[:12])}
+		item[attrDeleted] = &types.AttributeValueMemberBOOL{Value: true}
+	}
+	delete(item, attrTTL) // history outlives an expiring record
+	item[attrOf] = &types.AttributeValueMemberS{Value: rec.SK}
+	item[attrWritten] = &types.AttributeValueMemberN{Value: strconv.FormatInt(now.UnixNano(), 10)}
+	if id := deliveryOf(ctx); id != "" {
+		item[attrDelivery] = &types.AttributeValueMemberS{Value: id}
+	}
+	// A retry must not fail for want of a context: the record is written.
+	_, err := d.client.PutItem(context.WithoutCancel(ctx), &dynamodb.PutItemInput{
+		TableName:           aws.String(d.table),
+		Item:                item,
+		ConditionExpression: aws.String("attribute_not_exists(pk)"),
+	})
+	var failed *types.ConditionalCheckFailedException
+	if err != nil && !errors.As(err, &failed) {
+		return fmt.Errorf("dynamodb record history of %s/%s in %s: %w", rec.PK, rec.SK, d.table, err)
+	}
+	return nil
+}
+
+// repairHistory writes the history item of rec when the stored record is
+// rec itself: the put was refused because an earlier attempt at the same
+// write succeeded, and that attempt may have died before its history.
+func (d *Dynamo) repairHistory(ctx context.Context, rec Record, now time.Time) error {
+	out, err := d.client.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:      aws.String(d.table),
+		Key:            itemKey(rec.PK, rec.SK),
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return fmt.Errorf("dynamodb check history of %s/%s in %s: %w", rec.PK, rec.SK, d.table, err)
+	}
+	if len(out.Item) == 0 {
+		return nil
+	}
+	stored, err := decodeItem(out.Item)
+	if err != nil || stored.Version != rec.Version || !bytes.Equal(stored.Data, rec.Data) {
+		return nil // another write's record: its own put recorded it
+	}
+	return d.putHistory(ctx, rec, now, false)
+}
+
+// History returns every accepted write to pk, oldest first by the time
+// its writer stamped it (Lambdas' clocks agree to well under a second).
+// The records of one delivery share a stamp, and their puts run
+// concurrently, so entries stamped alike are ordered by SK, then version.
+func (d *Dynamo) History(ctx context.Context, pk string) ([]HistoryEntry, error) {
+	if err := checkPart("partition", pk, maxPKBytes); err != nil {
+		return nil, err
+	}
+	in := &dynamodb.QueryInput{
+		TableName:              aws.String(d.table),
+		KeyConditionExpression: aws.String("pk = :pk"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":pk": &types.AttributeValueMemberS{Value: historyPKPrefix + pk},
+		},
+		ConsistentRead: aws.Bool(true),
+	}
+	if d.pageLimit > 0 {
+		in.Limit = aws.Int32(d.pageLimit)
+	}
+	var out []HistoryEntry
+	for {
+		page, err := d.client.Query(ctx, in)
+		if err != nil {
+			return nil, fmt.Errorf("dynamodb history %s in %s: %w", pk, d.table, err)
+		}
+		for _, item := range page.Items {
+			h, err := decodeHistory(pk, item)
+			if err != nil {
+				return nil, fmt.Errorf("dynamodb history %s in %s: %w", pk, d.table, err)
+			}
+			out = append(out, h)
+		}
+		if len(page.LastEvaluatedKey) == 0 {
+			break
+		}
+		in.ExclusiveStartKey = page.LastEvaluatedKey
+	}
+	slices.SortStableFunc(out, func(a, b HistoryEntry) int {
+		if c := a.Written.Compare(b.Written); c != 0 {
+			return c
+		}
+		if c := strings.Compare(a.SK, b.SK); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Version, b.Version)
+	})
+	return out, nil
+}
+
+func decodeHistory(pk string, item map[string]types.AttributeValue) (HistoryEntry, error) {
+	rec, err := decodeItem(item)
+	if err != nil {
+		return HistoryEntry{}, err
+	}
+	h := HistoryEntry{Record: rec}
+	of, ok := item[attrOf].(*types.AttributeValueMemberS)
+	if !ok {
+		return HistoryEntry{}, fmt.Errorf("history item %s has no string %q", rec.SK, attrOf)
+	}
+	w, ok := item[attrWritten].(*types.AttributeValueMemberN)
+	if !ok {
+		return HistoryEntry{}, fmt.Errorf("history item %s has no number %q", rec.SK, attrWritten)
+	}
+	n, err := strconv.ParseInt(w.Value, 10, 64)
+	if err != nil {
+		return HistoryEntry{}, fmt.Errorf("history item %s: %q: %w", rec.SK, attrWritten, err)
+	}
+	h.PK, h.SK, h.Written = pk, of.Value, time.Unix(0, n)
+	if id, ok := item[attrDelivery].(*types.AttributeValueMemberS); ok {
+		h.Delivery = id.Value
+	}
+	if del, ok := item[attrDeleted].(*types.AttributeValueMemberBOOL); ok && del.Value {
+		h.Deleted, h.Version = true, 0
+	}
+	return h, nil
 }
 
 func itemKey(pk, sk string) map[string]types.AttributeValue {

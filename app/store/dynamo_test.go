@@ -370,3 +370,40 @@ func TestDynamoMissingTable(t *testing.T) {
 		t.Errorf("Get from a missing table: %v, want an error other than ErrNotFound", err)
 	}
 }
+
+func TestDynamoHistory(t *testing.T) {
+	dynamoClient(t)
+	testHistory(t, func(t *testing.T, now func() time.Time) historyStore {
+		return newDynamoStore(t, now).(*Dynamo)
+	})
+}
+
+// A process that died between a ledger record's put and its history's
+// leaves the delivery unmarked; the retry's put is refused as not newer,
+// and writes the missing history then.
+func TestDynamoHistoryRepair(t *testing.T) {
+	ctx := context.Background()
+	clock := newTestClock()
+	d := newDynamoStore(t, clock.Now).(*Dynamo)
+	rec := Record{PK: "ticks#id:5#6", SK: "item:a", Version: 10, Data: []byte(`{"checked":true}`)}
+	// The record alone, as the dead process left it.
+	if _, err := d.client.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(d.table), Item: encodeItem(rec)}); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(time.Second)
+	retry := WithDelivery(ctx, "delivery-9")
+	for range 2 { // and a second retry adds nothing
+		if ok, err := d.PutIfNewer(retry, rec); err != nil || ok {
+			t.Fatalf("retried PutIfNewer = %v, %v; want no write", ok, err)
+		}
+	}
+	// A refused write of other content is not history.
+	if ok, err := d.PutIfNewer(ctx, Record{PK: rec.PK, SK: rec.SK, Version: 10, Data: []byte("other")}); err != nil || ok {
+		t.Fatalf("PutIfNewer of another record at the same version = %v, %v", ok, err)
+	}
+	h, err := d.History(ctx, rec.PK)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkHistory(t, h, []HistoryEntry{{Record: rec, Written: clock.Now(), Delivery: "delivery-9"}})
+}

@@ -25,6 +25,7 @@ func KeepsHistory(pk string) bool {
 }
 
 // HistoryEntry is one accepted write to a partition that keeps history.
+// History is kept for good, so its Record's Expires is always zero.
 type HistoryEntry struct {
 	Record
 	// Written is when the store accepted the write, by the writer's clock.

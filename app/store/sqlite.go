@@ -190,7 +190,6 @@ var migrations = []string{
 		sk       TEXT    NOT NULL,
 		version  INTEGER NOT NULL,
 		data     BLOB    NOT NULL,
-		expires  INTEGER,
 		written  INTEGER NOT NULL,                  -- Unix nanoseconds
 		delivery TEXT    NOT NULL DEFAULT '',
 		deleted  INTEGER NOT NULL DEFAULT 0
@@ -340,9 +339,9 @@ const (
 		WHERE (records.expires IS NOT NULL AND records.expires <= ?6)`
 	upsertNewer    = upsertHead + ` OR excluded.version > records.version`
 	upsertAbsent   = upsertHead
-	insertHistory  = `INSERT INTO history (pk, sk, version, data, expires, written, delivery, deleted) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
+	insertHistory  = `INSERT INTO history (pk, sk, version, data, written, delivery, deleted) VALUES (?, ?, ?, ?, ?, ?, ?)`
 	deleteRecord   = `DELETE FROM records WHERE pk = ? AND sk = ?`
-	historyColumns = `sk, version, data, expires, written, delivery, deleted`
+	historyColumns = `sk, version, data, written, delivery, deleted`
 )
 
 // PutIfNewer writes rec unless a live record at its key has a Version >=
@@ -423,7 +422,7 @@ func (s *SQLite) putMany(ctx context.Context, recs []Record, upsert string) ([]b
 				}
 				defer hist.Close()
 			}
-			if _, err := hist.ExecContext(ctx, rec.PK, rec.SK, rec.Version, data, exps[i], now, delivery, 0); err != nil {
+			if _, err := hist.ExecContext(ctx, rec.PK, rec.SK, rec.Version, data, now, delivery, 0); err != nil {
 				return fmt.Errorf("record history of %s/%s: %w", rec.PK, rec.SK, err)
 			}
 		}
@@ -452,7 +451,7 @@ func (s *SQLite) Delete(ctx context.Context, pk, sk string) error {
 		if n, err := res.RowsAffected(); err != nil || n == 0 || !KeepsHistory(pk) {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, insertHistory, pk, sk, 0, []byte{}, nil, now, delivery, 1); err != nil {
+		if _, err := tx.ExecContext(ctx, insertHistory, pk, sk, 0, []byte{}, now, delivery, 1); err != nil {
 			return fmt.Errorf("record history of %s/%s: %w", pk, sk, err)
 		}
 		return nil
@@ -504,12 +503,11 @@ func (s *SQLite) History(ctx context.Context, pk string) ([]HistoryEntry, error)
 	var out []HistoryEntry
 	for rows.Next() {
 		h := HistoryEntry{Record: Record{PK: pk}}
-		var exp sql.NullInt64
 		var written int64
-		if err := rows.Scan(&h.SK, &h.Version, &h.Data, &exp, &written, &h.Delivery, &h.Deleted); err != nil {
+		if err := rows.Scan(&h.SK, &h.Version, &h.Data, &written, &h.Delivery, &h.Deleted); err != nil {
 			return nil, fmt.Errorf("sqlite history %s: %w", pk, err)
 		}
-		h.Expires, h.Written = fromNanos(exp), time.Unix(0, written)
+		h.Written = time.Unix(0, written)
 		out = append(out, h)
 	}
 	if err := rows.Err(); err != nil {

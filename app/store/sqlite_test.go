@@ -112,10 +112,23 @@ func TestSQLitePragmas(t *testing.T) {
 }
 
 func TestSQLiteHistory(t *testing.T) {
+	testHistory(t, func(t *testing.T, now func() time.Time) historyStore {
+		return openSQLite(t, filepath.Join(t.TempDir(), "checkoff.db"), now)
+	})
+}
+
+type historyStore interface {
+	Store
+	Historian
+}
+
+// testHistory is what every Historian must keep: accepted writes only, in
+// order, with their time and delivery.
+func testHistory(t *testing.T, newStore func(t *testing.T, now func() time.Time) historyStore) {
 	ctx := context.Background()
 	clock := newTestClock()
 	start := clock.Now()
-	s := openSQLite(t, filepath.Join(t.TempDir(), "checkoff.db"), clock.Now)
+	s := newStore(t, clock.Now)
 	const pk = "ticks#id:42#7"
 	d1 := WithDelivery(ctx, "delivery-1")
 	if _, err := s.PutManyIfNewer(d1, []Record{
@@ -138,6 +151,7 @@ func TestSQLiteHistory(t *testing.T) {
 	if ok, err := s.PutIfAbsent(ctx, Record{PK: pk, SK: "dismissed:3", Version: 1, Data: []byte("{}")}); err != nil || !ok {
 		t.Fatalf("PutIfAbsent = %v, %v", ok, err)
 	}
+	clock.Advance(time.Second) // Dynamo orders history by time alone
 	if err := s.Delete(ctx, pk, "dismissed:3"); err != nil {
 		t.Fatal(err)
 	}
@@ -153,7 +167,7 @@ func TestSQLiteHistory(t *testing.T) {
 		{Record: Record{PK: pk, SK: "pr", Version: 5, Data: []byte("pr v5")}, Written: start, Delivery: "delivery-1"},
 		{Record: Record{PK: pk, SK: "item:a", Version: 11, Data: []byte("untick a")}, Written: start.Add(time.Second), Delivery: "delivery-2"},
 		{Record: Record{PK: pk, SK: "dismissed:3", Version: 1, Data: []byte("{}")}, Written: start.Add(2 * time.Second)},
-		{Record: Record{PK: pk, SK: "dismissed:3"}, Written: start.Add(2 * time.Second), Deleted: true},
+		{Record: Record{PK: pk, SK: "dismissed:3"}, Written: start.Add(3 * time.Second), Deleted: true},
 	}
 	checkHistory(t, got, want)
 	if h, err := s.History(ctx, "delivery#x"); err != nil || len(h) != 0 {
