@@ -60,6 +60,7 @@ type repoConfig struct {
 	cfg      *checklist.Config
 	parseErr error
 	ref      string // where it was read
+	source   string // which file applied, for the check summaries
 }
 
 // configSource names where the config in force for pr comes from: the
@@ -109,28 +110,51 @@ func (a *App) configsFor(ctx context.Context, gh GitHub, pr PR) ([]repoConfig, e
 	return out, nil
 }
 
+// loadConfig reads the config in force at ref: the repository's own file,
+// else the owner's shared one (the default branch of OWNER/.github), else the
+// built-in defaults. A repository file replaces the shared one whole.
 func (a *App) loadConfig(ctx context.Context, gh GitHub, pr PR, ref string) (repoConfig, error) {
 	data, found, err := gh.Config(ctx, pr.Owner, pr.Repo, ref)
 	if err != nil {
 		return repoConfig{}, err
 	}
+	source := fmt.Sprintf("`%s` at `%s`", configPath, shortRef(ref))
+	if !found && !strings.EqualFold(pr.Repo, orgConfigRepo) {
+		// The shared repository may not exist, or the App may not be
+		// installed on it: both read as no file.
+		if data, found, err = gh.Config(ctx, pr.Owner, orgConfigRepo, ""); err != nil {
+			return repoConfig{}, err
+		}
+		source = fmt.Sprintf("`%s` of %s/%s (no repository file)", configPath, pr.Owner, orgConfigRepo)
+	}
 	if !found {
-		return repoConfig{cfg: checklist.DefaultConfig(), ref: ref}, nil
+		return repoConfig{cfg: checklist.DefaultConfig(), ref: ref, source: "checkoff's built-in defaults (no `" + configPath + "`)"}, nil
 	}
 	cfg, err := checklist.ParseConfig(configPath, data)
 	if err != nil {
-		return repoConfig{parseErr: err, ref: ref}, nil
+		return repoConfig{parseErr: err, ref: ref, source: source}, nil
 	}
 	// The gate's check run is told apart from checklist runs by its name
 	// (a re-run of it re-judges a merge), so no checklist may take it.
 	// (ParseConfig refuses it, and names that read like it.)
 	for _, c := range cfg.Checklists {
 		if checklist.ReservedName(c.Name) {
-			return repoConfig{ref: ref, parseErr: &checklist.ConfigError{File: configPath,
+			return repoConfig{ref: ref, source: source, parseErr: &checklist.ConfigError{File: configPath,
 				Msg: fmt.Sprintf("checklist name %q is reserved for checkoff's release gate check; rename the checklist", c.Name)}}, nil
 		}
 	}
-	return repoConfig{cfg: cfg, ref: ref}, nil
+	return repoConfig{cfg: cfg, ref: ref, source: source}, nil
+}
+
+// shortRef is a ref as a reader names it: a branch, or a commit's 7 digits.
+func shortRef(ref string) string {
+	if b, ok := strings.CutPrefix(ref, "refs/heads/"); ok {
+		return b
+	}
+	if commitSHA.MatchString(ref) {
+		return ref[:7]
+	}
+	return ref
 }
 
 // judgement is the outcome of one evaluation: the runs to post, and
@@ -326,7 +350,11 @@ func judge(pr PR, rc repoConfig, facts *checklist.Facts, at time.Time) judgement
 	results := checklist.Evaluate(checklist.Parse([]byte(pr.Body)), cfg, facts)
 	j := judgement{complete: len(results) > 0}
 	for _, r := range results {
-		j.runs = append(j.runs, resultRun(r, cfg, pr.HeadSHA, at))
+		run := resultRun(r, cfg, pr.HeadSHA, at)
+		if rc.source != "" {
+			run.Summary += "\n_Rules: " + rc.source + "._\n"
+		}
+		j.runs = append(j.runs, run)
 		if r.Status != checklist.Complete {
 			j.complete = false
 			j.holding = append(j.holding, holding(r)...)

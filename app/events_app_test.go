@@ -314,3 +314,37 @@ func TestMerged(t *testing.T) {
 		t.Errorf("reruns %+v", r.gate.reruns)
 	}
 }
+
+// TestSharedConfig: a repository without .github/checkoff.yml is judged
+// under its owner's shared one (OWNER/.github), and a repository file
+// replaces it whole; the summary says which applied.
+func TestSharedConfig(t *testing.T) {
+	ctx := context.Background()
+	shared := "checklists:\n  - name: Security\n    ticked_by: reviewer\n"
+	for name, tc := range map[string]struct {
+		repoFile   bool
+		shared     bool
+		wantRun    string
+		wantSource string
+	}{
+		"repository file":       {repoFile: true, shared: true, wantRun: "Review", wantSource: "`.github/checkoff.yml` at `dev`"},
+		"shared file":           {shared: true, wantRun: "Security", wantSource: "acme/.github (no repository file)"},
+		"neither: the defaults": {wantRun: "Reviewer Checklist", wantSource: "built-in defaults"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			r := newRig(t)
+			if !tc.repoFile {
+				delete(r.gh.ConfigValue, "refs/heads/dev")
+			}
+			r.gh.SharedConfig, r.gh.SharedConfigValue = tc.shared, shared
+			must(t, r.app.Opened(ctx, pr(body("xx", ".."), 0), alice))
+			run := r.want(t, tc.wantRun, head, "failure", "")
+			if !strings.Contains(run.Summary, tc.wantSource) {
+				t.Errorf("summary does not say %q:\n%s", tc.wantSource, run.Summary)
+			}
+			if len(r.gh.CheckRuns()) != map[string]int{"Review": 2, "Security": 1, "Reviewer Checklist": 2}[tc.wantRun] {
+				t.Errorf("runs %d", len(r.gh.CheckRuns()))
+			}
+		})
+	}
+}

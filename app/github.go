@@ -18,8 +18,8 @@ import (
 // satisfy it; tests use a struct fake (internal/apptest).
 type GitHub interface {
 	// Config returns the repository config file at ref (a full ref name,
-	// refs/heads/<branch>, or a commit SHA); found is false when the file
-	// does not exist.
+	// refs/heads/<branch>, a commit SHA, or "" for the default branch);
+	// found is false when the file (or the repository) does not exist.
 	Config(ctx context.Context, owner, repo, ref string) (data []byte, found bool, err error)
 	// Commits lists the commits reachable from head and not from base (a
 	// branch name or SHA), oldest first, with their parents and people;
@@ -69,6 +69,10 @@ func ReviewFrom(r *github.PullRequestReview) Review {
 
 // configPath is where a repository keeps its checkoff configuration.
 const configPath = ".github/checkoff.yml"
+
+// orgConfigRepo is the owner's shared configuration repository: its
+// .github/checkoff.yml applies to every repository that has none.
+const orgConfigRepo = ".github"
 
 // commit is what checkoff reads of a git commit.
 type Commit struct {
@@ -136,7 +140,10 @@ func (g *restGitHub) Config(ctx context.Context, owner, repo, ref string) ([]byt
 	cached, ok := g.caches.config[key]
 	g.caches.mu.Unlock()
 
-	u := fmt.Sprintf("repos/%s/%s/contents/%s?ref=%s", owner, repo, configPath, url.QueryEscape(ref))
+	u := fmt.Sprintf("repos/%s/%s/contents/%s", owner, repo, configPath)
+	if ref != "" {
+		u += "?ref=" + url.QueryEscape(ref)
+	}
 	req, err := g.client.NewRequest(http.MethodGet, u, nil)
 	if err != nil {
 		return nil, false, fmt.Errorf("build config request: %w", err)

@@ -21,6 +21,10 @@ type GitHub struct {
 	// SHA); a ref not in it has no file.
 	ConfigValue map[string]string
 	ConfigError error
+	// SharedConfigValue, when SharedConfig is set, is the owner's shared
+	// .github/checkoff.yml (in the OWNER/.github repository).
+	SharedConfig      bool
+	SharedConfigValue string
 	// CommitsValue lists, by head SHA, the commits a compare against the
 	// base returns; CommitsIncomplete marks the list cut short.
 	CommitsValue      map[string][]app.Commit
@@ -79,11 +83,15 @@ func (g *GitHub) Latest(name, sha string) (app.CheckRun, bool) {
 	return out, found
 }
 
-// Config answers ConfigValue[ref] (not found when absent) or ConfigError.
-func (g *GitHub) Config(_ context.Context, _, _, ref string) ([]byte, bool, error) {
+// Config answers ConfigValue[ref] (not found when absent), the shared
+// config for the OWNER/.github repository, or ConfigError.
+func (g *GitHub) Config(_ context.Context, _, repo, ref string) ([]byte, bool, error) {
 	g.count("Config")
 	if g.ConfigError != nil {
 		return nil, false, g.ConfigError
+	}
+	if repo == ".github" {
+		return []byte(g.SharedConfigValue), g.SharedConfig, nil
 	}
 	data, ok := g.ConfigValue[ref]
 	return []byte(data), ok, nil
