@@ -62,105 +62,26 @@ type sweepRecord struct {
 // redeliveries of it and scanned back to MaxAge, the original is older than
 // that; otherwise the Store says when the delivery was first seen.
 func Sweep(ctx context.Context, client *github.Client, opts SweepOptions) (SweepResult, error) {
-	if opts.MaxPages == 0 {
-		opts.MaxPages = 10
+	opts = opts.withDefaults()
+	at := opts.Now()
+	scan, err := scanDeliveries(ctx, client, opts, at.Add(-opts.MaxAge))
+	res := SweepResult{Scanned: scan.scanned}
+	if err != nil {
+		return res, err
 	}
-	if opts.MaxRedeliveries == 0 {
-		opts.MaxRedeliveries = 25
-	}
-	if opts.MaxAge == 0 {
-		opts.MaxAge = 24 * time.Hour
-	}
-	if opts.MaxAttempts == 0 {
-		opts.MaxAttempts = 5
-	}
-	now := time.Now
-	if opts.Now != nil {
-		now = opts.Now
-	}
-	at := now()
-	since := at.Add(-opts.MaxAge)
-
-	type delivery struct {
-		ok       bool
-		retry    bool  // some attempt failed server-side
-		latest   int64 // newest attempt's ID: redeliver that one
-		attempts int
-		original bool      // the first delivery (not a redelivery) was listed
-		oldest   time.Time // the oldest attempt listed
-	}
-	byGUID := map[string]*delivery{}
-	var order []string // newest first, as listed
-	var res SweepResult
-	complete := false // every attempt since MaxAge ago was listed
-	list := &github.ListCursorOptions{PerPage: 100}
-scan:
-	for page := 0; page < opts.MaxPages; page++ {
-		batch, resp, err := client.Apps.ListHookDeliveries(ctx, list)
-		if err != nil {
-			return res, fmt.Errorf("list hook deliveries: %w", err)
-		}
-		for _, d := range batch {
-			when := d.GetDeliveredAt().Time
-			if when.Before(since) {
-				complete = true
-				break scan
-			}
-			res.Scanned++
-			x, ok := byGUID[d.GetGUID()]
-			if !ok {
-				x = &delivery{latest: d.GetID(), oldest: when}
-				byGUID[d.GetGUID()] = x
-				order = append(order, d.GetGUID())
-			}
-			x.attempts++
-			if !d.GetRedelivery() {
-				x.original = true
-			}
-			if when.Before(x.oldest) {
-				x.oldest = when
-			}
-			code := d.GetStatusCode()
-			switch {
-			case code >= 200 && code < 300:
-				x.ok = true
-			case code == 0 || code >= 500:
-				x.retry = true
-			}
-		}
-		if resp.Cursor == "" {
-			complete = true
-			break
-		}
-		list.Cursor = resp.Cursor
-	}
-	for _, guid := range order {
-		d := byGUID[guid]
+	for _, guid := range scan.order {
+		d := scan.byGUID[guid]
 		if d.ok || !d.retry {
 			continue
 		}
 		res.Failed++
-		first, redelivered := d.oldest, 0
-		if opts.Store != nil {
-			rec, err := opts.Store.Get(ctx, sweepPK(guid), sweepSK)
-			switch {
-			case errors.Is(err, store.ErrNotFound):
-			case err != nil:
-				return res, fmt.Errorf("read sweep record of %s: %w", guid, err)
-			default:
-				var r sweepRecord
-				if err := json.Unmarshal(rec.Data, &r); err != nil {
-					return res, fmt.Errorf("decode sweep record of %s: %w", guid, err)
-				}
-				if r.First.Before(first) {
-					first = r.First
-				}
-				redelivered = int(rec.Version)
-			}
+		first, redelivered, err := remembered(ctx, opts.Store, guid, d.oldest)
+		if err != nil {
+			return res, err
 		}
 		// Only redeliveries listed while the scan reached MaxAge ago: the
 		// original attempt is older than that.
-		expired := (!d.original && complete) || !at.Before(first.Add(opts.MaxAge))
+		expired := (!d.original && scan.complete) || !at.Before(first.Add(opts.MaxAge))
 		if expired || max(d.attempts, redelivered+1) >= opts.MaxAttempts {
 			res.GaveUp++
 			if expired {
@@ -171,13 +92,8 @@ scan:
 		if res.Redelivered >= opts.MaxRedeliveries {
 			continue
 		}
-		if _, _, err := client.Apps.RedeliverHookDelivery(ctx, d.latest); err != nil {
-			// A redelivery request is answered 202 and go-github reports
-			// that as an AcceptedError; anything else is a failure.
-			var accepted *github.AcceptedError
-			if !errors.As(err, &accepted) {
-				return res, fmt.Errorf("redeliver %s: %w", guid, err)
-			}
+		if err := redeliver(ctx, client, guid, d.latest); err != nil {
+			return res, err
 		}
 		res.Redelivered++
 		if opts.Store != nil {
@@ -187,6 +103,132 @@ scan:
 		}
 	}
 	return res, nil
+}
+
+func (o SweepOptions) withDefaults() SweepOptions {
+	if o.MaxPages == 0 {
+		o.MaxPages = 10
+	}
+	if o.MaxRedeliveries == 0 {
+		o.MaxRedeliveries = 25
+	}
+	if o.MaxAge == 0 {
+		o.MaxAge = 24 * time.Hour
+	}
+	if o.MaxAttempts == 0 {
+		o.MaxAttempts = 5
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return o
+}
+
+// sweptDelivery is what one scan saw of a delivery's attempts.
+type sweptDelivery struct {
+	ok       bool
+	retry    bool  // some attempt failed server-side
+	latest   int64 // newest attempt's ID: redeliver that one
+	attempts int
+	original bool      // the first delivery (not a redelivery) was listed
+	oldest   time.Time // the oldest attempt listed
+}
+
+// deliveryScan is the App's delivery attempts since a time, by delivery.
+type deliveryScan struct {
+	byGUID   map[string]*sweptDelivery
+	order    []string // newest first, as listed
+	scanned  int
+	complete bool // every attempt since then was listed
+}
+
+// scanDeliveries lists the App's delivery attempts back to since, at most
+// opts.MaxPages pages.
+func scanDeliveries(ctx context.Context, client *github.Client, opts SweepOptions, since time.Time) (deliveryScan, error) {
+	scan := deliveryScan{byGUID: map[string]*sweptDelivery{}}
+	list := &github.ListCursorOptions{PerPage: 100}
+	for page := 0; page < opts.MaxPages; page++ {
+		batch, resp, err := client.Apps.ListHookDeliveries(ctx, list)
+		if err != nil {
+			return scan, fmt.Errorf("list hook deliveries: %w", err)
+		}
+		for _, d := range batch {
+			if d.GetDeliveredAt().Time.Before(since) {
+				scan.complete = true
+				return scan, nil
+			}
+			scan.add(d)
+		}
+		if resp.Cursor == "" {
+			scan.complete = true
+			return scan, nil
+		}
+		list.Cursor = resp.Cursor
+	}
+	return scan, nil
+}
+
+func (scan *deliveryScan) add(d *github.HookDelivery) {
+	when := d.GetDeliveredAt().Time
+	scan.scanned++
+	x, ok := scan.byGUID[d.GetGUID()]
+	if !ok {
+		x = &sweptDelivery{latest: d.GetID(), oldest: when}
+		scan.byGUID[d.GetGUID()] = x
+		scan.order = append(scan.order, d.GetGUID())
+	}
+	x.attempts++
+	if !d.GetRedelivery() {
+		x.original = true
+	}
+	if when.Before(x.oldest) {
+		x.oldest = when
+	}
+	code := d.GetStatusCode()
+	switch {
+	case code >= 200 && code < 300:
+		x.ok = true
+	case code == 0 || code >= 500:
+		x.retry = true
+	}
+}
+
+// remembered is what the store knows of guid across sweeps: its first
+// attempt (the earlier of that and oldest) and how often it was
+// redelivered. A nil store knows nothing.
+func remembered(ctx context.Context, st store.Store, guid string, oldest time.Time) (first time.Time, redelivered int, err error) {
+	first = oldest
+	if st == nil {
+		return first, 0, nil
+	}
+	rec, err := st.Get(ctx, sweepPK(guid), sweepSK)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return first, 0, nil
+	case err != nil:
+		return first, 0, fmt.Errorf("read sweep record of %s: %w", guid, err)
+	}
+	var r sweepRecord
+	if err := json.Unmarshal(rec.Data, &r); err != nil {
+		return first, 0, fmt.Errorf("decode sweep record of %s: %w", guid, err)
+	}
+	if r.First.Before(first) {
+		first = r.First
+	}
+	return first, int(rec.Version), nil
+}
+
+// redeliver asks GitHub to redeliver attempt id of guid.
+func redeliver(ctx context.Context, client *github.Client, guid string, id int64) error {
+	if _, _, err := client.Apps.RedeliverHookDelivery(ctx, id); err != nil {
+		// A redelivery request is answered 202 and go-github reports
+		// that as an AcceptedError; anything else is a failure.
+		var accepted *github.AcceptedError
+		if !errors.As(err, &accepted) {
+			return fmt.Errorf("redeliver %s: %w", guid, err)
+		}
+	}
+	return nil
 }
 
 // putSweepRecord notes that guid, first attempted at first, has been
