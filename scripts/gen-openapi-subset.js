@@ -34,6 +34,7 @@ const operations = [
   ["get", "/repos/{owner}/{repo}/collaborators/{username}/permission"],
   ["get", "/repos/{owner}/{repo}/pulls/{pull_number}"],
   ["get", "/repos/{owner}/{repo}/pulls/{pull_number}/reviews"],
+  ["get", "/repos/{owner}/{repo}/pulls/{pull_number}/files"],
   ["get", "/repos/{owner}/{repo}/compare/{basehead}"],
   ["get", "/repos/{owner}/{repo}/commits/{commit_sha}/pulls"],
   ["post", "/repos/{owner}/{repo}/issues/{issue_number}/comments"],

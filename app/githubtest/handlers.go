@@ -37,6 +37,8 @@ func (s *Server) handle(req *request) (response, []string) {
 		return response{status: http.StatusOK, body: s.pull(req.repo, pr)}, nil
 	case "pulls/list-reviews":
 		return s.listReviews(req), nil
+	case "pulls/list-files":
+		return s.listFiles(req), nil
 	case "repos/compare-commits-with-basehead":
 		return s.compare(req), nil
 	case "repos/list-pull-requests-associated-with-commit":
@@ -344,6 +346,29 @@ func (s *Server) listReviews(req *request) response {
 	}
 	return withLink(response{status: http.StatusOK, body: items}, link)
 }
+
+// listFiles lists a pull request's changed files, paged like GitHub (30
+// by default, at most 100 a page, 3,000 in all).
+func (s *Server) listFiles(req *request) response {
+	n := atoi(req.params["pull_number"])
+	pr, ok := req.repo.pulls[n]
+	if !ok {
+		return notFound()
+	}
+	files := pr.Files
+	if len(files) > maxPullFiles {
+		files = files[:maxPullFiles]
+	}
+	lo, hi, link := s.paginate(req.r, len(files), 100)
+	items := []any{}
+	for _, f := range files[lo:hi] {
+		items = append(items, s.diffEntry(req.repo, pr, f))
+	}
+	return withLink(response{status: http.StatusOK, body: items}, link)
+}
+
+// maxPullFiles is how many files GitHub lists for a pull request at most.
+const maxPullFiles = 3000
 
 // compare answers base...head like GitHub: the commits reachable from head
 // and not from base, oldest first.

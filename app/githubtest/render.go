@@ -317,6 +317,18 @@ func (s *Server) contentEntry(rs *repoState, ref, p, typ, content string) map[st
 	}
 }
 
+// diffEntry is a changed file as the pull request files list shows it.
+func (s *Server) diffEntry(rs *repoState, pr *PullRequest, file string) map[string]any {
+	sha := blobSHA(pr.HeadSHA + ":" + file)
+	return map[string]any{
+		"sha": sha, "filename": file, "status": "modified", "additions": 1, "deletions": 1, "changes": 2,
+		"blob_url":     htmlBase + "/" + rs.FullName + "/blob/" + pr.HeadSHA + "/" + file,
+		"raw_url":      htmlBase + "/" + rs.FullName + "/raw/" + pr.HeadSHA + "/" + file,
+		"contents_url": s.apiBase() + "/repos/" + rs.FullName + "/contents/" + file + "?ref=" + pr.HeadSHA,
+		"patch":        "@@ -1 +1 @@\n-old\n+new",
+	}
+}
+
 func (s *Server) commit(rs *repoState, c *Commit) map[string]any {
 	u := fmt.Sprintf("%s/repos/%s", s.apiBase(), rs.FullName)
 	gitUser := map[string]any{"name": "unknown", "email": "unknown@example.com", "date": ts(c.Date)}

@@ -63,7 +63,7 @@ func setup(s *Server) {
 	s.SetFile(testRepo, "main", ".github/pull_request_template.md", "## Author Checklist\n")
 	s.SetPermission(testRepo, "bob", "write")
 	s.SetPermission(testRepo, "alice", "admin")
-	s.SetPull(testRepo, PullRequest{Number: 12, User: "alice", HeadRef: "feature", HeadSHA: sha3rd,
+	s.SetPull(testRepo, PullRequest{Number: 12, User: "alice", HeadRef: "feature", HeadSHA: sha3rd, Files: []string{"src/export.go", "docs/csv.md"},
 		Body: "## Author Checklist\n- [x] Tests added\n", Commits: []string{sha2nd, sha3rd}})
 	s.SetReview(testRepo, 12, Review{User: "bob", State: "APPROVED", Body: "## Reviewer Checklist\n- [x] Read the code\n"})
 	for i := 0; i < 3; i++ {
@@ -138,6 +138,7 @@ func TestOperationsAnswerWithinSchema(t *testing.T) {
 		{"GET", r + "/collaborators/bob/permission", tok, nil, 200},
 		{"GET", r + "/pulls/12", tok, nil, 200},
 		{"GET", r + "/pulls/12/reviews?per_page=100", tok, nil, 200},
+		{"GET", r + "/pulls/12/files?per_page=100", tok, nil, 200},
 		{"GET", r + "/compare/main...feature", tok, nil, 200},
 		{"GET", r + "/compare/release...feature?per_page=1&page=2", tok, nil, 200},
 		{"GET", r + "/commits/" + sha2nd + "/pulls", tok, nil, 200},

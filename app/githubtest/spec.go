@@ -86,6 +86,7 @@ var opAuth = map[string]struct {
 	"repos/get-collaborator-permission-level":         {authInstallation, "metadata:read"},
 	"pulls/get":                                       {authInstallation, "pull_requests:read"},
 	"pulls/list-reviews":                              {authInstallation, "pull_requests:read"},
+	"pulls/list-files":                                {authInstallation, "pull_requests:read"},
 	"repos/compare-commits-with-basehead":             {authInstallation, "contents:read"},
 	"repos/list-pull-requests-associated-with-commit": {authInstallation, "pull_requests:read"},
 	"issues/create-comment":                           {authInstallation, "issues:write|pull_requests:write"},

@@ -53,7 +53,10 @@ type PullRequest struct {
 	HeadSHA string // required
 	// Commits are the pull request's commits, for the commit -> pulls
 	// lookup (head and merge commit are always included).
-	Commits        []string
+	Commits []string
+	// Files are the paths the pull request changes, as its files list
+	// shows them.
+	Files          []string
 	Merged         bool
 	MergeCommitSHA string
 	MergedBy       string // User when empty and Merged
