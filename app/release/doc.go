@@ -13,6 +13,10 @@
 //     Gate.ReconcileAll every configured one (the schedule), and
 //     Gate.HandleActionEvent an EventBridge approval-started event.
 //
+// Notifier (optional, in Options) hears of each held or rejected release:
+// NewSNSNotifier publishes to an SNS topic (EnvNotifyTopic), through
+// SNSAPI, its one call; package snstest is a fake SNS endpoint for tests.
+//
 // CodePipeline is reached through PipelineAPI (the four calls the IAM
 // policy allows), GitHub through go-github. Package pipelinetest is a fake
 // CodePipeline endpoint for tests.

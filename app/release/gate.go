@@ -55,8 +55,11 @@ type Options struct {
 	GitHub    func(ctx context.Context, owner, repo string) (*github.Client, error)
 	Store     store.Store
 	Evaluator Evaluator // optional; without it a PR with no stored verdict holds the release
-	Logger    *slog.Logger
-	Now       func() time.Time
+	// Notifier is optional: each hold or rejection of an execution is
+	// published to it once, with the explanation of the hold comments.
+	Notifier Notifier
+	Logger   *slog.Logger
+	Now      func() time.Time
 	// MaxCommits overrides DefaultMaxCommits.
 	MaxCommits int
 }
@@ -70,6 +73,7 @@ type Gate struct {
 	gh         func(ctx context.Context, owner, repo string) (*github.Client, error)
 	st         store.Store
 	eval       Evaluator
+	notifier   Notifier
 	log        *slog.Logger
 	now        func() time.Time
 	maxCommits int
@@ -91,7 +95,7 @@ func New(opts Options) (*Gate, error) {
 		return nil, errors.New("release gate: a store is required")
 	}
 	g := &Gate{
-		cfg: opts.Config, cp: opts.Pipeline, gh: opts.GitHub, st: opts.Store, eval: opts.Evaluator,
+		cfg: opts.Config, cp: opts.Pipeline, gh: opts.GitHub, st: opts.Store, eval: opts.Evaluator, notifier: opts.Notifier,
 		log: opts.Logger, now: opts.Now, maxCommits: opts.MaxCommits,
 		locks: map[string]*sync.Mutex{},
 	}

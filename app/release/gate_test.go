@@ -54,6 +54,7 @@ type envOptions struct {
 	maxCommits   int
 	action       string // "" to leave the action to discovery
 	sourceAction string // the release's source_action; "" for none
+	notifier     Notifier
 }
 
 // scriptedEval stands in for the app's EvaluateMerged: it answers the
@@ -147,6 +148,7 @@ func newEnv(t testing.TB, o envOptions) *env {
 		},
 		Logger:     slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		MaxCommits: o.maxCommits,
+		Notifier:   o.notifier,
 	}
 	if o.evaluator {
 		opts.Evaluator = e.eval

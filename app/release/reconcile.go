@@ -416,6 +416,7 @@ func (g *Gate) reconcileOnce(ctx context.Context, rel Release) (out Outcome, aga
 	if status == "" {
 		out.Decision, out.Reason = Waiting, summary
 		g.commentHolds(ctx, rel, rev, chk)
+		g.notify(ctx, rel, out, chk)
 		return out, false, nil
 	}
 
@@ -451,6 +452,7 @@ func (g *Gate) reconcileOnce(ctx context.Context, rel Release) (out Outcome, aga
 	} else {
 		out.Decision = Rejected
 		g.recordDirect(ctx, rel.Pipeline, p.ExecutionID, chk.Direct)
+		g.notify(ctx, rel, out, chk)
 	}
 	return out, false, nil
 }
