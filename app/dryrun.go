@@ -63,6 +63,11 @@ func (d *DryRun) Commits(context.Context, string, string, string, string) ([]Com
 	return nil, true, nil
 }
 
+// Files cannot be answered offline: every path-scoped checklist applies.
+func (d *DryRun) Files(context.Context, string, string, int) ([]string, bool, error) {
+	return nil, false, nil
+}
+
 // PullRequest cannot be answered offline.
 func (d *DryRun) PullRequest(_ context.Context, owner, repo string, number int) (PR, error) {
 	return PR{}, fmt.Errorf("dry-run: cannot fetch %s/%s#%d without GitHub credentials", owner, repo, number)

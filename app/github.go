@@ -37,6 +37,9 @@ type GitHub interface {
 	// with a commit (for a re-run of the release gate's check on a merge
 	// commit); Owner and Repo are each PR's base repository.
 	PullRequestsWithCommit(ctx context.Context, owner, repo, sha string) ([]PR, error)
+	// Files lists the paths a pull request changes (GitHub lists 3,000 at
+	// most); complete is false when there were more.
+	Files(ctx context.Context, owner, repo string, number int) (files []string, complete bool, err error)
 	// Review returns review id of a pull request as it stands now, or nil
 	// when GitHub does not list it: deliveries of a review's edits may
 	// arrive in any order, and only its newest state is the reviewer's word.
@@ -324,4 +327,27 @@ func commitFrom(c *github.RepositoryCommit) Commit {
 		out.Parents = append(out.Parents, p.GetSHA())
 	}
 	return out
+}
+
+// filePages bounds the pages (of 100) of a pull request's files: GitHub
+// lists 3,000 files at most.
+const filePages = 30
+
+func (g *restGitHub) Files(ctx context.Context, owner, repo string, number int) ([]string, bool, error) {
+	var out []string
+	opts := &github.ListOptions{PerPage: 100}
+	for page := 0; page < filePages; page++ {
+		files, resp, err := g.client.PullRequests.ListFiles(ctx, owner, repo, number, opts)
+		if err != nil {
+			return nil, false, fmt.Errorf("list files of %s/%s#%d: %w", owner, repo, number, err)
+		}
+		for _, f := range files {
+			out = append(out, f.GetFilename())
+		}
+		if resp == nil || resp.NextPage == 0 {
+			return out, len(out) < 3000, nil
+		}
+		opts.Page = resp.NextPage
+	}
+	return out, false, nil
 }

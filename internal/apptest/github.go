@@ -37,9 +37,14 @@ type GitHub struct {
 	PullRequestError error
 	// PullsWithCommitValue by commit SHA.
 	PullsWithCommitValue map[string][]app.PR
-	ReviewValue          map[int64]app.Review
-	ReviewError          error
-	CreateCheckRunError  error
+	// FilesValue are the paths the pull request changes; FilesIncomplete
+	// marks the list cut at GitHub's limit.
+	FilesValue          []string
+	FilesIncomplete     bool
+	FilesError          error
+	ReviewValue         map[int64]app.Review
+	ReviewError         error
+	CreateCheckRunError error
 
 	mu    sync.Mutex
 	runs  []app.CheckRun
@@ -149,6 +154,15 @@ func (g *GitHub) PullRequest(_ context.Context, owner, repo string, number int) 
 func (g *GitHub) PullRequestsWithCommit(_ context.Context, _, _, sha string) ([]app.PR, error) {
 	g.count("PullRequestsWithCommit")
 	return g.PullsWithCommitValue[sha], nil
+}
+
+// Files answers FilesValue, or FilesError.
+func (g *GitHub) Files(context.Context, string, string, int) ([]string, bool, error) {
+	g.count("Files")
+	if g.FilesError != nil {
+		return nil, false, g.FilesError
+	}
+	return g.FilesValue, !g.FilesIncomplete, nil
 }
 
 // Review answers ReviewValue[id] (nil when absent), or ReviewError.
