@@ -71,6 +71,10 @@ type SQLiteOptions struct {
 	BusyTimeout time.Duration
 }
 
+// SQLiteFileName is the database's name in a data directory
+// (CHECKOFF_DATA_DIR), for serve and every CLI command that shares it.
+const SQLiteFileName = "checkoff.db"
+
 const (
 	sqliteSweepEvery  = time.Hour
 	sqliteBusyTimeout = 10 * time.Second
