@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"encoding/xml"
 	"fmt"
+	stdhtml "html"
 	"math/rand/v2"
 	"os"
 	"os/exec"
 	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -74,7 +76,7 @@ func compareWithCmark(t *testing.T, bin string, bodies [][]byte) int {
 	close(next)
 	wg.Wait()
 
-	var boxes, excluded, failed int
+	var boxes, excluded, failed, bodyBoxes int
 	for i, body := range bodies {
 		if errs[i] != nil {
 			t.Fatalf("body %d: %v", i, errs[i])
@@ -100,6 +102,18 @@ func compareWithCmark(t *testing.T, bin string, bodies [][]byte) int {
 					name, g, gat != nil, r, rat != nil))
 			}
 		}
+		// What each checklist owns beside a whole-body checklist: the
+		// boxes of the two sections (<details> named after one given to
+		// it alone) and every other box to the body.
+		gotOwn, refOwn := assign(got, cmOwners), assign(ref, cmOwners)
+		for i, cl := range cmOwners {
+			g, r := boxRows(gotOwn[i].items), boxRows(refOwn[i].items)
+			if gotOwn[i].found != refOwn[i].found || !reflect.DeepEqual(g, r) {
+				diffs = append(diffs, fmt.Sprintf("%s owns: got %v (found %t), want %v (found %t)",
+					cl.Name, g, gotOwn[i].found, r, refOwn[i].found))
+			}
+			bodyBoxes += len(r) * btoi(cl.Scope == BodyScope)
+		}
 		if len(diffs) > 0 {
 			failed++
 			if failed <= 5 {
@@ -110,8 +124,25 @@ func compareWithCmark(t *testing.T, bin string, bodies [][]byte) int {
 	if failed > 5 {
 		t.Errorf("%d more bodies differ", failed-5)
 	}
-	t.Logf("%d bodies, %d boxes compared, %d boxes excluded as known differences", n, boxes, excluded)
+	t.Logf("%d bodies, %d boxes compared (%d of them a whole-body checklist's), %d boxes excluded as known differences",
+		n, boxes, bodyBoxes, excluded)
+	if bodyBoxes < len(bodies) {
+		t.Errorf("corpus too thin: only %d boxes outside the sections", bodyBoxes)
+	}
 	return boxes
+}
+
+// cmOwners is the config whose ownership of boxes the differential test
+// compares: the two default sections and a whole-body checklist.
+var cmOwners = withDefaultsAll([]Checklist{
+	{Name: "Author Checklist"}, {Name: "Reviewer Checklist"}, {Name: "Tasks", Scope: BodyScope},
+})
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // numbered prefixes each line of body with its number, for failure output.
@@ -193,11 +224,11 @@ func cmarkView(root *cmNode, body []byte) *Document {
 		case "heading":
 			level, _ := strconv.Atoi(c.attr("level"))
 			txt := collapseSpace([]byte(cmText(c)))
-			doc.Headings = append(doc.Headings, Heading{Text: txt, Key: Normalize(txt), Level: level, Line: first})
+			doc.Headings = append(doc.Headings, Heading{Text: txt, Key: HeadingKey(txt), Level: level, Line: first})
 		case "paragraph":
 			if cmBoldOnly(c) {
 				txt := collapseSpace([]byte(cmText(c)))
-				doc.Headings = append(doc.Headings, Heading{Text: txt, Key: Normalize(txt), Level: PseudoLevel, Line: first})
+				doc.Headings = append(doc.Headings, Heading{Text: txt, Key: HeadingKey(txt), Level: PseudoLevel, Line: first})
 			}
 		}
 	}
@@ -212,7 +243,150 @@ func cmarkView(root *cmNode, body []byte) *Document {
 		}
 	}
 	walk(root)
+	html := cmHTML{}
+	html.walk(root, root)
+	doc.Headings = append(doc.Headings, html.headings...)
+	for _, i := range html.open {
+		if i >= 0 {
+			html.headings[i].End = maxLine
+		}
+	}
+	// Headings in line order, one a line (the first), as Parse keeps them.
+	slices.SortStableFunc(doc.Headings, func(a, b Heading) int { return a.Line - b.Line })
+	doc.Headings = slices.CompactFunc(doc.Headings, func(a, b Heading) bool { return a.Line == b.Line })
 	return doc
+}
+
+// cmHTML reads the raw HTML of cmark-gfm's tree the way github.com shows
+// it, written apart from parse_html.go: an <hN> element in a top-level
+// HTML block is a heading; the first <summary> of a <details> names a
+// section that ends at its </details>.
+type cmHTML struct {
+	headings []Heading
+	open     []int // per open <details>: index in headings of its summary, or -1
+}
+
+var (
+	cmComment = regexp.MustCompile(`(?s)<!--.*?(?:-->|$)`)
+	cmTag     = regexp.MustCompile(`<(/?)([A-Za-z][A-Za-z0-9]{0,9})(?:[\s/][^>]*)?(?:>|$)`)
+	cmAnyTag  = regexp.MustCompile(`(?s)<[^>]*(?:>|$)`)
+)
+
+func (h *cmHTML) walk(n, root *cmNode) {
+	switch n.XMLName.Local {
+	case "html_block":
+		h.block(n, n == root || h.isTop(n, root))
+		return
+	case "paragraph", "heading":
+		// cmark-gfm gives inlines no sourcepos: count line breaks.
+		first, _ := n.lines()
+		h.inlines(n, &first)
+		return
+	case "code_block", "code":
+		return
+	}
+	for i := range n.Children {
+		h.walk(&n.Children[i], root)
+	}
+}
+
+// inlines follows <details> and </details> among the inlines of n, line
+// being the line of the inline reached.
+func (h *cmHTML) inlines(n *cmNode, line *int) {
+	for i := range n.Children {
+		c := &n.Children[i]
+		switch c.XMLName.Local {
+		case "softbreak", "linebreak":
+			*line++
+		case "html_inline":
+			if m := cmTag.FindStringSubmatch(c.Text); m != nil && strings.EqualFold(m[2], "details") {
+				h.details(m[1] == "/", *line)
+			}
+		case "code":
+		default:
+			h.inlines(c, line)
+		}
+	}
+}
+
+func (h *cmHTML) isTop(n, root *cmNode) bool {
+	for i := range root.Children {
+		if &root.Children[i] == n {
+			return true
+		}
+	}
+	return false
+}
+
+func (h *cmHTML) details(closing bool, line int) {
+	if !closing {
+		h.open = append(h.open, -1)
+		return
+	}
+	if len(h.open) == 0 {
+		return
+	}
+	if i := h.open[len(h.open)-1]; i >= 0 {
+		h.headings[i].End = line
+	}
+	h.open = h.open[:len(h.open)-1]
+}
+
+func (h *cmHTML) block(n *cmNode, top bool) {
+	first, _ := n.lines()
+	// Comments become blanks of the same lines, so that offsets keep
+	// their line.
+	src := cmComment.ReplaceAllStringFunc(n.Text, func(c string) string {
+		return strings.Repeat("\n", strings.Count(c, "\n"))
+	})
+	lineAt := func(off int) int { return first + strings.Count(src[:off], "\n") }
+	tags := cmTag.FindAllStringSubmatchIndex(src, -1)
+	for k := 0; k < len(tags); k++ {
+		m := tags[k]
+		closing, name := src[m[2]:m[3]] == "/", strings.ToLower(src[m[4]:m[5]])
+		level := 0
+		switch {
+		case name == "details":
+			h.details(closing, lineAt(m[0]))
+			continue
+		case name == "summary" && !closing && len(h.open) > 0 && h.open[len(h.open)-1] == -1:
+			level = DetailsLevel
+		case len(name) == 2 && name[0] == 'h' && name[1] >= '1' && name[1] <= '6' && !closing && top:
+			level = int(name[1] - '0')
+		default:
+			continue
+		}
+		// The element's text runs to its closing tag (a </details> also
+		// ends a summary), or to the end of the block.
+		end, next := len(src), len(tags)
+		for j := k + 1; j < len(tags); j++ {
+			cn := strings.ToLower(src[tags[j][4]:tags[j][5]])
+			if src[tags[j][2]:tags[j][3]] == "/" && (cn == name || level == DetailsLevel && cn == "details") {
+				end, next = tags[j][0], j
+				if cn == name {
+					next = j + 1
+				}
+				break
+			}
+		}
+		txt := strings.TrimSpace(strings.Join(strings.Fields(stdhtml.UnescapeString(
+			cmAnyTag.ReplaceAllStringFunc(src[m[1]:end], func(t string) string {
+				if strings.HasPrefix(strings.ToLower(t), "<br") {
+					return " "
+				}
+				return ""
+			}))), " "))
+		k = next - 1
+		if HeadingKey(txt) == "" {
+			continue
+		}
+		hd := Heading{Text: txt, Key: HeadingKey(txt), Level: level, Line: lineAt(m[0])}
+		if level == DetailsLevel {
+			hd.End = maxLine
+			h.open[len(h.open)-1] = len(h.headings)
+		}
+		h.headings = append(h.headings, hd)
+	}
 }
 
 // cmText is the displayed text of an inline container.
@@ -222,8 +396,8 @@ func cmText(n *cmNode) string {
 		return n.Text
 	case "softbreak", "linebreak":
 		return " "
-	case "html_inline":
-		return ""
+	case "html_inline", "image":
+		return "" // an image in a heading shows no text
 	}
 	var b strings.Builder
 	for i := range n.Children {
@@ -393,7 +567,7 @@ func cmBody(rng *rand.Rand) []byte {
 	var b strings.Builder
 	blocks := 3 + rng.IntN(10)
 	for i := range blocks {
-		switch rng.IntN(14) {
+		switch rng.IntN(17) {
 		case 0, 1, 2:
 			cmHeading(rng, &b)
 		case 3, 4, 5, 6:
@@ -443,6 +617,32 @@ func cmBody(rng *rand.Rand) []byte {
 			}
 			cmList(rng, &b, "", 0)
 			fmt.Fprintf(&b, "\n</%s>\n", tag)
+		case 14:
+			// A raw-HTML heading: a heading only as a whole top-level block.
+			level := 1 + rng.IntN(6)
+			fmt.Fprintf(&b, cmPick(rng, "<h%[1]d>%[2]s</h%[1]d>\n", "<H%[1]d align=\"center\">%[2]s</H%[1]d>\n",
+				"<h%[1]d>\n%[2]s\n</h%[1]d>\n", "<div><h%[1]d>%[2]s</h%[1]d></div>\n", "<h%[1]d><img src=\"x.png\"> %[2]s &amp; co</h%[1]d>\n"),
+				level, cmPick(rng, cmTitles...))
+		case 15:
+			// <details> in the forms people write, some nested or unclosed.
+			title := strings.ReplaceAll(cmPick(rng, cmTitles...), "**", "")
+			b.WriteString(strings.ReplaceAll(cmPick(rng, "<details><summary>%s</summary>\n", "<details>\n<summary>\n%s\n</summary>\n",
+				"<details open>\n<summary><h3>%s</h3></summary>\n", "<details>\n<summary><b>%s</b> <!-- c --></summary>\n",
+				"<details>\n<summary></summary>\n<!-- %s -->\n", "<details>\n"), "%s", title))
+			if rng.IntN(2) == 0 {
+				b.WriteString("\n")
+			}
+			cmList(rng, &b, "", 0)
+			if rng.IntN(3) == 0 {
+				b.WriteString("\n<details><summary>Author Checklist</summary>\n\n")
+				cmList(rng, &b, "", 0)
+				b.WriteString("\n</details>\n")
+			}
+			b.WriteString(cmPick(rng, "\n</details>\n", "\n</details>\n", "</details>\n", "\n", "Text </details>\n"))
+		case 16:
+			// Boxes outside any section: the whole-body checklist's.
+			b.WriteString(cmPick(rng, "Some notes.\n\n", "# Description\n\n", "<!-- ignore this -->\n"))
+			cmList(rng, &b, "", 0)
 		case 13:
 			b.WriteString(cmPick(rng, "Some text.", "Closes #12.", "A **bold** word and `code`.",
 				"**Reviewer Checklist**: not a heading", "---", "***", "[ref]: https://example.com",
@@ -460,7 +660,8 @@ func cmBody(rng *rand.Rand) []byte {
 }
 
 var cmTitles = []string{"Author Checklist", "Reviewer Checklist", "✅ Author Checklist", "Reviewer checklist:",
-	"Description", "Notes 🚀", "Author **Checklist**"}
+	"Description", "Notes 🚀", "Author **Checklist**", ":white_check_mark: Reviewer Checklist", "Author Checklist :eyes:",
+	"![icon](https://x.y/i.png) Reviewer Checklist", "Reviewer ![](x.png)Checklist", "Reviewer Checklist &amp; notes"}
 
 var cmWords = []string{"Has the author tested changes?", "**bold** step", "`code` step", "[a link](https://example.com)",
 	"~~struck~~", "~~struck~~ and not", "emoji ✅ done", "Ünïcödé", "text <!-- note -->", "a \\* b", "&amp; entity",

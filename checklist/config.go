@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -63,6 +64,7 @@ func DefaultConfig() *Config {
 					"Has the author tested changes?",
 				},
 				AllowExtraItems: true,
+				Scope:           SectionScope,
 			},
 			{
 				Name:     "Reviewer Checklist",
@@ -75,15 +77,18 @@ func DefaultConfig() *Config {
 					"Are the commit messages appropriate?",
 				},
 				AllowExtraItems: true,
+				Scope:           SectionScope,
 			},
 		},
 		Branches:        []string{},
 		SkipAuthors:     []string{"dependabot[bot]", "renovate[bot]"},
 		OptionalMarkers: []string{"N/A", "OPTIONAL", "POST-MERGE"},
+		OptionalMatch:   MatchPrefix,
 		// A reviewer's ticks vouch for the commits they saw; a later push
 		// brings code nobody ticked for.
 		ResetReviewerOnPush:  true,
 		IncompleteConclusion: "failure",
+		DetailsURL:           DefaultDetailsURL,
 	}
 }
 
@@ -264,6 +269,10 @@ func (p *configParser) top(n *yaml.Node, cfg *Config) error {
 			cfg.ResetReviewerOnPush, err = p.boolean(key, v)
 		case "incomplete_conclusion":
 			cfg.IncompleteConclusion, err = p.enum(key, v, conclusions)
+		case "optional_match":
+			cfg.OptionalMatch, err = p.enum(key, v, []string{MatchPrefix, MatchAnywhere})
+		case "details_url":
+			cfg.DetailsURL, err = p.detailsURL(key, v)
 		default:
 			err = p.errorf(k, "unknown key %q", key)
 		}
@@ -287,7 +296,8 @@ func (p *configParser) checklists(k, v *yaml.Node) ([]Checklist, error) {
 	}
 	out := make([]Checklist, 0, len(v.Content))
 	names := map[string]int{}    // NameKey -> line
-	headings := map[string]int{} // normalised heading -> line
+	headings := map[string]int{} // heading key -> line
+	body := 0                    // line of the body checklist
 	for _, e := range v.Content {
 		cl, err := p.checklist(e)
 		if err != nil {
@@ -298,7 +308,16 @@ func (p *configParser) checklists(k, v *yaml.Node) ([]Checklist, error) {
 			return nil, p.errorf(e, "duplicate checklist name %q (first at line %d)", cl.Name, first)
 		}
 		names[key] = e.Line
-		hk := Normalize(cl.Heading)
+		if cl.Scope == BodyScope {
+			// Two would own the same boxes.
+			if body > 0 {
+				return nil, p.errorf(e, "a second checklist with scope: body (the first is at line %d); a body has one", body)
+			}
+			body = e.Line
+			out = append(out, cl)
+			continue
+		}
+		hk := HeadingKey(cl.Heading)
 		if first, dup := headings[hk]; dup {
 			return nil, p.errorf(e, "heading %q is already used by the checklist at line %d", cl.Heading, first)
 		}
@@ -309,8 +328,8 @@ func (p *configParser) checklists(k, v *yaml.Node) ([]Checklist, error) {
 }
 
 func (p *configParser) checklist(n *yaml.Node) (Checklist, error) {
-	cl := Checklist{TickedBy: Anyone, AllowExtraItems: true}
-	var nameNode, headingNode *yaml.Node
+	cl := Checklist{TickedBy: Anyone, AllowExtraItems: true, Scope: SectionScope}
+	var nameNode, headingNode, scopeNode, selectNode, itemsNode *yaml.Node
 	err := p.mapping(n, "a checklist", func(key string, k, v *yaml.Node) error {
 		var err error
 		switch key {
@@ -325,11 +344,22 @@ func (p *configParser) checklist(n *yaml.Node) (Checklist, error) {
 			s, err = p.enum(key, v, []string{string(Author), string(Reviewer), string(Anyone)})
 			cl.TickedBy = Role(s)
 		case "items":
+			itemsNode = v
 			cl.Items, err = p.items(v)
 		case "allow_extra_items":
 			cl.AllowExtraItems, err = p.boolean(key, v)
 		case "allow_contributors":
 			cl.AllowContributors, err = p.boolean(key, v)
+		case "scope":
+			scopeNode = v
+			var s string
+			s, err = p.enum(key, v, []string{string(SectionScope), string(BodyScope)})
+			cl.Scope = Scope(s)
+		case "select":
+			selectNode = v
+			cl.Select, err = p.count(key, v, 1, maxItems)
+		case "paths":
+			cl.Paths, err = p.globs(key, v)
 		default:
 			err = p.errorf(k, "unknown key %q", key)
 		}
@@ -351,10 +381,22 @@ func (p *configParser) checklist(n *yaml.Node) (Checklist, error) {
 	if ReservedName(cl.Name) {
 		return cl, p.errorf(nameNode, "checklist name %q is reserved for checkoff's release gate check; rename the checklist", cl.Name)
 	}
-	if headingNode == nil {
+	if cl.Scope == BodyScope {
+		if headingNode != nil {
+			return cl, p.errorf(headingNode, "a checklist with scope: body (line %d) takes no heading; remove the heading or the scope", scopeNode.Line)
+		}
+	} else if headingNode == nil {
 		cl.Heading = cl.Name
 	}
-	if Normalize(cl.Heading) == "" {
+	// With extra items forbidden, the boxes are the items: a pick-N group
+	// larger than them could never be complete.
+	if selectNode != nil && !cl.AllowExtraItems && itemsNode != nil && cl.Select > len(cl.Items) {
+		return cl, p.errorf(selectNode, "select %d is more than the %d items, and allow_extra_items is false", cl.Select, len(cl.Items))
+	}
+	if cl.Scope == BodyScope {
+		return cl, nil
+	}
+	if HeadingKey(cl.Heading) == "" {
 		at := headingNode
 		if at == nil {
 			at = nameNode
@@ -432,6 +474,64 @@ func (p *configParser) str(key string, v *yaml.Node, maxLen int) (string, error)
 	}
 	if strings.IndexFunc(s, unicode.IsControl) >= 0 {
 		return "", p.errorf(at, "%s contains a control character", key)
+	}
+	return s, nil
+}
+
+// count decodes an integer in [lo, hi]. Quoted numbers, floats and
+// booleans are errors, as str's are.
+func (p *configParser) count(key string, v *yaml.Node, lo, hi int) (int, error) {
+	at := v
+	v, err := p.deref(v)
+	if err != nil {
+		return 0, err
+	}
+	if v.Kind != yaml.ScalarNode || v.Tag != "!!int" {
+		return 0, p.errorf(at, "%s must be a whole number, not %s", key, describe(v))
+	}
+	n, err := strconv.ParseInt(v.Value, 0, 64)
+	if err != nil || n < int64(lo) || n > int64(hi) {
+		return 0, p.errorf(at, "%s must be from %d to %d, not %s", key, lo, hi, v.Value)
+	}
+	return int(n), nil
+}
+
+// globs decodes paths: a non-empty list of globs (MatchPath) relative to
+// the repository root.
+func (p *configParser) globs(key string, v *yaml.Node) ([]string, error) {
+	list, err := p.stringList(key, v, maxStringLen)
+	if err != nil {
+		return nil, err
+	}
+	v, _ = p.deref(v) // already resolved once by stringList
+	if len(list) == 0 {
+		return nil, p.errorf(v, "%s is empty; remove the key to require the checklist for every pull request", key)
+	}
+	for i, g := range list {
+		if problem := globProblem(g); problem != "" {
+			return nil, p.errorf(v.Content[i], "%s entry %q %s", key, g, problem)
+		}
+	}
+	return list, nil
+}
+
+// detailsURL decodes an absolute https URL with a host and no credentials:
+// GitHub shows it as the check run's "Details" link.
+func (p *configParser) detailsURL(key string, v *yaml.Node) (string, error) {
+	s, err := p.str(key, v, maxStringLen)
+	if err != nil {
+		return "", err
+	}
+	u, err := url.Parse(s)
+	switch {
+	case err != nil:
+		return "", p.errorf(v, "%s %q is not a URL", key, s)
+	case u.Scheme != "https" || u.Host == "" || u.Opaque != "":
+		return "", p.errorf(v, "%s %q must be an https:// URL", key, s)
+	case u.User != nil:
+		return "", p.errorf(v, "%s %q must not hold a user name or password", key, s)
+	case strings.ContainsAny(s, " \t\n"):
+		return "", p.errorf(v, "%s %q contains whitespace", key, s)
 	}
 	return s, nil
 }

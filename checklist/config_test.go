@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -76,6 +77,7 @@ func validConfig(cfg *Config) error {
 		return fmt.Errorf("%d checklists", len(cfg.Checklists))
 	}
 	names := map[string]bool{}
+	bodies := 0
 	for _, cl := range cfg.Checklists {
 		switch {
 		case cl.Name == "":
@@ -86,8 +88,18 @@ func validConfig(cfg *Config) error {
 			return fmt.Errorf("reserved name %q", cl.Name)
 		case nameProblem(cl.Name) != "":
 			return fmt.Errorf("name %q %s", cl.Name, nameProblem(cl.Name))
-		case Normalize(cl.Heading) == "":
+		case cl.Scope != SectionScope && cl.Scope != BodyScope:
+			return fmt.Errorf("scope %q", cl.Scope)
+		case cl.Scope == BodyScope && cl.Heading != "":
+			return fmt.Errorf("body checklist %q has heading %q", cl.Name, cl.Heading)
+		case cl.Scope == SectionScope && HeadingKey(cl.Heading) == "":
 			return fmt.Errorf("heading %q matches nothing", cl.Heading)
+		case cl.Select < 0 || cl.Select > maxItems:
+			return fmt.Errorf("select %d", cl.Select)
+		case !cl.AllowExtraItems && len(cl.Items) > 0 && cl.Select > len(cl.Items):
+			return fmt.Errorf("select %d of %d items", cl.Select, len(cl.Items))
+		case cl.Paths != nil && len(cl.Paths) == 0:
+			return errors.New("paths given but empty")
 		case cl.TickedBy != Author && cl.TickedBy != Reviewer && cl.TickedBy != Anyone:
 			return fmt.Errorf("ticked_by %q", cl.TickedBy)
 		case len(cl.Items) > maxItems:
@@ -96,6 +108,25 @@ func validConfig(cfg *Config) error {
 			return errors.New("name holds the key separator")
 		}
 		names[NameKey(cl.Name)] = true
+		if cl.Scope == BodyScope {
+			bodies++
+		}
+		for _, g := range cl.Paths {
+			if globProblem(g) != "" {
+				return fmt.Errorf("glob %q: %s", g, globProblem(g))
+			}
+		}
+	}
+	if bodies > 1 {
+		return fmt.Errorf("%d body checklists", bodies)
+	}
+	switch cfg.OptionalMatch {
+	case MatchPrefix, MatchAnywhere:
+	default:
+		return fmt.Errorf("optional_match %q", cfg.OptionalMatch)
+	}
+	if u, err := url.Parse(cfg.DetailsURL); err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil {
+		return fmt.Errorf("details_url %q", cfg.DetailsURL)
 	}
 	switch cfg.IncompleteConclusion {
 	case "failure", "action_required", "neutral":
@@ -240,7 +271,7 @@ func TestParseConfigDefaultsPerKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := DefaultConfig()
-	want.Checklists = []Checklist{{Name: "Docs", Heading: "Docs", TickedBy: Anyone, AllowExtraItems: true}}
+	want.Checklists = []Checklist{{Name: "Docs", Heading: "Docs", TickedBy: Anyone, AllowExtraItems: true, Scope: SectionScope}}
 	want.IncompleteConclusion = "neutral"
 	if !reflect.DeepEqual(cfg, want) {
 		t.Errorf("got %+v\nwant %+v", cfg, want)

@@ -1,6 +1,6 @@
 package checklist
 
-// Diff lists the boxes of cfg's checklists whose checked state, or whose
+// Diff lists the boxes of cfg's checklists (a body checklist's too) whose checked state, or whose
 // optional state (a Waiver change), differs between old and new, matched by
 // item key: for the ledger, which records who made each change. A box first
 // seen in new counts as a change when it is checked (or optional); a box
@@ -15,26 +15,32 @@ func Diff(old, new *Document, cfg *Config) []Change {
 	if cfg == nil {
 		cfg = DefaultConfig()
 	}
+	cls := withDefaultsAll(cfg.Checklists)
+	rule := markerRuleOf(cfg)
+	var before []owned
+	if old != nil {
+		before = assign(old, cls)
+	}
+	after := assign(new, cls)
 	var changes []Change
-	for _, cl := range cfg.Checklists {
-		cl = withDefaults(cl)
+	for i, cl := range cls {
 		type state struct{ checked, optional bool }
-		before := map[string]state{}
-		if old != nil {
-			boxes, _, _ := sectionBoxes(old, cl, cfg.OptionalMarkers)
+		was := map[string]state{}
+		if before != nil {
+			boxes, _ := sectionBoxes(before[i].items, cl, rule)
 			for _, b := range boxes {
-				before[b.key] = state{b.Checked, b.optional}
+				was[b.key] = state{b.Checked, b.optional}
 			}
 		}
-		boxes, _, _ := sectionBoxes(new, cl, cfg.OptionalMarkers)
+		boxes, _ := sectionBoxes(after[i].items, cl, rule)
 		for _, b := range boxes {
-			was, existed := before[b.key]
-			if (existed && was.checked != b.Checked) || (!existed && b.Checked) {
+			prev, existed := was[b.key]
+			if (existed && prev.checked != b.Checked) || (!existed && b.Checked) {
 				changes = append(changes, Change{Checklist: cl.Name, Key: b.key, Text: b.Text, Checked: b.Checked})
 			}
 			// Making an item optional is a change like a tick: who made it
 			// decides whether it counts.
-			if (existed && was.optional != b.optional) || (!existed && b.optional) {
+			if (existed && prev.optional != b.optional) || (!existed && b.optional) {
 				changes = append(changes, Change{Checklist: cl.Name, Key: b.key, Text: b.Text, Checked: b.optional, Waiver: true})
 			}
 		}

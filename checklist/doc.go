@@ -3,8 +3,9 @@
 // I/O and no GitHub types.
 //
 // Entry points:
-//   - Parse turns a Markdown body into a Document (headings and task items,
-//     matching what github.com renders as a checkbox).
+//   - Parse turns a Markdown body into a Document (headings, raw-HTML
+//     headings and <details> sections, and task items, matching what
+//     github.com renders as a checkbox).
 //   - ParseConfig decodes .github/checkoff.yml strictly; DefaultConfig is the
 //     configuration used when a repository has none.
 //   - Evaluate judges a Document against a Config, optionally with Facts
@@ -15,4 +16,7 @@
 //     section and required item, all unticked.
 //   - ReservedName and NameKey compare check-run names as a reader sees
 //     them (NFKC, invisible characters removed, case folded).
+//   - HeadingKey is what headings are compared on (emoji shortcodes and
+//     decoration ignored).
+//   - MatchPath matches a changed file against a checklist's paths glob.
 package checklist

@@ -32,9 +32,12 @@ func Evaluate(doc *Document, cfg *Config, facts *Facts) []Result {
 	if doc == nil {
 		doc = &Document{}
 	}
-	out := make([]Result, len(cfg.Checklists))
-	for i, cl := range cfg.Checklists {
-		out[i] = evaluate(doc, withDefaults(cl), cfg.OptionalMarkers, facts)
+	cls := withDefaultsAll(cfg.Checklists)
+	own := assign(doc, cls)
+	rule := markerRuleOf(cfg)
+	out := make([]Result, len(cls))
+	for i, cl := range cls {
+		out[i] = evaluate(own[i], cl, rule, facts)
 	}
 	return out
 }
@@ -42,7 +45,10 @@ func Evaluate(doc *Document, cfg *Config, facts *Facts) []Result {
 // withDefaults fills what a Config built in Go (not by ParseConfig) may
 // leave empty.
 func withDefaults(cl Checklist) Checklist {
-	if cl.Heading == "" {
+	if cl.Scope == "" {
+		cl.Scope = SectionScope
+	}
+	if cl.Heading == "" && cl.Scope != BodyScope {
 		cl.Heading = cl.Name
 	}
 	if cl.TickedBy == "" {
@@ -51,13 +57,21 @@ func withDefaults(cl Checklist) Checklist {
 	return cl
 }
 
-func evaluate(doc *Document, cl Checklist, markers []string, facts *Facts) Result {
-	res := Result{Checklist: cl, Status: Missing}
-	boxes, present, at := sectionBoxes(doc, cl, markers)
-	if at == nil {
+func withDefaultsAll(cls []Checklist) []Checklist {
+	out := make([]Checklist, len(cls))
+	for i, cl := range cls {
+		out[i] = withDefaults(cl)
+	}
+	return out
+}
+
+func evaluate(o owned, cl Checklist, rule markerRule, facts *Facts) Result {
+	res := Result{Checklist: cl, Status: Missing, Select: cl.Select}
+	if !o.found {
 		return res
 	}
-	res.Heading = at
+	boxes, present := sectionBoxes(o.items, cl, rule)
+	res.Heading = o.at
 	res.Items = make([]ItemResult, len(boxes))
 
 	tmpl := make([]string, len(cl.Items)) // what each template item matches on
@@ -66,9 +80,10 @@ func evaluate(doc *Document, cl Checklist, markers []string, facts *Facts) Resul
 		required = make(map[string]bool, len(cl.Items))
 		tmplOptional = make(map[string]bool)
 		for i, t := range cl.Items {
-			tmpl[i] = matchKey(t, markers)
+			rest, marked := rule.strip(t)
+			tmpl[i] = Normalize(rest)
 			required[tmpl[i]] = true
-			if _, marked := stripMarker(t, markers); marked {
+			if marked {
 				tmplOptional[tmpl[i]] = true
 			}
 		}
@@ -101,10 +116,27 @@ func evaluate(doc *Document, cl Checklist, markers []string, facts *Facts) Resul
 	}
 
 	res.Status = Incomplete
-	if res.Total > 0 && res.Ticked == res.Total && len(res.MissingItems) == 0 && len(res.ExtraItems) == 0 {
+	if complete(res) {
 		res.Status = Complete
 	}
 	return res
+}
+
+// complete decides a present checklist. A pick-N group needs exactly N
+// counted ticks. Otherwise every required box must be counted, and a
+// section must hold at least one (deleting the items does not pass), while
+// a body checklist with nothing to tick is complete: nothing was asked.
+func complete(r Result) bool {
+	if len(r.MissingItems) > 0 || len(r.ExtraItems) > 0 {
+		return false
+	}
+	switch {
+	case r.Select > 0:
+		return r.Ticked == r.Select
+	case r.Checklist.Scope == BodyScope:
+		return r.Ticked == r.Total
+	}
+	return r.Total > 0 && r.Ticked == r.Total
 }
 
 // waiverCounts decides whether an item the body shows optional is optional:
@@ -221,20 +253,103 @@ type box struct {
 	optional bool
 }
 
-// sectionBoxes returns the boxes of every section headed cl.Heading, in
-// document order, with their keys, and how often each normalised text
-// (box.match) occurs; at is nil when no such section exists.
-func sectionBoxes(doc *Document, cl Checklist, markers []string) (boxes []box, seen map[string]int, at *Heading) {
-	items, at := doc.Section(cl.Heading)
-	if at == nil {
-		return nil, nil, nil
+// owned is what a checklist owns of a body: its boxes, in document order,
+// whether it is present, and its first heading.
+type owned struct {
+	items []Item
+	at    *Heading
+	found bool
+}
+
+// assign gives each checklist of cls (defaults filled) its boxes. A box
+// inside a <details> whose summary is a configured heading belongs to that
+// checklist alone (the innermost such <details>); any other box belongs to
+// every checklist whose heading's section holds it. A body checklist owns
+// the boxes no section checklist owns, and is always present.
+func assign(doc *Document, cls []Checklist) []owned {
+	out := make([]owned, len(cls))
+	byKey := map[string][]int{}
+	var bodies []int
+	for i, cl := range cls {
+		if cl.Scope == BodyScope {
+			bodies = append(bodies, i)
+			out[i].found = true
+			continue
+		}
+		if k := HeadingKey(cl.Heading); k != "" {
+			byKey[k] = append(byKey[k], i)
+		}
 	}
+	type span struct {
+		from, to int // the lines strictly between hold the section's boxes
+		who      []int
+		details  bool
+	}
+	var spans []span
+	hasDetails := false
+	for hi := range doc.Headings {
+		h := &doc.Headings[hi]
+		who := byKey[h.Key]
+		if who == nil {
+			continue
+		}
+		for _, i := range who {
+			if out[i].at == nil {
+				out[i].at, out[i].found = h, true
+			}
+		}
+		details := h.Level == DetailsLevel
+		hasDetails = hasDetails || details
+		spans = append(spans, span{from: h.Line, to: doc.sectionEnd(hi), who: who, details: details})
+	}
+	if len(spans) == 0 && len(bodies) == 0 {
+		return out
+	}
+	stamp := make([]int, len(cls)) // the last item each checklist took, +1
+	for n, it := range doc.Items {
+		inner := -1
+		if hasDetails {
+			for s := range spans {
+				if sp := &spans[s]; sp.details && it.Line > sp.from && it.Line < sp.to && (inner < 0 || sp.from > spans[inner].from) {
+					inner = s
+				}
+			}
+		}
+		taken := false
+		for s := range spans {
+			sp := &spans[s]
+			if inner >= 0 && s != inner || inner < 0 && (sp.details || it.Line <= sp.from || it.Line >= sp.to) {
+				continue
+			}
+			for _, i := range sp.who {
+				if stamp[i] != n+1 {
+					stamp[i] = n + 1
+					out[i].items = append(out[i].items, it)
+				}
+			}
+			taken = true
+		}
+		if !taken {
+			for _, i := range bodies {
+				out[i].items = append(out[i].items, it)
+			}
+		}
+	}
+	return out
+}
+
+// sectionBoxes gives the items a checklist owns their keys and optional
+// state, and counts how often each normalised text (box.match) occurs.
+// It is the one place an item's optional state is decided, so that every
+// way of making an item optional reaches Diff as a waiver and Evaluate's
+// waiverCounts.
+func sectionBoxes(items []Item, cl Checklist, rule markerRule) (boxes []box, seen map[string]int) {
 	boxes = make([]box, len(items))
 	seen = make(map[string]int, len(items))
 	used := make(map[string]bool, len(items))
 	prefix := cl.Name + keySep
 	for i, it := range items {
-		rest, marked := stripMarker(it.Text, markers)
+		rest, marked := rule.strip(it.Text)
 		m := Normalize(rest)
 		// The nth box with the same text gets "#n", so that repeated
 		// texts keep distinct ledger entries. The loop also steps over
@@ -252,13 +367,28 @@ func sectionBoxes(doc *Document, cl Checklist, markers []string) (boxes []box, s
 		used[key] = true
 		boxes[i] = box{Item: it, key: key, match: m, optional: it.Struck || marked}
 	}
-	return boxes, seen, at
+	return boxes, seen
 }
 
-// matchKey is what a configured template item is compared on.
-func matchKey(text string, markers []string) string {
-	rest, _ := stripMarker(text, markers)
-	return Normalize(rest)
+// markerRule is how optional markers are recognised (optional_markers and
+// optional_match).
+type markerRule struct {
+	markers  []string
+	anywhere bool
+}
+
+func markerRuleOf(cfg *Config) markerRule {
+	return markerRule{markers: cfg.OptionalMarkers, anywhere: cfg.OptionalMatch == MatchAnywhere}
+}
+
+// strip reports whether text carries an optional marker and returns text
+// without it: what the item is matched on, so that marking an item
+// optional keeps its key and its template match.
+func (m markerRule) strip(text string) (string, bool) {
+	if rest, ok := stripMarker(text, m.markers); ok || !m.anywhere {
+		return rest, ok
+	}
+	return stripMarkerAnywhere(text, m.markers)
 }
 
 // stripMarker reports whether text starts with one of markers (compared
@@ -280,6 +410,35 @@ func stripMarker(text string, markers []string) (string, bool) {
 		}
 	}
 	return text, false
+}
+
+// stripMarkerAnywhere finds the first of markers that stands in text as a
+// whole word (case-insensitively; not next to a letter, a digit or one of
+// "-_/", so that "non-optional" and "docs/optional" hold no marker), and
+// returns text with that occurrence replaced by a space.
+func stripMarkerAnywhere(text string, markers []string) (string, bool) {
+	for i := 0; i < len(text); {
+		prev, _ := utf8.DecodeLastRuneInString(text[:i])
+		if i == 0 || !wordRune(prev) {
+			for _, m := range markers {
+				rest, ok := cutPrefixFold(text[i:], m)
+				if !ok {
+					continue
+				}
+				if next, _ := utf8.DecodeRuneInString(rest); rest == "" || !wordRune(next) {
+					return text[:i] + " " + rest, true
+				}
+			}
+		}
+		_, size := utf8.DecodeRuneInString(text[i:])
+		i += size
+	}
+	return text, false
+}
+
+// wordRune reports whether r continues a word for stripMarkerAnywhere.
+func wordRune(r rune) bool {
+	return unicode.IsLetter(r) || unicode.IsDigit(r) || r == '-' || r == '_' || r == '/'
 }
 
 // cutPrefixFold is strings.CutPrefix under Unicode simple case folding.

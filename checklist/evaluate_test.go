@@ -16,6 +16,7 @@ type goldenResult struct {
 	Name         string       `json:"name"`
 	Status       string       `json:"status"`
 	HeadingLine  int          `json:"heading_line,omitempty"`
+	Select       int          `json:"select,omitempty"`
 	Ticked       int          `json:"ticked"`
 	Total        int          `json:"total"`
 	Items        []goldenItem `json:"items"`
@@ -37,7 +38,7 @@ func goldenResults(rs []Result) []goldenResult {
 	out := make([]goldenResult, len(rs))
 	for i, r := range rs {
 		g := goldenResult{
-			Name: r.Checklist.Name, Status: r.Status.String(), Ticked: r.Ticked, Total: r.Total,
+			Name: r.Checklist.Name, Status: r.Status.String(), Ticked: r.Ticked, Total: r.Total, Select: r.Select,
 			Items: []goldenItem{}, MissingItems: nonNil(r.MissingItems), ExtraItems: nonNil(r.ExtraItems),
 		}
 		if r.Heading != nil {
@@ -124,11 +125,22 @@ func checkInvariants(t *testing.T, rs []Result, facts *Facts) {
 		if r.Ticked != ticked || r.Total != total || r.Ticked > r.Total {
 			t.Errorf("%s: ticked/total %d/%d, items say %d/%d", r.Checklist.Name, r.Ticked, r.Total, ticked, total)
 		}
-		complete := r.Heading != nil && total > 0 && ticked == total && len(r.MissingItems) == 0 && len(r.ExtraItems) == 0
+		body := r.Checklist.Scope == BodyScope
+		present := r.Heading != nil || body
+		counts := total > 0 && ticked == total
+		switch {
+		case r.Select != r.Checklist.Select:
+			t.Errorf("%s: select %d, configured %d", r.Checklist.Name, r.Select, r.Checklist.Select)
+		case r.Select > 0:
+			counts = ticked == r.Select
+		case body:
+			counts = ticked == total // nothing asked is nothing missing
+		}
+		complete := present && counts && len(r.MissingItems) == 0 && len(r.ExtraItems) == 0
 		if (r.Status == Complete) != complete {
 			t.Errorf("%s: status %v, but complete=%v", r.Checklist.Name, r.Status, complete)
 		}
-		if (r.Status == Missing) != (r.Heading == nil) {
+		if (r.Status == Missing) != !present || body && r.Heading != nil {
 			t.Errorf("%s: status %v with heading %v", r.Checklist.Name, r.Status, r.Heading)
 		}
 		keys := map[string]bool{}

@@ -10,8 +10,10 @@ import (
 )
 
 // FuzzEvaluate parses and evaluates arbitrary bodies, with and without
-// attribution facts derived from salt, and checks the invariants: no panic,
-// ticked <= total, Counted only for a checked box or a review tick, ticks
+// attribution facts derived from salt, under the default config or one
+// with a whole-body checklist and a pick-N group, and checks the
+// invariants: no panic, ticked <= total, a body checklist never missing and
+// owning exactly the boxes no section owns, Counted only for a checked box or a review tick, ticks
 // counted only from whom the checklist allows, and no box from inside a
 // fenced code block.
 func FuzzEvaluate(f *testing.F) {
@@ -25,8 +27,17 @@ func FuzzEvaluate(f *testing.F) {
 	f.Add([]byte("**Reviewer Checklist**\n> - [x] quoted\n\n```\n- [x] fenced\n```\n"), uint8(3))
 	f.Add([]byte("## Author Checklist\n- [x] N/A\n- [x] ~~struck~~\n- [ ] \x00\xff\n"), uint8(200))
 
-	cfg := DefaultConfig()
+	f.Add([]byte("- [x] a body task\n<details><summary>Reviewer Checklist</summary>\n\n- [x] b\n</details>\n- [ ] N/A c\n"), uint8(130))
+
+	// Half the salts judge under the defaults; the other half beside a
+	// whole-body checklist and a pick-2 group, with markers anywhere.
+	other := DefaultConfig()
+	other.OptionalMatch = MatchAnywhere
+	other.Checklists[0].Select = 2
+	other.Checklists = append(other.Checklists, Checklist{Name: "Tasks", Scope: BodyScope, TickedBy: Author, AllowExtraItems: true})
+	configs := []*Config{DefaultConfig(), other}
 	f.Fuzz(func(t *testing.T, body []byte, salt uint8) {
+		cfg := configs[salt>>7]
 		doc := Parse(body)
 		rs := Evaluate(doc, cfg, nil)
 		checkInvariants(t, rs, nil)
@@ -88,6 +99,24 @@ func FuzzEvaluate(f *testing.F) {
 		}
 		if ticks != checked || waivers != optional {
 			t.Fatalf("Diff(nil, doc) has %d ticks and %d waivers for %d checked and %d optional boxes", ticks, waivers, checked, optional)
+		}
+		// A whole-body checklist owns every box no section owns: each box
+		// of the body belongs to it or to a section.
+		if cfg == other {
+			owned := map[int]bool{}
+			for _, r := range rs {
+				for _, it := range r.Items {
+					owned[it.Line] = true
+				}
+				if r.Checklist.Scope == BodyScope && r.Status == Missing {
+					t.Fatalf("body checklist missing")
+				}
+			}
+			for _, it := range doc.Items {
+				if !owned[it.Line] {
+					t.Fatalf("box %+v belongs to no checklist beside a body checklist", it)
+				}
+			}
 		}
 		if d := Diff(doc, doc, cfg); len(d) != 0 {
 			t.Fatalf("Diff(doc, doc) = %+v", d)

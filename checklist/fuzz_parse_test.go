@@ -36,9 +36,10 @@ func FuzzParse(f *testing.F) {
 // checkParseInvariants fails t when doc, parsed from body, breaks a rule
 // that holds for any input:
 //   - every line number lies within the body; depths are not negative;
-//     levels are 1–6 or PseudoLevel;
+//     levels are 1–6, PseudoLevel or DetailsLevel, and only a details
+//     summary has an end, not before its line;
 //   - texts are valid UTF-8 with whitespace collapsed; keys are the
-//     normalised texts, and normalising is idempotent;
+//     heading keys of the texts, and normalising them changes nothing;
 //   - headings and items come in document order, at most one per line;
 //   - Section returns a subsequence of Items below its heading;
 //   - no item lies inside a fenced code block, as a simple line scan finds
@@ -53,9 +54,11 @@ func checkParseInvariants(t *testing.T, body []byte, doc *Document) {
 			t.Fatalf("heading %+v outside the body's %d lines", h, lines)
 		case h.Line <= prev:
 			t.Fatalf("heading %+v out of order (previous line %d)", h, prev)
-		case h.Level < 1 || h.Level > PseudoLevel:
+		case h.Level < 1 || h.Level > DetailsLevel:
 			t.Fatalf("heading %+v has a bad level", h)
-		case h.Key != Normalize(h.Text) || Normalize(h.Key) != h.Key:
+		case (h.Level == DetailsLevel) != (h.End > 0) || h.End > 0 && h.End < h.Line:
+			t.Fatalf("heading %+v: a details section ends before it starts, or another heading has an end", h)
+		case h.Key != HeadingKey(h.Text) || Normalize(h.Key) != h.Key:
 			t.Fatalf("heading %+v: key is not the normalised text", h)
 		}
 		checkText(t, h.Text)

@@ -62,3 +62,50 @@ func trimmable(r rune) bool {
 	}
 	return false
 }
+
+// HeadingKey returns the form headings are compared on: Normalize, after
+// dropping emoji shortcodes (":white_check_mark:", ":eyes:"), which
+// github.com shows as emoji and Normalize would otherwise keep as words.
+// Configured headings and body headings both go through it.
+func HeadingKey(s string) string {
+	if strings.IndexByte(s, ':') >= 0 {
+		s = stripShortcodes(s)
+	}
+	return Normalize(s)
+}
+
+// stripShortcodes replaces each emoji shortcode in s with a space. A
+// shortcode is ":name:" with name made of lower-case ASCII letters, digits,
+// "_", "+" and "-", standing apart from letters and digits on both sides,
+// so that "10:30:00" and "a:b:c" keep their text.
+func stripShortcodes(s string) string {
+	var b []byte
+	last := 0 // s[:last] is in b
+	for i := 0; i < len(s); i++ {
+		if s[i] != ':' || (i > 0 && isAlnumByte(s[i-1])) {
+			continue
+		}
+		j := i + 1
+		for j < len(s) && isShortcodeByte(s[j]) {
+			j++
+		}
+		if j == i+1 || j >= len(s) || s[j] != ':' || (j+1 < len(s) && isAlnumByte(s[j+1])) {
+			continue
+		}
+		b = append(append(b, s[last:i]...), ' ')
+		last = j + 1
+		i = j
+	}
+	if b == nil {
+		return s
+	}
+	return string(append(b, s[last:]...))
+}
+
+func isAlnumByte(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
+}
+
+func isShortcodeByte(c byte) bool {
+	return 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '_' || c == '+' || c == '-'
+}

@@ -170,6 +170,9 @@ type collector struct {
 	marks    []mark // ignore markers in document order
 	budget   int    // bytes left for re-parsing split tables
 	scratch  []byte // reused by walker.text
+	// details holds, per <details> open at this point, the index in
+	// headings of its summary, or -1 while it has none.
+	details []int
 }
 
 // walker collects headings, boxes and ignore markers in one pass over a
@@ -238,23 +241,25 @@ func (w *walker) visit(n ast.Node, depth int) bool {
 			if tableUnderline(n) {
 				// A paragraph, really: see tableUnderline.
 				if boldOnly(n, w.src) {
-					w.addHeading(w.text(n, nil), PseudoLevel, w.nodeOffset(n))
+					w.addHeading(w.headingText(n), PseudoLevel, w.nodeOffset(n))
 				}
 			} else {
-				w.addHeading(w.text(n, nil), n.Level, w.nodeOffset(n))
+				w.addHeading(w.headingText(n), n.Level, w.nodeOffset(n))
 			}
 		}
 		return w.markers
 	case *ast.Paragraph:
 		if w.topLevel && n.Parent() == w.root {
 			if boldOnly(n, w.src) {
-				w.addHeading(w.text(n, nil), PseudoLevel, w.nodeOffset(n))
+				w.addHeading(w.headingText(n), PseudoLevel, w.nodeOffset(n))
 			}
 		}
 		w.taskItem(n, depth)
+		w.inlineDetails(n)
 		return w.markers
 	case *ast.TextBlock:
 		w.taskItem(n, depth)
+		w.inlineDetails(n)
 		return w.markers
 	case *ast.CodeBlock, *ast.FencedCodeBlock, *ast.CodeSpan:
 		return false
@@ -270,6 +275,7 @@ func (w *walker) visit(n ast.Node, depth int) bool {
 				w.scanMarkers(n.ClosureLine)
 			}
 		}
+		w.htmlBlock(n)
 		return false
 	case *ast.RawHTML:
 		if w.markers {
@@ -277,17 +283,27 @@ func (w *walker) visit(n ast.Node, depth int) bool {
 				w.scanMarkers(n.Segments.At(i))
 			}
 		}
+		w.rawHTML(n)
 		return false
 	}
 	return true
 }
 
 func (w *walker) addHeading(txt string, level, off int) {
+	w.addHeadingAt(txt, level, w.out.lines.at(w.bodyOffset(off)))
+}
+
+// addHeadingAt records a heading at a line, unless one is already there:
+// a line shows at most one (raw HTML can hold several tags on one line).
+func (w *walker) addHeadingAt(txt string, level, line int) {
+	if n := len(w.out.headings); n > 0 && w.out.headings[n-1].Line >= line {
+		return
+	}
 	w.out.headings = append(w.out.headings, Heading{
 		Text:  txt,
-		Key:   Normalize(txt),
+		Key:   HeadingKey(txt),
 		Level: level,
-		Line:  w.out.lines.at(w.bodyOffset(off)),
+		Line:  line,
 	})
 }
 
@@ -448,10 +464,22 @@ func boldOnly(p ast.Node, src []byte) bool {
 	return strong
 }
 
+// headingText is the displayed text of a heading: text, except that an
+// image contributes nothing ("## ![icon](…) Reviewer Checklist" reads
+// "Reviewer Checklist" on github.com).
+func (w *walker) headingText(b ast.Node) string {
+	return w.inlineText(b, nil, true)
+}
+
 // text is the displayed text of the inlines of block b (after the inline
 // skip, when given): markup, raw HTML and link targets dropped, escapes and
-// entities resolved, whitespace collapsed.
+// entities resolved, whitespace collapsed. An image gives its alt text:
+// item texts are ledger keys, and keep the form they always had.
 func (w *walker) text(b, skip ast.Node) string {
+	return w.inlineText(b, skip, false)
+}
+
+func (w *walker) inlineText(b, skip ast.Node, noImages bool) string {
 	src := w.src
 	buf := w.out.scratch[:0]
 	n := b.FirstChild()
@@ -482,6 +510,8 @@ func (w *walker) text(b, skip ast.Node) string {
 			descend = false
 		case *ast.RawHTML, *east.TaskCheckBox:
 			descend = false
+		case *ast.Image:
+			descend = !noImages
 		}
 		if descend && n.FirstChild() != nil {
 			n = n.FirstChild()
@@ -590,6 +620,11 @@ func (w *walker) scanMarkers(seg text.Segment) {
 // with no end after it ignores nothing, as in the tools that set the
 // convention, so a stray marker cannot hide boxes.
 func (c *collector) document() *Document {
+	for _, i := range c.details {
+		if i >= 0 {
+			c.headings[i].End = maxLine // never closed: to the end
+		}
+	}
 	doc := &Document{Headings: c.headings, Items: c.items}
 	if len(c.marks) == 0 {
 		return doc
@@ -620,17 +655,20 @@ func (c *collector) document() *Document {
 	return doc
 }
 
-// Section returns the items of every section whose heading normalises like
-// heading, in document order, and the first such heading (nil when none
-// does; an empty heading matches nothing). A section runs from its heading
-// to the next heading of the same or a higher level, so a pseudo-heading's
-// section ends at any heading or bold-only paragraph.
+// Section returns the items of every section whose heading matches
+// heading (HeadingKey), in document order, and the first such heading (nil
+// when none does; an empty heading matches nothing). A section runs from
+// its heading to the next heading of the same or a higher level, so a
+// pseudo-heading's section ends at any heading or bold-only paragraph; a
+// <details> summary's section ends at its closing tag. Section knows no
+// configuration: Evaluate further gives a box inside a <details> named
+// after a configured checklist to that checklist alone.
 func (d *Document) Section(heading string) (items []Item, at *Heading) {
-	key := Normalize(heading)
+	key := HeadingKey(heading)
 	if key == "" {
 		return nil, nil
 	}
-	var spans [][2]int // [first line, end line) of each matching section
+	var spans [][2]int // (heading line, end line) of each matching section
 	for i := range d.Headings {
 		h := &d.Headings[i]
 		if h.Key != key {
@@ -639,14 +677,7 @@ func (d *Document) Section(heading string) (items []Item, at *Heading) {
 		if at == nil {
 			at = h
 		}
-		end := int(^uint(0) >> 1)
-		for _, next := range d.Headings[i+1:] {
-			if next.Level <= h.Level {
-				end = next.Line
-				break
-			}
-		}
-		spans = append(spans, [2]int{h.Line, end})
+		spans = append(spans, [2]int{h.Line, d.sectionEnd(i)})
 	}
 	for _, it := range d.Items {
 		for _, s := range spans {
@@ -657,4 +688,20 @@ func (d *Document) Section(heading string) (items []Item, at *Heading) {
 		}
 	}
 	return items, at
+}
+
+// sectionEnd is the line that ends the section of heading i: the next
+// heading of the same or a higher level, or for a <details> summary its
+// closing tag. Boxes on lines strictly between the two belong to it.
+func (d *Document) sectionEnd(i int) int {
+	h := &d.Headings[i]
+	if h.Level == DetailsLevel {
+		return h.End
+	}
+	for _, next := range d.Headings[i+1:] {
+		if next.Level <= h.Level {
+			return next.Line
+		}
+	}
+	return maxLine
 }

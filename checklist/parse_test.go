@@ -35,8 +35,13 @@ func renderDoc(d *Document) string {
 	var b strings.Builder
 	for _, h := range d.Headings {
 		level := fmt.Sprintf("h%d", h.Level)
-		if h.Level == PseudoLevel {
+		switch {
+		case h.Level == PseudoLevel:
 			level = "bold"
+		case h.Level == DetailsLevel && h.End == maxLine:
+			level = "details-to-end"
+		case h.Level == DetailsLevel:
+			level = fmt.Sprintf("details-to-L%d", h.End)
 		}
 		fmt.Fprintf(&b, "heading L%d %s %q key=%q\n", h.Line, level, h.Text, h.Key)
 	}

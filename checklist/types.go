@@ -13,13 +13,24 @@ type Document struct {
 // ("**Reviewer Checklist**"): lower than any ATX or setext heading.
 const PseudoLevel = 7
 
-// Heading is a top-level heading (levels 1–6) or a bold-only pseudo-heading
-// (PseudoLevel). Only top-level blocks are headings.
+// DetailsLevel is the level of a <details> block's <summary>, which names
+// the section of the boxes inside that <details>. It is lower than any
+// other, so that a <details> never ends another heading's section; its own
+// section ends at its closing tag (Heading.End).
+const DetailsLevel = 8
+
+// Heading is a top-level heading (levels 1–6, ATX, setext or a raw-HTML
+// <h1>–<h6> block), a bold-only pseudo-heading (PseudoLevel) or the
+// <summary> of a <details> (DetailsLevel). Only top-level blocks are
+// headings, except that a <details> counts wherever it stands.
 type Heading struct {
 	Text  string // inline markup stripped, as displayed
-	Key   string // Normalize(Text): what checklist headings are compared on
+	Key   string // HeadingKey(Text): what checklist headings are compared on
 	Level int
 	Line  int // 1-based source line
+	// End is, for DetailsLevel, the line of the closing </details> (or
+	// one past the last line when it is never closed); 0 otherwise.
+	End int
 }
 
 // Item is one task-list box.
@@ -41,14 +52,38 @@ const (
 	Reviewer Role = "reviewer"
 )
 
+// Scope says which boxes of the body a checklist owns.
+type Scope string
+
+// The scopes of a checklist.
+const (
+	// SectionScope: the boxes of the sections under the checklist's heading.
+	SectionScope Scope = "section"
+	// BodyScope: every box of the body outside the other configured
+	// checklists' sections. At most one checklist of a config has it.
+	BodyScope Scope = "body"
+)
+
+// The values of optional_match.
+const (
+	MatchPrefix   = "prefix"   // a marker makes an item optional only at the start of its text
+	MatchAnywhere = "anywhere" // a marker anywhere, as a whole word
+)
+
+// DefaultDetailsURL is where a check run's "Details" link points by
+// default: the README's account of who may tick what.
+const DefaultDetailsURL = "https://github.com/checkoff-app/checkoff#who-ticked"
+
 // Config is the decoded .github/checkoff.yml.
 type Config struct {
 	Checklists           []Checklist
 	Branches             []string // base branches enforced; empty means all
 	SkipAuthors          []string
-	OptionalMarkers      []string // item text prefixes that make an item optional
+	OptionalMarkers      []string // item text markers that make an item optional
+	OptionalMatch        string   // MatchPrefix (default) or MatchAnywhere
 	ResetReviewerOnPush  bool
 	IncompleteConclusion string // failure | action_required | neutral
+	DetailsURL           string // the check runs' details_url (https)
 }
 
 // Checklist is one configured checklist; Name is also the check-run name.
@@ -62,6 +97,15 @@ type Checklist struct {
 	// request tick its reviewer items (allow_contributors); by default
 	// only independent reviewers count.
 	AllowContributors bool
+	// Scope is SectionScope (the default; "" means it too) or BodyScope,
+	// which has no Heading.
+	Scope Scope
+	// Select, when above 0, makes the checklist a pick-N group: exactly
+	// Select of its boxes must be ticked (ticks that count), not all.
+	Select int
+	// Paths, when not empty, are the globs (MatchPath) of the changed
+	// files that make the checklist required.
+	Paths []string
 }
 
 // Status is the outcome of one checklist.
@@ -113,14 +157,19 @@ type Tick struct {
 
 // Result is the verdict on one checklist.
 type Result struct {
-	Checklist    Checklist
-	Status       Status
-	Heading      *Heading     // the matching heading; nil when Missing
+	Checklist Checklist
+	Status    Status
+	// Heading is the matching heading: nil when Missing, and always for a
+	// body checklist, which has none.
+	Heading      *Heading
 	Items        []ItemResult // every box of the section, document order
 	Ticked       int          // counted ticks among non-optional items
 	Total        int          // non-optional items
 	MissingItems []string     // configured items absent from the section
 	ExtraItems   []string     // boxes not in Items when AllowExtraItems is false
+	// Select is Checklist.Select: above 0, the checklist is complete when
+	// exactly Select boxes are counted (Ticked == Select), not all.
+	Select int
 }
 
 // ItemResult is one box as judged.
