@@ -6,6 +6,9 @@ import (
 	"testing"
 )
 
+// sqliteHelper is sqliteHelperProcess, where SQLite is built in.
+var sqliteHelper func(path, mode string) error
+
 func TestMain(m *testing.M) {
 	// The test binary re-executes itself as a second process sharing a File
 	// directory; see TestFileProcesses.
@@ -18,8 +21,8 @@ func TestMain(m *testing.M) {
 	}
 	// ... and as a process writing to a SQLite database; see
 	// TestSQLiteProcesses and TestSQLiteKill9.
-	if path := os.Getenv(sqliteHelperEnv); path != "" {
-		if err := sqliteHelperProcess(path, os.Getenv(sqliteHelperMode)); err != nil {
+	if path := os.Getenv("CHECKOFF_SQLITE_TEST_DB"); path != "" && sqliteHelper != nil {
+		if err := sqliteHelper(path, os.Getenv("CHECKOFF_SQLITE_TEST_MODE")); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}
