@@ -52,15 +52,57 @@ const (
 	headerDelivery     = "X-Github-Delivery"
 )
 
-// EventHandler handles the webhook events it names (palantir/go-githubapp
-// style). Handle gets a payload whose signature was already verified and a
-// context carrying a deadline and a logger (see LoggerFrom). A nil error means
-// the delivery is done and will not be processed again when redelivered.
+// Handler handles the webhook events it names (palantir/go-githubapp
+// style). Handle gets a delivery whose signature was already verified,
+// decoded and checked against its event's shape (validate.go), and a
+// context carrying a deadline and a logger (see LoggerFrom). A nil error
+// means the delivery is done and will not be processed again when
+// redelivered.
+type Handler interface {
+	// Handles returns the X-GitHub-Event values this handler accepts.
+	Handles() []string
+	// Handle processes one delivery; it must not keep ev past its return.
+	Handle(ctx context.Context, ev *Event) error
+}
+
+// EventHandler is what Options.Handlers holds: a Handler, or, during the
+// move of the per-event handlers out of this package, a handler of the
+// earlier shape, Handle(ctx, eventType, deliveryID string, payload
+// []byte) error, which is given the raw payload. NewDispatcher panics on
+// anything else.
+//
+// Deprecated: once cmd/checkoff's tests implement Handler, this becomes
+// Handler.
 type EventHandler interface {
 	// Handles returns the X-GitHub-Event values this handler accepts.
 	Handles() []string
-	// Handle processes one delivery.
+}
+
+// rawHandler is the earlier handler shape (see EventHandler).
+type rawHandler interface {
 	Handle(ctx context.Context, eventType, deliveryID string, payload []byte) error
+}
+
+// rawAdapter lets a rawHandler serve as a Handler.
+type rawAdapter struct {
+	EventHandler
+	raw rawHandler
+}
+
+func (a rawAdapter) Handle(ctx context.Context, ev *Event) error {
+	return a.raw.Handle(ctx, ev.Name, ev.Delivery, ev.Body)
+}
+
+// asHandler returns h as a Handler, or panics: a handler without Handle is
+// a wiring bug.
+func asHandler(h EventHandler) Handler {
+	switch raw := h.(type) {
+	case Handler:
+		return raw
+	case rawHandler:
+		return rawAdapter{h, raw}
+	}
+	panic(fmt.Sprintf("webhook: handler %T has no Handle(context.Context, *webhook.Event) error", h))
 }
 
 // Deliveries remembers which deliveries were handled successfully, so that a
@@ -118,7 +160,7 @@ type Options struct {
 // and GET /healthz. It is safe for concurrent use.
 type Dispatcher struct {
 	secret     []byte
-	handlers   map[string]EventHandler
+	handlers   map[string]Handler
 	deliveries Deliveries
 	log        *slog.Logger
 	maxBody    int64
@@ -137,7 +179,7 @@ type Dispatcher struct {
 func NewDispatcher(opts Options) *Dispatcher {
 	d := &Dispatcher{
 		secret:     bytes.Clone(opts.Secret),
-		handlers:   make(map[string]EventHandler),
+		handlers:   make(map[string]Handler),
 		deliveries: opts.Deliveries,
 		log:        opts.Logger,
 		maxBody:    opts.MaxBody,
@@ -181,7 +223,7 @@ func NewDispatcher(opts Options) *Dispatcher {
 			if prev, dup := d.handlers[ev]; dup {
 				panic(fmt.Sprintf("webhook: event %q handled by both %T and %T", ev, prev, h))
 			}
-			d.handlers[ev] = h
+			d.handlers[ev] = asHandler(h)
 		}
 	}
 	return d
@@ -210,152 +252,219 @@ func (d *Dispatcher) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // serveWebhook runs the ingress checks in order: configuration, signature
 // header, content type, body size and the unverified-body budget, HMAC,
-// GitHub headers, JSON, the payload's shape. Every rejection returns before a
-// handler or Deliveries is touched.
+// GitHub headers, a delivery slot, JSON, the event's handler and sender, the
+// payload's shape, de-duplication. Every rejection returns before a handler
+// or Deliveries is touched.
 func (d *Dispatcher) serveWebhook(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	// The delivery header is unauthenticated until the HMAC passes; it is
-	// only ever logged, quoted by slog, and bounded in length here.
-	rawDelivery := r.Header.Get(headerDelivery)
-	if len(rawDelivery) > maxHeaderLen {
-		rawDelivery = rawDelivery[:maxHeaderLen]
-	}
-	refuse := func(status int, reason, answer string) {
-		d.log.LogAttrs(r.Context(), slog.LevelWarn, "webhook rejected",
-			slog.Int("status", status), slog.String("reason", reason),
-			slog.String("delivery", rawDelivery), slog.String("remote", r.RemoteAddr))
-		reply(w, status, answer)
-	}
-	reject := func(status int, reason string) { refuse(status, reason, http.StatusText(status)) }
-
-	if len(d.secret) == 0 {
-		// Fail closed: without a secret nothing can be authenticated.
-		reject(http.StatusUnauthorized, "webhook secret not configured")
+	in := d.newIntake(w, r)
+	body, ok := in.authenticate()
+	if !ok {
 		return
 	}
-	sig := r.Header.Get(headerSignature256)
-	if reason := checkSignatureShape(sig); reason != "" {
-		reject(http.StatusUnauthorized, reason)
-		return
-	}
-	// GitHub Apps always deliver application/json; the form encoding exists
-	// only for repository hooks, so it is refused rather than parsed.
-	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
-		reject(http.StatusUnsupportedMediaType, "content type is not application/json")
-		return
-	}
-	body, berr := d.readVerified(w, r, sig)
-	if berr != nil {
-		if berr.status == http.StatusServiceUnavailable {
-			w.Header().Set("Retry-After", "1")
-		}
-		reject(berr.status, berr.reason)
-		return
-	}
-
-	event := r.Header.Get(headerEvent)
-	delivery := r.Header.Get(headerDelivery)
-	if !validToken(event, isEventByte) {
-		reject(http.StatusBadRequest, "missing or invalid X-GitHub-Event")
-		return
-	}
-	if !validToken(delivery, isDeliveryByte) {
-		reject(http.StatusBadRequest, "missing or invalid X-GitHub-Delivery")
+	event, delivery, ok := in.githubHeaders()
+	if !ok {
 		return
 	}
 	if d.slots != nil {
 		if err := d.acquire(r.Context()); err != nil {
 			w.Header().Set("Retry-After", "1")
-			reject(http.StatusServiceUnavailable, err.Error())
+			in.reject(http.StatusServiceUnavailable, err.Error())
 			return
 		}
 		defer func() { <-d.slots }()
 	}
-	var env envelope
-	if t := bytes.TrimLeft(body, " \t\r\n"); len(t) == 0 || t[0] != '{' {
-		reject(http.StatusBadRequest, "payload is not a JSON object")
-		return
-	}
-	if err := json.Unmarshal(body, &env); err != nil {
-		var typeErr *json.UnmarshalTypeError
-		if errors.As(err, &typeErr) && typeErr.Field != "" {
-			reason := "payload field " + typeErr.Field + " has the wrong type"
-			refuse(http.StatusBadRequest, reason, "bad payload: "+reason)
-			return
-		}
-		reject(http.StatusBadRequest, "malformed JSON payload")
-		return
-	}
-
-	log := d.log.With(deliveryAttrs(delivery, event, &env)...)
-	ctx := context.WithValue(r.Context(), loggerKey{}, log)
-
-	if event == "ping" {
-		log.LogAttrs(ctx, slog.LevelInfo, "ping")
-		reply(w, http.StatusOK, "pong")
-		return
-	}
-	h, ok := d.handlers[event]
+	env, ok := in.decode(event, delivery, body)
 	if !ok {
-		log.LogAttrs(ctx, slog.LevelInfo, "no handler for event")
-		reply(w, http.StatusAccepted, "accepted: event not handled")
 		return
 	}
-	if d.botLogin != "" && strings.EqualFold(env.Sender.Login, d.botLogin) {
-		log.LogAttrs(ctx, slog.LevelInfo, "ignored: sent by own bot")
-		reply(w, http.StatusOK, "ignored: own event")
+	log := d.log.With(deliveryAttrs(env.Event)...)
+	ctx := context.WithValue(r.Context(), loggerKey{}, log)
+	h, ok := in.route(ctx, log, env)
+	if !ok {
 		return
 	}
-	if reason := validate(event, &env); reason != "" {
-		refuse(http.StatusBadRequest, reason, "bad payload: "+reason)
+	keys, ok := in.dedupe(ctx, log, env.Event)
+	if !ok {
 		return
 	}
-	// The body is remembered beside the delivery ID: the ID is not
-	// signed, so a captured body re-sent under a new ID is a replay, not a
-	// new delivery. Re-run requests are the exception (see isRerun).
-	var keys []string
-	if d.deliveries != nil {
-		keys = append(keys, delivery)
-		if !isRerun(event, &env) {
-			keys = append(keys, bodyKey(body))
-		}
-		seen, err := d.seen(ctx, keys)
-		switch {
-		case err != nil:
-			// Unknown state: answer 5xx so the sweeper redelivers later,
-			// rather than risk handling on a store that is down.
-			log.LogAttrs(ctx, slog.LevelError, "delivery lookup failed", slog.Any("err", err))
-			reply(w, http.StatusInternalServerError, "delivery lookup failed")
-			return
-		case seen == delivery:
-			log.LogAttrs(ctx, slog.LevelInfo, "redelivery of a handled delivery: no-op")
-			reply(w, http.StatusOK, "already handled")
-			return
-		case seen != "":
-			// GitHub never sends one body under two IDs; someone replays it.
-			log.LogAttrs(ctx, slog.LevelWarn, "body of a handled delivery under a new ID: no-op")
-			reply(w, http.StatusOK, "already handled")
-			return
-		}
-	}
-
-	if err := d.call(ctx, start, h, event, delivery, body); err != nil {
+	if err := d.call(ctx, start, h, env.Event); err != nil {
 		log.LogAttrs(ctx, slog.LevelError, "handler failed",
 			slog.Any("err", err), slog.Duration("took", time.Since(start)))
 		reply(w, http.StatusInternalServerError, "handler failed")
 		return
 	}
-	if d.deliveries != nil {
-		// Best effort: a lost mark only means a redelivery is handled again,
-		// which handlers tolerate (their writes converge).
-		for _, key := range keys {
-			if err := d.deliveries.Done(ctx, key); err != nil {
-				log.LogAttrs(ctx, slog.LevelWarn, "mark delivery done failed", slog.Any("err", err))
-			}
+	// Best effort: a lost mark only means a redelivery is handled again,
+	// which handlers tolerate (their writes converge).
+	for _, key := range keys {
+		if err := d.deliveries.Done(ctx, key); err != nil {
+			log.LogAttrs(ctx, slog.LevelWarn, "mark delivery done failed", slog.Any("err", err))
 		}
 	}
 	log.LogAttrs(ctx, slog.LevelInfo, "delivery handled", slog.Duration("took", time.Since(start)))
 	reply(w, http.StatusOK, "ok")
+}
+
+// intake is one POST /webhook on its way through serveWebhook's checks.
+type intake struct {
+	d *Dispatcher
+	w http.ResponseWriter
+	r *http.Request
+	// rawDelivery is X-GitHub-Delivery as sent: unauthenticated until the
+	// HMAC passes, so it is only ever logged, quoted by slog, and bounded
+	// in length.
+	rawDelivery string
+}
+
+func (d *Dispatcher) newIntake(w http.ResponseWriter, r *http.Request) *intake {
+	raw := r.Header.Get(headerDelivery)
+	if len(raw) > maxHeaderLen {
+		raw = raw[:maxHeaderLen]
+	}
+	return &intake{d: d, w: w, r: r, rawDelivery: raw}
+}
+
+// refuse logs a rejection and answers it.
+func (in *intake) refuse(status int, reason, answer string) {
+	in.d.log.LogAttrs(in.r.Context(), slog.LevelWarn, "webhook rejected",
+		slog.Int("status", status), slog.String("reason", reason),
+		slog.String("delivery", in.rawDelivery), slog.String("remote", in.r.RemoteAddr))
+	reply(in.w, status, answer)
+}
+
+// reject refuses with the status text as the answer: the reason is for
+// the log only.
+func (in *intake) reject(status int, reason string) {
+	in.refuse(status, reason, http.StatusText(status))
+}
+
+// authenticate returns the body once its HMAC matches, having checked the
+// configuration, the signature header's shape, the content type, the size
+// and the unverified-body budget first.
+func (in *intake) authenticate() ([]byte, bool) {
+	if len(in.d.secret) == 0 {
+		// Fail closed: without a secret nothing can be authenticated.
+		in.reject(http.StatusUnauthorized, "webhook secret not configured")
+		return nil, false
+	}
+	sig := in.r.Header.Get(headerSignature256)
+	if reason := checkSignatureShape(sig); reason != "" {
+		in.reject(http.StatusUnauthorized, reason)
+		return nil, false
+	}
+	// GitHub Apps always deliver application/json; the form encoding exists
+	// only for repository hooks, so it is refused rather than parsed.
+	if mt, _, err := mime.ParseMediaType(in.r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+		in.reject(http.StatusUnsupportedMediaType, "content type is not application/json")
+		return nil, false
+	}
+	body, berr := in.d.readVerified(in.w, in.r, sig)
+	if berr != nil {
+		if berr.status == http.StatusServiceUnavailable {
+			in.w.Header().Set("Retry-After", "1")
+		}
+		in.reject(berr.status, berr.reason)
+		return nil, false
+	}
+	return body, true
+}
+
+// githubHeaders returns X-GitHub-Event and X-GitHub-Delivery once both are
+// well formed.
+func (in *intake) githubHeaders() (event, delivery string, ok bool) {
+	event, delivery = in.r.Header.Get(headerEvent), in.r.Header.Get(headerDelivery)
+	if !validToken(event, isEventByte) {
+		in.reject(http.StatusBadRequest, "missing or invalid X-GitHub-Event")
+		return "", "", false
+	}
+	if !validToken(delivery, isDeliveryByte) {
+		in.reject(http.StatusBadRequest, "missing or invalid X-GitHub-Delivery")
+		return "", "", false
+	}
+	return event, delivery, true
+}
+
+// decode decodes the payload, once, into the Event handlers read.
+func (in *intake) decode(event, delivery string, body []byte) (*envelope, bool) {
+	if t := bytes.TrimLeft(body, " \t\r\n"); len(t) == 0 || t[0] != '{' {
+		in.reject(http.StatusBadRequest, "payload is not a JSON object")
+		return nil, false
+	}
+	env := &envelope{Event: &Event{}}
+	if err := json.Unmarshal(body, env); err != nil {
+		var typeErr *json.UnmarshalTypeError
+		if errors.As(err, &typeErr) && typeErr.Field != "" {
+			reason := "payload field " + typeErr.Field + " has the wrong type"
+			in.refuse(http.StatusBadRequest, reason, "bad payload: "+reason)
+			return nil, false
+		}
+		in.reject(http.StatusBadRequest, "malformed JSON payload")
+		return nil, false
+	}
+	env.Name, env.Delivery, env.Body = event, delivery, body
+	return env, true
+}
+
+// route answers ping, events without a handler and the App's own events,
+// refuses payloads of the wrong shape, and returns the event's handler
+// for the rest.
+func (in *intake) route(ctx context.Context, log *slog.Logger, env *envelope) (Handler, bool) {
+	event := env.Name
+	if event == "ping" {
+		log.LogAttrs(ctx, slog.LevelInfo, "ping")
+		reply(in.w, http.StatusOK, "pong")
+		return nil, false
+	}
+	h, ok := in.d.handlers[event]
+	if !ok {
+		log.LogAttrs(ctx, slog.LevelInfo, "no handler for event")
+		reply(in.w, http.StatusAccepted, "accepted: event not handled")
+		return nil, false
+	}
+	if in.d.botLogin != "" && strings.EqualFold(env.Sender.Login, in.d.botLogin) {
+		log.LogAttrs(ctx, slog.LevelInfo, "ignored: sent by own bot")
+		reply(in.w, http.StatusOK, "ignored: own event")
+		return nil, false
+	}
+	if reason := validate(event, env); reason != "" {
+		in.refuse(http.StatusBadRequest, reason, "bad payload: "+reason)
+		return nil, false
+	}
+	return h, true
+}
+
+// dedupe returns the Deliveries keys to mark once ev is handled, having
+// answered a delivery already handled, or a store that cannot tell. The
+// body is remembered beside the delivery ID: the ID is not signed, so a
+// captured body re-sent under a new ID is a replay, not a new delivery.
+// Re-run requests are the exception (see isRerun).
+func (in *intake) dedupe(ctx context.Context, log *slog.Logger, ev *Event) ([]string, bool) {
+	if in.d.deliveries == nil {
+		return nil, true
+	}
+	keys := []string{ev.Delivery}
+	if !isRerun(ev) {
+		keys = append(keys, bodyKey(ev.Body))
+	}
+	seen, err := in.d.seen(ctx, keys)
+	switch {
+	case err != nil:
+		// Unknown state: answer 5xx so the sweeper redelivers later,
+		// rather than risk handling on a store that is down.
+		log.LogAttrs(ctx, slog.LevelError, "delivery lookup failed", slog.Any("err", err))
+		reply(in.w, http.StatusInternalServerError, "delivery lookup failed")
+		return nil, false
+	case seen == ev.Delivery:
+		log.LogAttrs(ctx, slog.LevelInfo, "redelivery of a handled delivery: no-op")
+		reply(in.w, http.StatusOK, "already handled")
+		return nil, false
+	case seen != "":
+		// GitHub never sends one body under two IDs; someone replays it.
+		log.LogAttrs(ctx, slog.LevelWarn, "body of a handled delivery under a new ID: no-op")
+		reply(in.w, http.StatusOK, "already handled")
+		return nil, false
+	}
+	return keys, true
 }
 
 // seen returns the first of the delivery's keys that was marked done, or "".
@@ -382,7 +491,7 @@ func bodyKey(body []byte) string {
 // call runs the handler under the dispatcher's deadline and turns a panic
 // into an error, so one bad payload cannot take the process (or the warm
 // Lambda) down.
-func (d *Dispatcher) call(ctx context.Context, start time.Time, h EventHandler, event, delivery string, body []byte) (err error) {
+func (d *Dispatcher) call(ctx context.Context, start time.Time, h Handler, ev *Event) (err error) {
 	// The budget counts from arrival: time spent waiting for a slot is time
 	// GitHub has been waiting too.
 	ctx, cancel := context.WithDeadline(ctx, start.Add(d.timeout))
@@ -392,12 +501,12 @@ func (d *Dispatcher) call(ctx context.Context, start time.Time, h EventHandler, 
 			err = fmt.Errorf("handler %T panicked: %v", h, p)
 		}
 	}()
-	return h.Handle(ctx, event, delivery, body)
+	return h.Handle(ctx, ev)
 }
 
-func deliveryAttrs(delivery, event string, env *envelope) []any {
+func deliveryAttrs(env *Event) []any {
 	attrs := make([]any, 0, 6)
-	attrs = append(attrs, slog.String("delivery", delivery), slog.String("event", event))
+	attrs = append(attrs, slog.String("delivery", env.Delivery), slog.String("event", env.Name))
 	if env.Action != "" {
 		attrs = append(attrs, slog.String("action", env.Action))
 	}

@@ -45,11 +45,11 @@ type fakeHandler struct {
 
 func (h *fakeHandler) Handles() []string { return h.events }
 
-func (h *fakeHandler) Handle(ctx context.Context, eventType, deliveryID string, payload []byte) error {
+func (h *fakeHandler) Handle(ctx context.Context, ev *Event) error {
 	h.mu.Lock()
 	h.Calls++
-	h.LastEvent, h.LastDelivery = eventType, deliveryID
-	h.LastPayload = bytes.Clone(payload)
+	h.LastEvent, h.LastDelivery = ev.Name, ev.Delivery
+	h.LastPayload = bytes.Clone(ev.Body)
 	h.LastDeadline, h.HadDeadline = ctx.Deadline()
 	fn, err := h.HandleFunc, h.HandleError
 	h.mu.Unlock()
@@ -871,7 +871,7 @@ func (w *discardResponse) Write(p []byte) (int, error) { return len(p), nil }
 type noopHandler struct{}
 
 func (noopHandler) Handles() []string { return []string{"pull_request"} }
-func (noopHandler) Handle(context.Context, string, string, []byte) error {
+func (noopHandler) Handle(context.Context, *Event) error {
 	return nil
 }
 

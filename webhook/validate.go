@@ -78,70 +78,6 @@ var markers = []string{
 	"comment", "thread", "issue", "pusher",
 }
 
-// envelope is the part of a payload the ingress reads: what routing and
-// logging need, and what validate checks. Objects are pointers and markers
-// raw, so that an absent key and a JSON null read alike.
-type envelope struct {
-	Action string `json:"action"`
-	Sender struct {
-		Login string `json:"login"`
-	} `json:"sender"`
-	Installation *struct {
-		ID int64 `json:"id"`
-	} `json:"installation"`
-	Repository *struct {
-		ID       int64  `json:"id"`
-		Name     string `json:"name"`
-		FullName string `json:"full_name"`
-		Owner    *login `json:"owner"`
-	} `json:"repository"`
-
-	Number      json.RawMessage `json:"number"`
-	PullRequest *struct {
-		Number int `json:"number"`
-		Head   *struct {
-			SHA string `json:"sha"`
-		} `json:"head"`
-		Base *struct {
-			Ref string `json:"ref"`
-		} `json:"base"`
-		User           *login `json:"user"`
-		UpdatedAt      string `json:"updated_at"`
-		Merged         bool   `json:"merged"`
-		MergeCommitSHA string `json:"merge_commit_sha"`
-	} `json:"pull_request"`
-	Review *struct {
-		ID    int64  `json:"id"`
-		User  *login `json:"user"`
-		State string `json:"state"`
-	} `json:"review"`
-	CheckRun *struct {
-		ID      int64  `json:"id"`
-		HeadSHA string `json:"head_sha"`
-	} `json:"check_run"`
-	CheckSuite *struct {
-		HeadSHA string `json:"head_sha"`
-	} `json:"check_suite"`
-	MergeGroup *struct {
-		HeadSHA string `json:"head_sha"`
-		HeadRef string `json:"head_ref"`
-		BaseRef string `json:"base_ref"`
-	} `json:"merge_group"`
-
-	// Markers read for their presence only.
-	RequestedAction     json.RawMessage `json:"requested_action"`
-	RepositoriesAdded   json.RawMessage `json:"repositories_added"`
-	RepositoriesRemoved json.RawMessage `json:"repositories_removed"`
-	Comment             json.RawMessage `json:"comment"`
-	Thread              json.RawMessage `json:"thread"`
-	Issue               json.RawMessage `json:"issue"`
-	Pusher              json.RawMessage `json:"pusher"`
-}
-
-type login struct {
-	Login string `json:"login"`
-}
-
 // has reports whether the payload carries the top-level key, not null.
 func (e *envelope) has(key string) bool {
 	switch key {
@@ -156,7 +92,7 @@ func (e *envelope) has(key string) bool {
 	case "check_run":
 		return e.CheckRun != nil
 	case "requested_action":
-		return present(e.RequestedAction)
+		return e.RequestedAction != nil
 	case "check_suite":
 		return e.CheckSuite != nil
 	case "merge_group":
@@ -207,10 +143,10 @@ func validate(event string, e *envelope) string {
 	return ""
 }
 
-// isRerun reports whether a payload of event only asks for a re-run (see
+// isRerun reports whether a delivery only asks for a re-run (see
 // eventShape.reruns).
-func isRerun(event string, e *envelope) bool {
-	return slices.Contains(eventShapes[event].reruns, e.Action)
+func isRerun(e *Event) bool {
+	return slices.Contains(eventShapes[e.Name].reruns, e.Action)
 }
 
 // checkRepository checks what every repository event's handler builds

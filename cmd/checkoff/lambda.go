@@ -15,6 +15,10 @@ import (
 	"github.com/checkoff-app/checkoff/app"
 	"github.com/checkoff-app/checkoff/app/release"
 	"github.com/checkoff-app/checkoff/webhook"
+
+	// Registers handlers.All for webhook.Handlers, which runtime.go still
+	// calls; goes once runtime.go calls handlers.All.
+	_ "github.com/checkoff-app/checkoff/handlers"
 )
 
 // runLambda is the function's main: everything is built once here, at init,

@@ -1,4 +1,4 @@
-package webhook
+package handlers
 
 import (
 	"bytes"
@@ -17,6 +17,7 @@ import (
 	"github.com/checkoff-app/checkoff/app/githubtest"
 	"github.com/checkoff-app/checkoff/app/store"
 	"github.com/checkoff-app/checkoff/app/verdict"
+	"github.com/checkoff-app/checkoff/webhook"
 )
 
 // reviewPayload builds pull_request_review submitted: who approved (or
@@ -429,7 +430,7 @@ func TestScenarioGitHubFailures(t *testing.T) {
 			h.gh.FailNext("checks/create", 2, fault)
 			start := time.Now()
 			mustOK(t, h.opened(prState{Body: body("xxxx", "...."), At: t0}))
-			if took := time.Since(start); took > DefaultTimeout {
+			if took := time.Since(start); took > webhook.DefaultTimeout {
 				t.Errorf("took %v, beyond the delivery budget", took)
 			}
 			if n := h.gh.Count("checks/create"); n != 4 {
@@ -681,7 +682,7 @@ func TestScenarioLambda(t *testing.T) {
 			s := prState{Body: body("xxxx", "...."), At: t0}
 			h.setPull(s)
 			ev := httpEvent(t, file, "pull_request", "d-lambda", h.prPayload("opened", hAuthor, s, nil), testSecret)
-			out, err := (&Lambda{HTTP: h.d}).Invoke(context.Background(), ev)
+			out, err := (&webhook.Lambda{HTTP: h.d}).Invoke(context.Background(), ev)
 			if err != nil {
 				t.Fatal(err)
 			}

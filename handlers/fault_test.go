@@ -1,4 +1,4 @@
-package webhook
+package handlers
 
 import (
 	"context"
@@ -23,6 +23,7 @@ import (
 	"github.com/checkoff-app/checkoff/app/ghclient"
 	"github.com/checkoff-app/checkoff/app/githubtest"
 	"github.com/checkoff-app/checkoff/app/verdict"
+	"github.com/checkoff-app/checkoff/webhook"
 )
 
 // The fault-tolerance suite plays one pull request's story (open, ticks by
@@ -460,9 +461,9 @@ func TestLateDeliveryAfterMerge(t *testing.T) {
 
 // faultDispatcher is h's dispatcher with the short faultBudget and logs
 // in h.logs.
-func faultDispatcher(h *harness) *Dispatcher {
-	return NewDispatcher(Options{
-		Secret: []byte(testSecret), Handlers: Handlers(h.app), Deliveries: app.Deliveries{Store: h.st},
+func faultDispatcher(h *harness) *webhook.Dispatcher {
+	return webhook.NewDispatcher(webhook.Options{
+		Secret: []byte(testSecret), Handlers: All(h.app), Deliveries: app.Deliveries{Store: h.st},
 		Logger: slog.New(slog.NewTextHandler(h.logs, nil)), BotLogin: hBot, Timeout: faultBudget,
 	})
 }

@@ -1,4 +1,4 @@
-package webhook
+package handlers
 
 import (
 	"bytes"
@@ -26,6 +26,7 @@ import (
 	"github.com/checkoff-app/checkoff/app/ghclient"
 	"github.com/checkoff-app/checkoff/app/githubtest"
 	"github.com/checkoff-app/checkoff/app/secrets"
+	"github.com/checkoff-app/checkoff/webhook"
 )
 
 // The log-leak test runs the scenario story, the fault suite's failures
@@ -161,7 +162,7 @@ func runLeakScenarios(t *testing.T, logger *slog.Logger) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.d = NewDispatcher(Options{Secret: []byte(testSecret), Handlers: Handlers(h.app), Deliveries: app.Deliveries{Store: h.st},
+	h.d = webhook.NewDispatcher(webhook.Options{Secret: []byte(testSecret), Handlers: All(h.app), Deliveries: app.Deliveries{Store: h.st},
 		Logger: logger, BotLogin: hBot, Timeout: faultBudget})
 	ctx := context.Background()
 
@@ -189,12 +190,12 @@ func runLeakScenarios(t *testing.T, logger *slog.Logger) {
 	for _, r := range []*http.Request{
 		func() *http.Request {
 			r := delivery("pull_request", "bad-sig", pl)
-			r.Header.Set(headerSignature256, sign("wrong", pl))
+			r.Header.Set("X-Hub-Signature-256", sign("wrong", pl))
 			return r
 		}(),
 		func() *http.Request {
 			r := delivery("pull_request", "no-sig", pl)
-			r.Header.Del(headerSignature256)
+			r.Header.Del("X-Hub-Signature-256")
 			return r
 		}(),
 		func() *http.Request {
@@ -229,7 +230,7 @@ func runLeakScenarios(t *testing.T, logger *slog.Logger) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d401 := NewDispatcher(Options{Secret: []byte(testSecret), Handlers: Handlers(revokedApp), Logger: logger, Timeout: faultBudget})
+	d401 := webhook.NewDispatcher(webhook.Options{Secret: []byte(testSecret), Handlers: All(revokedApp), Logger: logger, Timeout: faultBudget})
 	d401.ServeHTTP(httptest.NewRecorder(), delivery("pull_request", "leak-401",
 		h.editPayload(hReviewer, body("xxxx", "...."), prState{Body: body("xxxx", "x..."), At: t0.Add(time.Hour)})))
 	if _, err := app.Sweep(ctx, revoked.App(), app.SweepOptions{}); err != nil {
@@ -240,9 +241,9 @@ func runLeakScenarios(t *testing.T, logger *slog.Logger) {
 	}
 
 	// The Lambda adapter: a forged request and the schedule.
-	lam := &Lambda{HTTP: h.d, Logger: logger, Schedule: func(ctx context.Context) error {
+	lam := &webhook.Lambda{HTTP: h.d, Logger: logger, Schedule: func(ctx context.Context) error {
 		res, err := app.Sweep(ctx, h.clients.App(), app.SweepOptions{})
-		LoggerFrom(ctx).Info("sweep", "scanned", res.Scanned, "redelivered", res.Redelivered)
+		webhook.LoggerFrom(ctx).Info("sweep", "scanned", res.Scanned, "redelivered", res.Redelivered)
 		return err
 	}}
 	ev, _ := json.Marshal(map[string]any{"version": "2.0", "rawPath": "/webhook", "body": string(pl),
@@ -251,7 +252,7 @@ func runLeakScenarios(t *testing.T, logger *slog.Logger) {
 	if _, err := lam.Invoke(ctx, ev); err != nil {
 		logger.Error("invoke failed", "err", err)
 	}
-	sched, _ := json.Marshal(map[string]any{"id": "e1", "detail-type": DetailTypeScheduled, "source": "aws.events", "detail": map[string]any{}})
+	sched, _ := json.Marshal(map[string]any{"id": "e1", "detail-type": webhook.DetailTypeScheduled, "source": "aws.events", "detail": map[string]any{}})
 	if _, err := lam.Invoke(ctx, sched); err != nil {
 		logger.Error("invoke failed", "err", err)
 	}

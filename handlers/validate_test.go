@@ -1,4 +1,4 @@
-package webhook
+package handlers
 
 import (
 	"crypto/sha256"
@@ -489,7 +489,7 @@ func TestNoActionCostsA500(t *testing.T) {
 	dir := t.TempDir()
 	h := newHarness(t, func(o *harnessOptions) { o.storeDir = dir })
 	var events []string
-	for _, hd := range Handlers(h.app) {
+	for _, hd := range All(h.app) {
 		events = append(events, hd.Handles()...)
 	}
 	// The top-level objects of each event, per the webhook schema.

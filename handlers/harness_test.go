@@ -1,4 +1,4 @@
-package webhook
+package handlers
 
 import (
 	"context"
@@ -17,12 +17,13 @@ import (
 	"github.com/checkoff-app/checkoff/app/githubtest"
 	"github.com/checkoff-app/checkoff/app/store"
 	"github.com/checkoff-app/checkoff/checklist"
+	"github.com/checkoff-app/checkoff/webhook"
 )
 
 // The end-to-end harness wires the production pieces together against the
 // fake GitHub: ghclient (JWT, installation tokens, retry transport) →
 // go-github → githubtest.Server; store.File in a temp dir; app.App;
-// Dispatcher with Handlers(app) and store.Marks, as `checkoff serve` has
+// Dispatcher with All(app) and store.Marks, as `checkoff serve` has
 // them. Deliveries are signed fixture variants, so they pass the same
 // ingress checks as GitHub's.
 
@@ -58,7 +59,7 @@ type harness struct {
 	st      *store.File
 	clients *ghclient.Clients
 	app     *app.App
-	d       *Dispatcher
+	d       *webhook.Dispatcher
 	logs    *syncBuffer
 	seq     atomic.Int64 // delivery IDs
 }
@@ -113,9 +114,9 @@ func newHarness(t testing.TB, opts ...func(*harnessOptions)) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.d = NewDispatcher(Options{
+	h.d = webhook.NewDispatcher(webhook.Options{
 		Secret:     []byte(testSecret),
-		Handlers:   Handlers(h.app),
+		Handlers:   All(h.app),
 		Deliveries: marks,
 		Logger:     logger,
 		BotLogin:   hBot,
