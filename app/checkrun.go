@@ -19,6 +19,9 @@ type CheckRun struct {
 	Summary    string
 	Recheck    bool // offer the "Re-check" button
 	At         time.Time
+	// DetailsURL is the check run's "Details" link: the page that explains
+	// the rule (details_url). Empty leaves GitHub's default, the App's page.
+	DetailsURL string
 }
 
 // RecheckAction is the identifier of the check run's "Re-check" button.
@@ -40,6 +43,9 @@ func (r CheckRun) options() github.CreateCheckRunOptions {
 		Conclusion:  github.String(r.Conclusion),
 		CompletedAt: &github.Timestamp{Time: r.At},
 		Output:      &github.CheckRunOutput{Title: github.String(r.Title), Summary: github.String(summary)},
+	}
+	if r.DetailsURL != "" {
+		opts.DetailsURL = github.String(r.DetailsURL)
 	}
 	if r.Recheck {
 		opts.Actions = []*github.CheckRunAction{{
@@ -75,13 +81,33 @@ func resultRun(r checklist.Result, cfg *checklist.Config, sha string, at time.Ti
 		Summary:    summary(r),
 		Recheck:    true,
 		At:         at,
+		DetailsURL: detailsURL(cfg),
 	}
 }
 
+// detailsURL is the configured details_url; a Config built in Go may
+// leave it empty.
+func detailsURL(cfg *checklist.Config) string {
+	if cfg == nil || cfg.DetailsURL == "" {
+		return checklist.DefaultDetailsURL
+	}
+	return cfg.DetailsURL
+}
+
+// noTasks reports a body checklist with no box to judge: complete, as
+// nothing was asked.
+func noTasks(r checklist.Result) bool {
+	return r.Checklist.Scope == checklist.BodyScope && len(r.Items) == 0 && len(r.MissingItems) == 0
+}
+
 func title(r checklist.Result) string {
-	switch r.Status {
-	case checklist.Missing:
+	switch {
+	case r.Status == checklist.Missing:
 		return fmt.Sprintf("%s: section %q not found", r.Checklist.Name, r.Checklist.Heading)
+	case noTasks(r):
+		return r.Checklist.Name + ": no tasks"
+	case r.Select > 0:
+		return fmt.Sprintf("%s: pick exactly %d, %d ticked", r.Checklist.Name, r.Select, r.Ticked)
 	default:
 		return fmt.Sprintf("%s: %d of %d ticked", r.Checklist.Name, r.Ticked, r.Total)
 	}
@@ -96,12 +122,19 @@ func summary(r checklist.Result) string {
 	case checklist.Missing:
 		fmt.Fprintf(&b, "The pull request body has no **%s** section. Add it from the pull request template.\n", mdEscape(r.Checklist.Heading))
 		return b.String()
-	case checklist.Complete:
+	}
+	switch {
+	case noTasks(r):
+		b.WriteString("No tasks: the pull request body has no box outside the other checklists' sections.\n")
+		return b.String()
+	case r.Select > 0 && r.Status == checklist.Complete:
+		fmt.Fprintf(&b, "Exactly %d picked.\n\n", r.Select)
+	case r.Select > 0:
+		fmt.Fprintf(&b, "Pick exactly %d: %d ticked.\n\n", r.Select, r.Ticked)
+	case r.Status == checklist.Complete:
 		b.WriteString("Every item is ticked.\n\n")
-	default:
-		if r.Total == 0 {
-			b.WriteString("The section holds no required box: deleting the items does not complete a checklist.\n\n")
-		}
+	case r.Total == 0 && r.Checklist.Scope != checklist.BodyScope:
+		b.WriteString("The section holds no required box: deleting the items does not complete a checklist.\n\n")
 	}
 	switch {
 	case r.Checklist.TickedBy == checklist.Reviewer && r.Checklist.AllowContributors:
@@ -126,6 +159,8 @@ func summary(r checklist.Result) string {
 			b.WriteString(" _(optional)_")
 		case it.Counted && it.By != "":
 			fmt.Fprintf(&b, " — ticked by @%s", it.By)
+		case r.Select > 0 && !it.Checked && it.Reason == "not ticked":
+			// One of a pick-N group's choices, not a box that must be ticked.
 		case !it.Counted && it.Reason != "":
 			fmt.Fprintf(&b, " — %s", mdEscape(it.Reason))
 		}

@@ -287,3 +287,88 @@ func TestCheckRunOptions(t *testing.T) {
 		t.Errorf("actions without Recheck: %+v", o.Actions)
 	}
 }
+
+// TestTitleAndSummaryScopes renders a whole-body checklist and pick-N
+// groups.
+func TestTitleAndSummaryScopes(t *testing.T) {
+	cfg, err := checklist.ParseConfig(configPath, []byte("checklists:\n  - name: Tasks\n    scope: body\n"+
+		"  - name: Type of change\n    select: 1\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, tc := range map[string]struct {
+		body    string
+		list    int
+		status  checklist.Status
+		title   string
+		summary string
+	}{
+		"body without a box": {
+			body: "Fixes the login redirect.\n\n## Type of change\n- [x] Bug fix\n", list: 0, status: checklist.Complete,
+			title:   "Tasks: no tasks",
+			summary: "No tasks: the pull request body has no box outside the other checklists' sections.\n",
+		},
+		"body with tasks": {
+			body: "- [x] Update the changelog\n- [ ] Tell support\n\n## Type of change\n- [x] Bug fix\n", list: 0, status: checklist.Incomplete,
+			title:   "Tasks: 1 of 2 ticked",
+			summary: "- ✅ Update the changelog\n- ⬜ Tell support — not ticked\n",
+		},
+		"pick one, one ticked": {
+			body: "## Type of change\n- [x] Bug fix\n- [ ] New feature\n", list: 1, status: checklist.Complete,
+			title:   "Type of change: pick exactly 1, 1 ticked",
+			summary: "Exactly 1 picked.\n\n- ✅ Bug fix\n- ⬜ New feature\n",
+		},
+		"pick one, two ticked": {
+			body: "## Type of change\n- [x] Bug fix\n- [x] New feature\n- [ ] Docs\n", list: 1, status: checklist.Incomplete,
+			title:   "Type of change: pick exactly 1, 2 ticked",
+			summary: "Pick exactly 1: 2 ticked.\n\n- ✅ Bug fix\n- ✅ New feature\n- ⬜ Docs\n",
+		},
+		"pick one, none ticked": {
+			body: "## Type of change\n- [ ] Bug fix\n- [ ] New feature\n", list: 1, status: checklist.Incomplete,
+			title:   "Type of change: pick exactly 1, 0 ticked",
+			summary: "Pick exactly 1: 0 ticked.\n\n- ⬜ Bug fix\n- ⬜ New feature\n",
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			res := checklist.Evaluate(checklist.Parse([]byte(tc.body)), cfg, nil)[tc.list]
+			if res.Status != tc.status {
+				t.Errorf("status %v, want %v", res.Status, tc.status)
+			}
+			if got := title(res); got != tc.title {
+				t.Errorf("title\n got %q\nwant %q", got, tc.title)
+			}
+			if got := summary(res); got != tc.summary {
+				t.Errorf("summary\n got %q\nwant %q", got, tc.summary)
+			}
+		})
+	}
+}
+
+// TestResultRunDetailsURL: every checklist's check run links the page that
+// explains the rule: details_url, or by default the README's "Who ticked".
+func TestResultRunDetailsURL(t *testing.T) {
+	custom, err := checklist.ParseConfig(configPath, []byte("details_url: https://wiki.example.com/checklists\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, tc := range map[string]struct {
+		cfg  *checklist.Config
+		want string
+	}{
+		"default":     {checklist.DefaultConfig(), "https://github.com/checkoff-app/checkoff#who-ticked"},
+		"configured":  {custom, "https://wiki.example.com/checklists"},
+		"built in Go": {&checklist.Config{Checklists: checklist.DefaultConfig().Checklists}, checklist.DefaultDetailsURL},
+	} {
+		t.Run(name, func(t *testing.T) {
+			for _, r := range checklist.Evaluate(checklist.Parse(nil), tc.cfg, nil) {
+				o := resultRun(r, tc.cfg, "abc", time.Time{}).options()
+				if got := o.GetDetailsURL(); got != tc.want {
+					t.Errorf("%s: details_url %q, want %q", r.Checklist.Name, got, tc.want)
+				}
+			}
+		})
+	}
+	if o := (CheckRun{Name: "X", Conclusion: "success"}).options(); o.DetailsURL != nil {
+		t.Errorf("details_url %q without DetailsURL", o.GetDetailsURL())
+	}
+}
