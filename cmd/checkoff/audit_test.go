@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -36,6 +37,7 @@ func auditScenario(t *testing.T, st store.Store) app.PR {
 	// The App's clock stamps what GitHub does not: a dismissal, a verdict.
 	now := t0.Add(3 * time.Minute)
 	a, err := app.New(app.Options{Store: st, Now: func() time.Time { return now },
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		DryRun: &app.DryRun{Out: io.Discard, Writers: []string{"bob-reviewer"}}})
 	if err != nil {
 		t.Fatal(err)
