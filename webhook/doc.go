@@ -1,27 +1,27 @@
-// Package webhook is checkoff's ingress: it authenticates GitHub webhook
-// deliveries, bounds them, routes them to per-event handlers, and adapts
-// Lambda invocations to the same code path.
+// Package webhook is checkoff's intake: it authenticates GitHub webhook
+// deliveries, bounds them, decodes each payload once, checks its shape,
+// de-duplicates it and routes it to a per-event Handler; and it adapts
+// Lambda invocations to the same code path. It imports no App package
+// (like palantir/go-githubapp's dispatcher): the handlers that call the App
+// live in package handlers.
 //
 // Entry points:
 //
 //   - NewDispatcher builds a *Dispatcher, a plain http.Handler serving
 //     POST /webhook and GET /healthz. `checkoff serve` and the Lambda adapter
 //     share it.
-//   - EventHandler is implemented by the per-event handlers (pull_request,
-//     pull_request_review, ...); Deliveries by the app over its store, to make
-//     redeliveries of handled deliveries a no-op. A check_run rerequested (or
-//     its "Re-check" button) is routed by the run's name: a checklist run
-//     re-checks the open pull requests it lists (App.Recheck); the release
-//     gate's run (checklist.ReleaseGateName, on a merge commit) re-judges the pull
-//     request merged as that commit and hands the verdict to the gate again
-//     (App.RecheckMerge). A check_suite rerequested ("Re-run all checks")
-//     does both: the listed pull requests, and the gate when the suite's
-//     commit is a merge commit.
+//   - Handler is implemented by the per-event handlers (package handlers);
+//     each gets the delivery as an *Event, decoded once into trimmed
+//     structs of the fields checkoff reads (event.go). Deliveries is
+//     implemented by the app over its store, to make redeliveries of
+//     handled deliveries a no-op.
 //   - LoggerFrom gives a handler the logger carrying the delivery's
 //     identifiers.
-//   - Lambda.Invoke is the Lambda entry point (lambda.Handler): API Gateway
-//     HTTP API v2 and Function URL requests go to the Dispatcher, CodePipeline
-//     action events to the release gate, scheduled events to the sweeper.
+//   - Lambda.Invoke is the Lambda entry point (lambda.Handler): it decodes
+//     the invocation once, then hands API Gateway HTTP API v2 and Function
+//     URL requests to the Dispatcher, CodePipeline action events (one type,
+//     PipelineActionEvent) to the release gate, and scheduled events to the
+//     sweeper.
 //
 // A POST /webhook passes these checks in order, and every rejection answers
 // before any handler or Deliveries is called:

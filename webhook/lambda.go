@@ -60,61 +60,46 @@ type Lambda struct {
 	Logger *slog.Logger
 }
 
-// PipelineActionEvent is what PipelineAction receives: the fields of a
-// "CodePipeline Action Execution State Change" event that identify the
-// action and its state.
+// PipelineActionEvent is a "CodePipeline Action Execution State Change"
+// event as PipelineAction receives it: the detail decoded straight into its
+// fields, and the envelope's identifiers beside them. It is the one type
+// of that event in the intake.
 type PipelineActionEvent struct {
-	ID                string    // EventBridge event id
-	Account           string    // AWS account of the pipeline
-	Region            string    // region of the event
-	Time              time.Time // when the state changed
-	Pipeline          string    // detail.pipeline
-	ExecutionID       string    // detail["execution-id"]: the pipeline execution
-	Stage             string    // detail.stage
-	Action            string    // detail.action
-	ActionExecutionID string    // detail["action-execution-id"], when present
-	State             string    // detail.state: STARTED, SUCCEEDED, FAILED, CANCELED, ABANDONED
-	Category          string    // detail.type.category: Approval for a manual approval
-	Owner             string    // detail.type.owner
-	Provider          string    // detail.type.provider: Manual for a manual approval
+	ID      string    `json:"-"` // EventBridge event id
+	Account string    `json:"-"` // AWS account of the pipeline
+	Region  string    `json:"-"` // region of the event
+	Time    time.Time `json:"-"` // when the state changed
+
+	Pipeline          string `json:"pipeline"`
+	ExecutionID       string `json:"execution-id"` // the pipeline execution
+	Stage             string `json:"stage"`
+	Action            string `json:"action"`
+	ActionExecutionID string `json:"action-execution-id"` // when present
+	State             string `json:"state"`               // STARTED, SUCCEEDED, FAILED, CANCELED, ABANDONED
+	Type              struct {
+		Owner    string `json:"owner"`    // AWS, Custom, ThirdParty
+		Category string `json:"category"` // Approval for a manual approval
+		Provider string `json:"provider"` // Manual for a manual approval
+	} `json:"type"`
+	// The detail's "version" fields are not read: AWS has sent them as 1,
+	// 1.0 and "1" over the years.
 }
 
-// lambdaProbe holds just enough of any payload to tell the shapes apart.
-type lambdaProbe struct {
-	DetailType     *string `json:"detail-type"`
-	Source         string  `json:"source"`
-	Version        any     `json:"version"`
-	RequestContext struct {
-		HTTP struct {
-			Method string `json:"method"`
-		} `json:"http"`
-	} `json:"requestContext"`
-}
+// invocation is any payload the function is invoked with, decoded once:
+// an HTTP API v2 or Function URL request (the embedded request), or an
+// EventBridge event (the fields after it). Version is read loosely, as
+// EventBridge and other services send it as a string or a number.
+type invocation struct {
+	events.APIGatewayV2HTTPRequest
+	Version any `json:"version"`
 
-// eventBridgeEvent is the EventBridge envelope. The detail's own "version"
-// fields are not decoded: AWS has sent them as 1, 1.0 and "1" over the years.
-type eventBridgeEvent struct {
-	ID         string          `json:"id"`
-	DetailType string          `json:"detail-type"`
+	DetailType *string         `json:"detail-type"`
 	Source     string          `json:"source"`
+	ID         string          `json:"id"`
 	Account    string          `json:"account"`
 	Time       time.Time       `json:"time"`
 	Region     string          `json:"region"`
 	Detail     json.RawMessage `json:"detail"`
-}
-
-type pipelineActionDetail struct {
-	Pipeline          string `json:"pipeline"`
-	ExecutionID       string `json:"execution-id"`
-	Stage             string `json:"stage"`
-	Action            string `json:"action"`
-	ActionExecutionID string `json:"action-execution-id"`
-	State             string `json:"state"`
-	Type              struct {
-		Owner    string `json:"owner"`
-		Category string `json:"category"`
-		Provider string `json:"provider"`
-	} `json:"type"`
 }
 
 // Invoke handles one Lambda invocation. An HTTP request always yields an
@@ -122,34 +107,31 @@ type pipelineActionDetail struct {
 // EventBridge event yields the callback's error, so Lambda's retry policy
 // applies to it.
 func (l *Lambda) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
-	var p lambdaProbe
-	if err := json.Unmarshal(payload, &p); err != nil {
+	var inv invocation
+	if err := json.Unmarshal(payload, &inv); err != nil {
 		return nil, fmt.Errorf("decode lambda payload: %w", err)
 	}
 	switch {
-	case p.DetailType != nil:
-		return nil, l.eventBridge(ctx, payload)
-	case p.Version == "2.0" && p.RequestContext.HTTP.Method != "":
-		return l.serveHTTP(ctx, payload)
+	case inv.DetailType != nil:
+		return nil, l.eventBridge(ctx, &inv)
+	case inv.Version == "2.0" && inv.RequestContext.HTTP.Method != "":
+		inv.APIGatewayV2HTTPRequest.Version = "2.0"
+		return l.serveHTTP(ctx, &inv.APIGatewayV2HTTPRequest)
 	}
 	return nil, fmt.Errorf("%w: not an HTTP API v2, Function URL or EventBridge payload", ErrUnsupportedEvent)
 }
 
-func (l *Lambda) eventBridge(ctx context.Context, payload []byte) error {
-	var ev eventBridgeEvent
-	if err := json.Unmarshal(payload, &ev); err != nil {
-		return fmt.Errorf("decode EventBridge event: %w", err)
-	}
+func (l *Lambda) eventBridge(ctx context.Context, ev *invocation) error {
 	base := l.Logger
 	if base == nil {
 		base = slog.Default()
 	}
-	log := base.With(slog.String("event_id", ev.ID), slog.String("detail_type", ev.DetailType))
+	log := base.With(slog.String("event_id", ev.ID), slog.String("detail_type", *ev.DetailType))
 	ctx = context.WithValue(ctx, loggerKey{}, log)
 
 	switch {
-	case ev.DetailType == DetailTypePipelineAction && ev.Source == sourceCodePipeline && l.PipelineAction != nil:
-		pa, err := decodePipelineAction(&ev)
+	case *ev.DetailType == DetailTypePipelineAction && ev.Source == sourceCodePipeline && l.PipelineAction != nil:
+		pa, err := decodePipelineAction(ev)
 		if err != nil {
 			return err
 		}
@@ -160,53 +142,36 @@ func (l *Lambda) eventBridge(ctx context.Context, payload []byte) error {
 			return fmt.Errorf("pipeline %s execution %s: %w", pa.Pipeline, pa.ExecutionID, err)
 		}
 		return nil
-	case ev.DetailType == DetailTypeScheduled && ev.Source == sourceSchedule && l.Schedule != nil:
+	case *ev.DetailType == DetailTypeScheduled && ev.Source == sourceSchedule && l.Schedule != nil:
 		if err := l.Schedule(ctx); err != nil {
 			return fmt.Errorf("scheduled run: %w", err)
 		}
 		return nil
 	}
-	return fmt.Errorf("%w: detail-type %q from %q", ErrUnsupportedEvent, ev.DetailType, ev.Source)
+	return fmt.Errorf("%w: detail-type %q from %q", ErrUnsupportedEvent, *ev.DetailType, ev.Source)
 }
 
-func decodePipelineAction(ev *eventBridgeEvent) (PipelineActionEvent, error) {
-	var d pipelineActionDetail
-	if err := json.Unmarshal(ev.Detail, &d); err != nil {
+func decodePipelineAction(ev *invocation) (PipelineActionEvent, error) {
+	var pa PipelineActionEvent
+	if err := json.Unmarshal(ev.Detail, &pa); err != nil {
 		return PipelineActionEvent{}, fmt.Errorf("decode CodePipeline event %s detail: %w", ev.ID, err)
 	}
-	if d.Pipeline == "" || d.ExecutionID == "" || d.Stage == "" || d.Action == "" || d.State == "" {
+	if pa.Pipeline == "" || pa.ExecutionID == "" || pa.Stage == "" || pa.Action == "" || pa.State == "" {
 		return PipelineActionEvent{}, fmt.Errorf("CodePipeline event %s: detail lacks pipeline, execution-id, stage, action or state", ev.ID)
 	}
-	return PipelineActionEvent{
-		ID:                ev.ID,
-		Account:           ev.Account,
-		Region:            ev.Region,
-		Time:              ev.Time,
-		Pipeline:          d.Pipeline,
-		ExecutionID:       d.ExecutionID,
-		Stage:             d.Stage,
-		Action:            d.Action,
-		ActionExecutionID: d.ActionExecutionID,
-		State:             d.State,
-		Category:          d.Type.Category,
-		Owner:             d.Type.Owner,
-		Provider:          d.Type.Provider,
-	}, nil
+	pa.ID, pa.Account, pa.Region, pa.Time = ev.ID, ev.Account, ev.Region, ev.Time
+	return pa, nil
 }
 
 // serveHTTP runs an HTTP API v2 / Function URL request through l.HTTP. Both
 // share the payload format 2.0 request and response shapes, so one decoder
 // serves both.
-func (l *Lambda) serveHTTP(ctx context.Context, payload []byte) ([]byte, error) {
+func (l *Lambda) serveHTTP(ctx context.Context, ev *events.APIGatewayV2HTTPRequest) ([]byte, error) {
 	if l.HTTP == nil {
 		return nil, fmt.Errorf("%w: HTTP request but no HTTP handler configured", ErrUnsupportedEvent)
 	}
-	var ev events.APIGatewayV2HTTPRequest
-	if err := json.Unmarshal(payload, &ev); err != nil {
-		return nil, fmt.Errorf("decode HTTP API v2 request: %w", err)
-	}
 	rw := &responseBuffer{header: make(http.Header)}
-	req, err := newHTTPRequest(ctx, &ev)
+	req, err := newHTTPRequest(ctx, ev)
 	if err != nil {
 		// The client cannot have caused this (API Gateway builds the event),
 		// but answer it as a bad request rather than fail the invocation.

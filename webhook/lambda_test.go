@@ -165,9 +165,15 @@ func TestLambdaHealthz(t *testing.T) {
 	}
 }
 
+// actionEvent is ev with its action type set.
+func actionEvent(ev PipelineActionEvent, category, owner, provider string) PipelineActionEvent {
+	ev.Type.Category, ev.Type.Owner, ev.Type.Provider = category, owner, provider
+	return ev
+}
+
 func TestLambdaPipelineAction(t *testing.T) {
 	for file, want := range map[string]PipelineActionEvent{
-		"codepipeline-approval-started.json": {
+		"codepipeline-approval-started.json": actionEvent(PipelineActionEvent{
 			ID:                "6f1c9a0e-8b2d-4d3e-9f4a-1b2c3d4e5f60",
 			Account:           "123456789012",
 			Region:            "eu-west-1",
@@ -178,13 +184,10 @@ func TestLambdaPipelineAction(t *testing.T) {
 			Action:            "ChecklistApproval",
 			ActionExecutionID: "b5d3e1f7-2a4c-4b6e-8d0f-9a1c3e5b7d92",
 			State:             "STARTED",
-			Category:          "Approval",
-			Owner:             "AWS",
-			Provider:          "Manual",
-		},
+		}, "Approval", "AWS", "Manual"),
 		// Older events carry detail.version as a string and type.version as
 		// a number; the current ones as 3.0 and "1". Both must decode.
-		"codepipeline-action-legacy.json": {
+		"codepipeline-action-legacy.json": actionEvent(PipelineActionEvent{
 			ID:          "CWE-event-id",
 			Account:     "123456789012",
 			Region:      "us-east-1",
@@ -194,10 +197,7 @@ func TestLambdaPipelineAction(t *testing.T) {
 			Stage:       "Prod",
 			Action:      "myAction",
 			State:       "STARTED",
-			Category:    "Deploy",
-			Owner:       "AWS",
-			Provider:    "CodeDeploy",
-		},
+		}, "Deploy", "AWS", "CodeDeploy"),
 	} {
 		t.Run(file, func(t *testing.T) {
 			var got []PipelineActionEvent

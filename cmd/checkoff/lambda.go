@@ -71,7 +71,7 @@ func lambdaHandler(rt *runtime) *webhook.Lambda {
 			}
 			_, err := rt.gate.HandleActionEvent(ctx, release.ActionEvent{
 				Pipeline: ev.Pipeline, ExecutionID: ev.ExecutionID, Stage: ev.Stage,
-				Action: ev.Action, State: ev.State, Category: ev.Category,
+				Action: ev.Action, State: ev.State, Category: ev.Type.Category,
 			})
 			return err
 		},
