@@ -193,10 +193,14 @@ type (
 		Checklists  []jsonChecklist `json:"checklists"`
 	}
 	jsonChecklist struct {
-		Name         string     `json:"name"`
-		Status       string     `json:"status"`
-		Ticked       int        `json:"ticked"`
-		Total        int        `json:"total"`
+		Name   string `json:"name"`
+		Scope  string `json:"scope"` // section | body
+		Status string `json:"status"`
+		Ticked int    `json:"ticked"`
+		Total  int    `json:"total"`
+		// Select, for a pick-N group only: complete when exactly this many
+		// boxes are ticked.
+		Select       int        `json:"select,omitempty"`
 		Items        []jsonItem `json:"items"`
 		MissingItems []string   `json:"missing_items"`
 	}
@@ -213,8 +217,9 @@ func writeJSON(w io.Writer, results []checklist.Result) error {
 	for _, r := range results {
 		rep.Complete = rep.Complete && r.Status == checklist.Complete
 		c := jsonChecklist{
-			Name: r.Checklist.Name, Status: r.Status.String(), Ticked: r.Ticked, Total: r.Total,
-			Items: make([]jsonItem, 0, len(r.Items)), MissingItems: append([]string{}, r.MissingItems...),
+			Name: r.Checklist.Name, Scope: string(r.Checklist.Scope), Status: r.Status.String(), Ticked: r.Ticked, Total: r.Total,
+			Select: r.Select,
+			Items:  make([]jsonItem, 0, len(r.Items)), MissingItems: append([]string{}, r.MissingItems...),
 		}
 		for _, it := range r.Items {
 			c.Items = append(c.Items, jsonItem{Text: it.Text, Checked: it.Checked, Optional: it.Optional, Line: it.Line})
@@ -240,8 +245,16 @@ func writeTable(w io.Writer, results []checklist.Result) {
 			fmt.Fprintf(w, "%s  %-10s  no heading %q\n", name, r.Status, r.Checklist.Heading)
 			continue
 		}
-		fmt.Fprintf(w, "%s  %-10s  %d/%d\n", name, r.Status, r.Ticked, r.Total)
-		if r.Total == 0 {
+		switch {
+		case r.Select > 0:
+			fmt.Fprintf(w, "%s  %-10s  %d ticked, pick exactly %d\n", name, r.Status, r.Ticked, r.Select)
+		default:
+			fmt.Fprintf(w, "%s  %-10s  %d/%d\n", name, r.Status, r.Ticked, r.Total)
+		}
+		switch {
+		case r.Checklist.Scope == checklist.BodyScope && len(r.Items) == 0:
+			fmt.Fprintf(w, "  no tasks outside the other checklists' sections\n")
+		case r.Total == 0 && r.Heading != nil:
 			fmt.Fprintf(w, "  line %d: section has no box to tick\n", r.Heading.Line)
 		}
 		extra := make(map[string]bool, len(r.ExtraItems))
@@ -250,6 +263,8 @@ func writeTable(w io.Writer, results []checklist.Result) {
 		}
 		for _, it := range r.Items {
 			switch {
+			case r.Select > 0 && !it.Checked && !it.Optional:
+				// A choice of a pick-N group need not be ticked.
 			case !it.Counted && it.Reason != "":
 				fmt.Fprintf(w, "  line %d: %s (%s)\n", it.Line, it.Text, it.Reason)
 			case extra[it.Text]:

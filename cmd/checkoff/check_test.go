@@ -55,6 +55,12 @@ func TestCheck(t *testing.T) {
 		"template_config_error":    {args: []string{"--config", "checkoff.yml", "--template", "template_ok.md"}, code: exitUsage},
 		"template_not_found":       {args: []string{"--template", "nope.md"}, code: exitUsage},
 		"template_from_stdin_body": {args: []string{"--template", "-"}, stdin: string(incomplete), code: exitFail},
+		"body_scope":               {args: []string{"--config", "body.yml", "body.md"}, code: exitFail},
+		"body_scope_json":          {args: []string{"--config", "body.yml", "--json", "body.md"}, code: exitFail},
+		"body_no_tasks":            {args: []string{"--config", "body.yml", "no_tasks.md"}, code: exitOK},
+		"body_no_tasks_json":       {args: []string{"--config", "body.yml", "--json", "no_tasks.md"}, code: exitOK},
+		"body_template":            {args: []string{"--config", "body.yml", "--template", "body_template.md"}, code: exitOK},
+		"body_template_ticked":     {args: []string{"--config", "body.yml", "--template", "body.md"}, code: exitFail},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -113,7 +119,7 @@ func TestCheckJSONShape(t *testing.T) {
 		"complete": false, "attribution": false,
 		"checklists": []any{
 			map[string]any{
-				"name": "Author Checklist", "status": "incomplete", "ticked": 3.0, "total": 4.0,
+				"name": "Author Checklist", "scope": "section", "status": "incomplete", "ticked": 3.0, "total": 4.0,
 				"items": []any{
 					map[string]any{"text": "Do the changes implement the correct feature?", "checked": true, "optional": false, "line": 2.0},
 					map[string]any{"text": "Did you implement and update your Unit Tests?", "checked": true, "optional": false, "line": 3.0},
@@ -124,7 +130,7 @@ func TestCheckJSONShape(t *testing.T) {
 				"missing_items": []any{},
 			},
 			map[string]any{
-				"name": "Reviewer Checklist", "status": "missing", "ticked": 0.0, "total": 0.0,
+				"name": "Reviewer Checklist", "scope": "section", "status": "missing", "ticked": 0.0, "total": 0.0,
 				"items": []any{}, "missing_items": []any{},
 			},
 		},
