@@ -6,11 +6,19 @@ PORT      ?= 3000
 FUZZTIME  ?= 5s
 BENCHTIME ?= 1s
 LAMBDA_ZIP := bin/checkoff-lambda.zip
+# The release file the zip ships; pass the same file to serverless as
+# --param=releases=FILE (serverless.yml derives its grants from it).
+RELEASES  ?= contrib/releases.yml
+# What `checkoff version` prints (cmd/checkoff's main.version and
+# main.commit); releases are built from their tag (docs/releasing.md).
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT    ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+LDFLAGS   := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 
 export SLS_TELEMETRY_DISABLED := 1
 export SLS_NOTIFICATIONS_MODE := off
 
-.PHONY: all run test bench fuzz load lambda tools node-tools apt-tools cfn-lint-tool vet clean
+.PHONY: all run test bench fuzz load lambda dist tools node-tools apt-tools zip-tool cfn-lint-tool vet clean
 
 # AWS's CloudFormation linter; deploy/ and contrib/ tests run it on the
 # packaged serverless.yml and contrib/pipeline.yml (deploy.CfnLintVersion).
@@ -51,15 +59,28 @@ load: node-tools
 	CHECKOFF_LOAD=1 $(GO) test -count=1 -run '^TestLoad$$' -v -timeout 10m ./cmd/checkoff/
 
 ## lambda: bin/checkoff-lambda.zip holding the arm64 `bootstrap` for provided.al2023
-lambda: apt-tools
+## and the release file RELEASES (default contrib/releases.yml) as releases.yml
+lambda: zip-tool
+	@test -f "$(RELEASES)" || { echo "RELEASES=$(RELEASES): no such file" >&2; exit 1; }
 	@mkdir -p bin/lambda
-	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -trimpath -tags lambda.norpc -ldflags='-s -w' -o bin/lambda/bootstrap ./cmd/checkoff
-	@cp contrib/releases.yml bin/lambda/releases.yml
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -trimpath -tags lambda.norpc -ldflags='$(LDFLAGS)' -o bin/lambda/bootstrap ./cmd/checkoff
+	@cp "$(RELEASES)" bin/lambda/releases.yml
 	@touch -t 202001010000 bin/lambda/bootstrap bin/lambda/releases.yml
 	@rm -f $(LAMBDA_ZIP) && cd bin/lambda && zip -q -X -D ../checkoff-lambda.zip bootstrap releases.yml
 	@ls -l $(LAMBDA_ZIP)
 
-tools: node-tools apt-tools cfn-lint-tool
+## dist: the release artifacts of VERSION in dist/: the Lambda zip (with the
+## example release file) and its SHA-256 checksum (docs/releasing.md)
+dist:
+	@case "$(VERSION)" in v[0-9]*.[0-9]*.[0-9]*) ;; *) echo "dist: VERSION=$(VERSION) is not a release tag (vX.Y.Z)" >&2; exit 1;; esac
+	@case "$(VERSION)" in *-dirty) echo "dist: the working tree has uncommitted changes" >&2; exit 1;; esac
+	$(MAKE) lambda RELEASES=contrib/releases.yml
+	@mkdir -p dist
+	cp $(LAMBDA_ZIP) dist/checkoff-lambda-$(VERSION)-arm64.zip
+	cd dist && sha256sum checkoff-lambda-$(VERSION)-arm64.zip > checkoff-lambda-$(VERSION)-arm64.zip.sha256
+	@cat dist/checkoff-lambda-$(VERSION)-arm64.zip.sha256
+
+tools: node-tools apt-tools zip-tool cfn-lint-tool
 	$(GO) mod download
 
 # cfn-lint is a Python tool: not installed from here (make has no business
@@ -77,11 +98,16 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	@touch $@
 
-# cmark-gfm is the reference renderer for the differential parser test; zip
-# packs the Lambda artifact.
+# cmark-gfm is the reference renderer for the differential parser test, so
+# only tests need it; zip packs the Lambda artifact, which `make lambda`
+# needs and nothing else.
 apt-tools:
-	@command -v cmark-gfm >/dev/null && command -v zip >/dev/null || { \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq cmark-gfm zip; }
+	@command -v cmark-gfm >/dev/null || { \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq cmark-gfm; }
+
+zip-tool:
+	@command -v zip >/dev/null || { \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq zip; }
 
 clean:
-	rm -rf bin .checkoff node_modules/.installed
+	rm -rf bin dist .checkoff node_modules/.installed
