@@ -63,6 +63,12 @@ func (d *DryRun) Commits(context.Context, string, string, string, string) ([]Com
 	return nil, true, nil
 }
 
+// ChangedFiles cannot be answered offline: a push resets every
+// path-scoped checklist.
+func (d *DryRun) ChangedFiles(context.Context, string, string, string, string) ([]string, bool, error) {
+	return nil, false, nil
+}
+
 // Files cannot be answered offline: every path-scoped checklist applies.
 func (d *DryRun) Files(context.Context, string, string, int) ([]string, bool, error) {
 	return nil, false, nil

@@ -164,21 +164,32 @@ type judgement struct {
 	complete bool
 	holding  []string
 	reviewer []string
-	facts    []*checklist.Facts // per config, as gathered
+	facts    []gathered // per config
 }
 
-// gathered are the facts a judgement of pr needs beyond the ledger, read
-// before judging: the write permission of everyone whose tick or waiver
-// could count, and the head's contributors and reviewable commits.
-func (a *App) gather(ctx context.Context, gh GitHub, pr PR, rc repoConfig, l ledger) (*checklist.Facts, error) {
+// gathered are the facts a judgement needs beyond the PR, read before
+// judging: checklist facts (ledger, permissions, contributors, reviewable
+// commits) and, for path-scoped checklists, the PR's files and the pushes
+// that reset each.
+type gathered struct {
+	facts  *checklist.Facts
+	files  *fileList            // nil: no path-scoped checklist
+	resets map[string]time.Time // per path-scoped checklist
+}
+
+// gather reads the facts a judgement of pr under rc needs beyond the
+// ledger: the write permission of everyone whose tick or waiver could
+// count, the head's contributors and reviewable commits, and the PR's files
+// when a checklist is path-scoped.
+func (a *App) gather(ctx context.Context, gh GitHub, pr PR, rc repoConfig, l ledger) (gathered, error) {
 	if rc.cfg == nil {
-		return nil, nil
+		return gathered{}, nil
 	}
 	canWrite := map[string]bool{}
 	for _, login := range l.people(pr, rc.cfg) {
 		p, err := gh.Permission(ctx, pr.Owner, pr.Repo, login)
 		if err != nil {
-			return nil, err
+			return gathered{}, err
 		}
 		canWrite[strings.ToLower(login)] = p == "admin" || p == "write" || p == "maintain"
 	}
@@ -186,11 +197,19 @@ func (a *App) gather(ctx context.Context, gh GitHub, pr PR, rc repoConfig, l led
 	if slices.ContainsFunc(rc.cfg.Checklists, func(c checklist.Checklist) bool { return c.TickedBy == checklist.Reviewer }) {
 		h, err := a.headFacts(ctx, gh, pr, l)
 		if err != nil {
-			return nil, err
+			return gathered{}, err
 		}
 		head = &h
 	}
-	return facts(pr, rc.cfg, l, canWrite, head), nil
+	g := gathered{facts: facts(pr, rc.cfg, l, canWrite, head)}
+	if hasPaths(rc.cfg) {
+		f, err := a.prFiles(ctx, gh, pr, l)
+		if err != nil {
+			return gathered{}, err
+		}
+		g.files, g.resets = &f, pathResets(rc.cfg, l)
+	}
+	return g, nil
 }
 
 // headFacts returns what is known of pr's head commit, reading it from
@@ -275,7 +294,7 @@ func readHead(ctx context.Context, gh GitHub, pr PR, base string) (headRecord, e
 // judgeAll gathers the facts for each config in force and judges pr under
 // each: complete only when complete under all (see configsFor).
 func (a *App) judgeAll(ctx context.Context, gh GitHub, pr PR, rcs []repoConfig, l ledger) (judgement, error) {
-	all := make([]*checklist.Facts, len(rcs))
+	all := make([]gathered, len(rcs))
 	for i, rc := range rcs {
 		f, err := a.gather(ctx, gh, pr, rc, l)
 		if err != nil {
@@ -288,7 +307,7 @@ func (a *App) judgeAll(ctx context.Context, gh GitHub, pr PR, rcs []repoConfig, 
 
 // judgeWith is judge over every config in force, with gathered facts: the
 // first incomplete judgement stands, holding what all of them hold.
-func judgeWith(pr PR, rcs []repoConfig, all []*checklist.Facts, at time.Time) judgement {
+func judgeWith(pr PR, rcs []repoConfig, all []gathered, at time.Time) judgement {
 	var out judgement
 	for i, rc := range rcs {
 		j := judge(pr, rc, all[i], at)
@@ -311,7 +330,7 @@ func judgeWith(pr PR, rcs []repoConfig, all []*checklist.Facts, at time.Time) ju
 }
 
 // judge evaluates pr against one config and its facts. It is pure.
-func judge(pr PR, rc repoConfig, facts *checklist.Facts, at time.Time) judgement {
+func judge(pr PR, rc repoConfig, g gathered, at time.Time) judgement {
 	if rc.parseErr != nil {
 		var j judgement
 		for _, c := range checklist.DefaultConfig().Checklists {
@@ -347,9 +366,13 @@ func judge(pr PR, rc repoConfig, facts *checklist.Facts, at time.Time) judgement
 		j.holding = []string{"@" + pr.Author + " is in skip_authors"}
 		return j
 	}
-	results := checklist.Evaluate(checklist.Parse([]byte(pr.Body)), cfg, facts)
+	results := evaluateScoped(checklist.Parse([]byte(pr.Body)), cfg, g)
 	j := judgement{complete: len(results) > 0}
 	for _, r := range results {
+		if c := r.Checklist; len(c.Paths) > 0 && g.files != nil && !g.files.matches(c.Paths) {
+			j.runs = append(j.runs, notRequiredRun(c, *g.files, pr.HeadSHA, at))
+			continue
+		}
 		run := resultRun(r, cfg, pr.HeadSHA, at)
 		if rc.source != "" {
 			run.Summary += "\n_Rules: " + rc.source + "._\n"
@@ -368,6 +391,40 @@ func judge(pr PR, rc repoConfig, facts *checklist.Facts, at time.Time) judgement
 		}
 	}
 	return j
+}
+
+// evaluateScoped is checklist.Evaluate, except that each path-scoped
+// checklist is judged with the pushes that reset it: the latest push that
+// changed a file it covers, not the latest push.
+func evaluateScoped(doc *checklist.Document, cfg *checklist.Config, g gathered) []checklist.Result {
+	results := checklist.Evaluate(doc, cfg, g.facts)
+	if g.facts == nil || !cfg.ResetReviewerOnPush || len(g.resets) == 0 {
+		return results
+	}
+	for i, c := range cfg.Checklists {
+		if at, ok := g.resets[c.Name]; ok && i < len(results) {
+			f := *g.facts
+			f.ResetAt = at
+			// The whole config is evaluated, so a body checklist still
+			// sees which boxes the others' sections hold.
+			results[i] = checklist.Evaluate(doc, cfg, &f)[i]
+		}
+	}
+	return results
+}
+
+// notRequiredRun is a path-scoped checklist's run when no changed file
+// matches its paths: it passes, so branch protection may require it on
+// every PR.
+func notRequiredRun(c checklist.Checklist, files fileList, sha string, at time.Time) CheckRun {
+	globs := make([]string, len(c.Paths))
+	for i, p := range c.Paths {
+		globs[i] = mdEscape(p)
+	}
+	return CheckRun{Name: c.Name, HeadSHA: sha, Conclusion: "success", At: at, Recheck: true,
+		Title: "not required: no changed file matches",
+		Summary: fmt.Sprintf("This checklist applies when the pull request changes a file matching %s; none of its %d changed files does.\n",
+			strings.Join(globs, ", "), len(files.Files))}
 }
 
 // holding names what keeps an incomplete checklist from passing.

@@ -85,17 +85,29 @@ func (a *App) Edited(ctx context.Context, pr PR, oldBody string, by Actor) error
 	return a.process(ctx, a.github(pr.Installation), d)
 }
 
-// Pushed notes a new head commit pushed by sender and evaluates on it. A
-// push resets reviewer ticks and waivers (reset_reviewer_on_push) and makes
-// its sender a contributor, unless it is GitHub's "Update branch" merge of
-// the base into the previous head, which changes nothing a reviewer
-// approved.
+// Pushed is PushedFrom with the previous head unknown: every path-scoped
+// checklist is reset (fail closed).
 func (a *App) Pushed(ctx context.Context, pr PR, sender Actor) error {
+	return a.PushedFrom(ctx, pr, sender, "")
+}
+
+// PushedFrom notes a new head commit pushed by sender over before (the
+// synchronize's "before") and evaluates on it. A push resets reviewer ticks
+// and waivers (reset_reviewer_on_push) and makes its sender a contributor,
+// unless it is GitHub's "Update branch" merge of the base into the previous
+// head, which changes nothing a reviewer approved. A path-scoped checklist
+// is reset only by a push that changes a file it covers.
+func (a *App) PushedFrom(ctx context.Context, pr PR, sender Actor, before string) error {
 	gh := a.github(pr.Installation)
 	h, err := readHead(ctx, gh, pr, pr.Base)
 	var fixed []store.Record
 	if err != nil || !h.UpdateMerge {
 		fixed = append(fixed, pushRecord(pr, pr.UpdatedAt))
+		at, aerr := pushAtRecord(pr, pr.UpdatedAt, nil)
+		if aerr != nil {
+			return aerr
+		}
+		fixed = append(fixed, at)
 		if sender.Login != "" && !sender.Bot {
 			fixed = append(fixed, pusherRecord(pr, sender.Login, pr.UpdatedAt))
 		}
@@ -113,7 +125,11 @@ func (a *App) Pushed(ctx context.Context, pr PR, sender Actor) error {
 		return err
 	}
 	fixed = append(fixed, rec)
-	return a.process(ctx, gh, delivery{event: pr, fixed: fixed})
+	d := delivery{event: pr, fixed: fixed}
+	if !h.UpdateMerge {
+		d.changes = func(rc repoConfig) ([]store.Record, error) { return a.pushFiles(ctx, gh, pr, before, rc) }
+	}
+	return a.process(ctx, gh, d)
 }
 
 // sameStructure reports whether two bodies have the same headings and boxes

@@ -348,3 +348,69 @@ func TestSharedConfig(t *testing.T) {
 		})
 	}
 }
+
+// TestPathScoped: a checklist with paths applies only when the PR changes a
+// matching file (else its run passes, "not required"), and a push resets
+// its reviewer ticks only when the push changes a matching file.
+func TestPathScoped(t *testing.T) {
+	ctx := context.Background()
+	const scoped = `checklists:
+  - name: Review
+    ticked_by: reviewer
+  - name: Docs
+    ticked_by: reviewer
+    paths: ["docs/**"]
+`
+	docsBody := body("xx", "..") + "\n## Docs\n- [ ] Spelling checked\n"
+	ticked := strings.Replace(body("xx", "xx"), "", "", 1) + "\n## Docs\n- [x] Spelling checked\n"
+	setup := func(t *testing.T, files []string) *rig {
+		r := newRig(t)
+		r.gh.ConfigValue["refs/heads/dev"] = scoped
+		r.gh.FilesValue = files
+		must(t, r.app.Opened(ctx, pr(docsBody, 0), alice))
+		return r
+	}
+	t.Run("no changed file matches", func(t *testing.T) {
+		r := setup(t, []string{"src/export.go"})
+		r.want(t, "Docs", head, "success", "not required: no changed file matches")
+		r.want(t, "Review", head, "failure", "")
+	})
+	t.Run("a changed file matches", func(t *testing.T) {
+		r := setup(t, []string{"src/export.go", "docs/csv.md"})
+		r.want(t, "Docs", head, "failure", "Docs: 0 of 1 ticked")
+	})
+	t.Run("the files cannot all be listed", func(t *testing.T) {
+		r := newRig(t)
+		r.gh.ConfigValue["refs/heads/dev"] = scoped
+		r.gh.FilesValue, r.gh.FilesIncomplete = []string{"src/export.go"}, true
+		must(t, r.app.Opened(ctx, pr(docsBody, 0), alice))
+		r.want(t, "Docs", head, "failure", "Docs: 0 of 1 ticked")
+	})
+	for name, tc := range map[string]struct {
+		pushed []string
+		docs   string
+	}{
+		"a push that changes no matching file keeps its ticks": {[]string{"src/export.go"}, "success"},
+		"a push that changes a matching file resets them":      {[]string{"docs/csv.md"}, "failure"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			r := setup(t, []string{"src/export.go", "docs/csv.md"})
+			must(t, r.app.Edited(ctx, pr(ticked, time.Minute), docsBody, bob))
+			r.want(t, "Docs", head, "success", "")
+			r.gh.ChangedFilesValue = map[string][]string{newHead: tc.pushed}
+			p := pr(ticked, 2*time.Minute)
+			p.HeadSHA = newHead
+			must(t, r.app.PushedFrom(ctx, p, alice, head))
+			r.want(t, "Docs", newHead, tc.docs, "")
+			r.want(t, "Review", newHead, "failure", "Review: 0 of 2 ticked") // not path-scoped: every push resets it
+		})
+	}
+	t.Run("a push whose previous head is unknown resets them", func(t *testing.T) {
+		r := setup(t, []string{"docs/csv.md"})
+		must(t, r.app.Edited(ctx, pr(ticked, time.Minute), docsBody, bob))
+		p := pr(ticked, 2*time.Minute)
+		p.HeadSHA = newHead
+		must(t, r.app.Pushed(ctx, p, alice))
+		r.want(t, "Docs", newHead, "failure", "")
+	})
+}

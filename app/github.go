@@ -37,6 +37,10 @@ type GitHub interface {
 	// with a commit (for a re-run of the release gate's check on a merge
 	// commit); Owner and Repo are each PR's base repository.
 	PullRequestsWithCommit(ctx context.Context, owner, repo, sha string) ([]PR, error)
+	// ChangedFiles lists the paths changed between two commits (a push's
+	// before and after); complete is false when GitHub's list (300 files)
+	// was cut short.
+	ChangedFiles(ctx context.Context, owner, repo, base, head string) (files []string, complete bool, err error)
 	// Files lists the paths a pull request changes (GitHub lists 3,000 at
 	// most); complete is false when there were more.
 	Files(ctx context.Context, owner, repo string, number int) (files []string, complete bool, err error)
@@ -350,4 +354,19 @@ func (g *restGitHub) Files(ctx context.Context, owner, repo string, number int) 
 		opts.Page = resp.NextPage
 	}
 	return out, false, nil
+}
+
+// maxCompareFiles is how many files GitHub lists in a comparison.
+const maxCompareFiles = 300
+
+func (g *restGitHub) ChangedFiles(ctx context.Context, owner, repo, base, head string) ([]string, bool, error) {
+	cmp, _, err := g.client.Repositories.CompareCommits(ctx, owner, repo, base, head, &github.ListOptions{PerPage: 1})
+	if err != nil {
+		return nil, false, fmt.Errorf("compare %s...%s of %s/%s: %w", base, head, owner, repo, err)
+	}
+	var out []string
+	for _, f := range cmp.Files {
+		out = append(out, f.GetFilename())
+	}
+	return out, len(out) < maxCompareFiles, nil
 }

@@ -27,8 +27,10 @@ import (
 //	pr                  newest pull request state seen          updated_at
 //	dismissed:<id>      a dismissed review: its ticks never     1
 //	                    count again, whatever arrives later
-//	head:<sha>          facts of a head commit: contributors,   1
+//	head:<sha>@<base>   facts of a head commit: contributors,   1
 //	                    the heads a review of it stays valid on
+//	push@<nanos>        one push and the files it changed       see paths.go
+//	files:<sha>         the files the PR changes at a head      1
 //
 // The partition is keyed by the repository's ID, which GitHub never
 // reuses: a repository renamed, or deleted and created again under the
@@ -179,7 +181,9 @@ type ledger struct {
 	pushers   []string
 	dismissed map[int64]bool
 	heads     map[string]headRecord
-	pr        prRecord // newest state seen; valid when prVersion > 0
+	pushes    []pushEntry         // every push, for path-scoped resets
+	files     map[string]fileList // the PR's files by head commit
+	pr        prRecord            // newest state seen; valid when prVersion > 0
 	prVersion int64
 }
 
@@ -191,6 +195,7 @@ func (a *App) loadLedger(ctx context.Context, pr PR) (ledger, error) {
 	l := ledger{
 		ticks: make(map[string]tickRecord, len(recs)), waivers: map[string]tickRecord{},
 		versions: make(map[string]int64, len(recs)), dismissed: map[int64]bool{}, heads: map[string]headRecord{},
+		files: map[string]fileList{},
 	}
 	decode := func(r store.Record, v any) error {
 		if err := json.Unmarshal(r.Data, v); err != nil {
@@ -200,6 +205,12 @@ func (a *App) loadLedger(ctx context.Context, pr PR) (ledger, error) {
 	}
 	for _, r := range recs {
 		l.versions[r.SK] = r.Version
+		if ok, err := l.decodePathRecord(r); ok {
+			if err != nil {
+				return ledger{}, fmt.Errorf("decode ledger record %q of %s: %w", r.SK, pr, err)
+			}
+			continue
+		}
 		switch {
 		case r.SK == pushSK:
 			l.lastPush = time.Unix(0, r.Version).UTC()
@@ -286,13 +297,13 @@ func (l ledger) movedSince(old ledger) bool {
 
 // digest identifies the ledger's content by every record's sort key and
 // version: each record's version only grows, so two reads with the same
-// digest saw the same ledger. Head facts are left out: they are written
-// once per commit by whichever judgement reads them first, and every
-// judgement of that commit reads the same.
+// digest saw the same ledger. Head facts and file lists are left out: they
+// are written once per commit by whichever judgement reads them first, and
+// every judgement of that commit reads the same.
 func (l ledger) digest() string {
 	keys := make([]string, 0, len(l.versions))
 	for k := range l.versions {
-		if !strings.HasPrefix(k, headPfx) {
+		if !strings.HasPrefix(k, headPfx) && !strings.HasPrefix(k, filesPfx) {
 			keys = append(keys, k)
 		}
 	}

@@ -367,6 +367,33 @@ func (s *Server) listFiles(req *request) response {
 	return withLink(response{status: http.StatusOK, body: items}, link)
 }
 
+// maxCompareFiles is how many files GitHub lists in a comparison at most.
+const maxCompareFiles = 300
+
+// compareFiles are the files the commits ahead change, each once, sorted,
+// at most maxCompareFiles, as GitHub lists them in a comparison.
+func (s *Server) compareFiles(rs *repoState, ahead []*Commit, head string) []any {
+	seen := map[string]bool{}
+	var names []string
+	for _, c := range ahead {
+		for _, f := range c.Files {
+			if !seen[f] {
+				seen[f] = true
+				names = append(names, f)
+			}
+		}
+	}
+	sort.Strings(names)
+	out := []any{}
+	for _, f := range names {
+		if len(out) == maxCompareFiles {
+			break
+		}
+		out = append(out, s.diffEntry(rs, &PullRequest{HeadSHA: head}, f))
+	}
+	return out
+}
+
 // maxPullFiles is how many files GitHub lists for a pull request at most.
 const maxPullFiles = 3000
 
@@ -453,7 +480,7 @@ func (s *Server) compare(req *request) response {
 		"diff_url": html + ".diff", "patch_url": html + ".patch",
 		"base_commit": s.commit(rs, rs.commits[baseSHA]), "merge_base_commit": mb,
 		"status": status, "ahead_by": len(ahead), "behind_by": behind, "total_commits": len(ahead),
-		"commits": commits, "files": []any{},
+		"commits": commits, "files": s.compareFiles(rs, ahead, headSHA),
 	}}, link)
 }
 

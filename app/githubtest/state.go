@@ -36,6 +36,9 @@ type Commit struct {
 	// Verified marks a commit whose signature GitHub verified (GitHub signs
 	// the commits it makes itself).
 	Verified bool
+	// Files are the paths the commit changes (a compare lists the union
+	// over the commits it spans).
+	Files []string
 }
 
 // PullRequest is a pull request. Zero fields get GitHub-like defaults in
@@ -224,6 +227,7 @@ func (s *Server) AddCommit(repo string, c Commit) {
 		c.Message = "Commit " + c.SHA[:7]
 	}
 	c.Parents = append([]string(nil), c.Parents...)
+	c.Files = append([]string(nil), c.Files...)
 	rs.commits[c.SHA] = &c
 }
 

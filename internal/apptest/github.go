@@ -39,9 +39,11 @@ type GitHub struct {
 	PullsWithCommitValue map[string][]app.PR
 	// FilesValue are the paths the pull request changes; FilesIncomplete
 	// marks the list cut at GitHub's limit.
-	FilesValue          []string
-	FilesIncomplete     bool
-	FilesError          error
+	FilesValue      []string
+	FilesIncomplete bool
+	FilesError      error
+	// ChangedFilesValue, by head, are the files a push to it changed.
+	ChangedFilesValue   map[string][]string
 	ReviewValue         map[int64]app.Review
 	ReviewError         error
 	CreateCheckRunError error
@@ -154,6 +156,12 @@ func (g *GitHub) PullRequest(_ context.Context, owner, repo string, number int) 
 func (g *GitHub) PullRequestsWithCommit(_ context.Context, _, _, sha string) ([]app.PR, error) {
 	g.count("PullRequestsWithCommit")
 	return g.PullsWithCommitValue[sha], nil
+}
+
+// ChangedFiles answers ChangedFilesValue[head].
+func (g *GitHub) ChangedFiles(_ context.Context, _, _, _, head string) ([]string, bool, error) {
+	g.count("ChangedFiles")
+	return g.ChangedFilesValue[head], true, nil
 }
 
 // Files answers FilesValue, or FilesError.

@@ -1,0 +1,168 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/checkoff-app/checkoff/app/store"
+	"github.com/checkoff-app/checkoff/checklist"
+)
+
+// Path-scoped checklists (paths: [glob, ...]) apply only when the pull
+// request changes a matching file, and a push resets their reviewer ticks
+// only when the push changes one. Their facts live in the ledger beside the
+// others:
+//
+//	push@<nanos>   one push: the files it changed, when read (version
+//	               2·nanos without the files, 2·nanos+1 with them)
+//	files:<sha>    the files the PR changes, read once per head commit
+const (
+	pushAtPfx = "push@"
+	filesPfx  = "files:"
+)
+
+// fileList is a list of changed files; Complete is false when GitHub's
+// list was cut short (or the files could not be read), so that any glob
+// may match.
+type fileList struct {
+	Files    []string `json:"files,omitempty"`
+	Complete bool     `json:"complete,omitempty"`
+}
+
+// matches reports whether any file matches any glob; an incomplete list
+// matches everything (fail closed: the checklist applies, the push resets).
+func (f fileList) matches(globs []string) bool {
+	if !f.Complete {
+		return true
+	}
+	return slices.ContainsFunc(f.Files, func(file string) bool {
+		return slices.ContainsFunc(globs, func(g string) bool { return checklist.MatchPath(g, file) })
+	})
+}
+
+// pushEntry is one push as the ledger keeps it.
+type pushEntry struct {
+	at    time.Time
+	files *fileList // nil: not read
+}
+
+// pushAtRecord notes a push at at; files, when read, are what it changed.
+func pushAtRecord(pr PR, at time.Time, files *fileList) (store.Record, error) {
+	v, data := at.UnixNano()*2, []byte("{}")
+	if files != nil {
+		var err error
+		if data, err = json.Marshal(files); err != nil {
+			return store.Record{}, fmt.Errorf("encode files of a push to %s: %w", pr, err)
+		}
+		v++
+	}
+	return store.Record{PK: ledgerPK(pr), SK: pushAtPfx + strconv.FormatInt(at.UnixNano(), 10), Version: v, Data: data}, nil
+}
+
+// hasPaths reports whether cfg has a path-scoped checklist.
+func hasPaths(cfg *checklist.Config) bool {
+	return cfg != nil && slices.ContainsFunc(cfg.Checklists, func(c checklist.Checklist) bool { return len(c.Paths) > 0 })
+}
+
+// pushFiles reads what a push from before to pr's head changed, when the
+// config in force has path-scoped checklists; the record replaces the
+// push's record without files.
+func (a *App) pushFiles(ctx context.Context, gh GitHub, pr PR, before string, rc repoConfig) ([]store.Record, error) {
+	if !hasPaths(rc.cfg) {
+		return nil, nil
+	}
+	files := &fileList{}
+	if commitSHA.MatchString(before) {
+		got, complete, err := gh.ChangedFiles(ctx, pr.Owner, pr.Repo, before, pr.HeadSHA)
+		if err != nil {
+			return nil, err
+		}
+		files = &fileList{Files: got, Complete: complete}
+	}
+	rec, err := pushAtRecord(pr, pr.UpdatedAt, files)
+	if err != nil {
+		return nil, err
+	}
+	return []store.Record{rec}, nil
+}
+
+// prFiles returns the files pr changes at its head, reading them from
+// GitHub once per head commit and keeping them in the ledger.
+func (a *App) prFiles(ctx context.Context, gh GitHub, pr PR, l ledger) (fileList, error) {
+	if f, ok := l.files[pr.HeadSHA]; ok {
+		return f, nil
+	}
+	got, complete, err := gh.Files(ctx, pr.Owner, pr.Repo, pr.Number)
+	if err != nil {
+		return fileList{}, err
+	}
+	f := fileList{Files: got, Complete: complete}
+	data, err := json.Marshal(f)
+	if err != nil {
+		return fileList{}, fmt.Errorf("encode files of %s: %w", pr, err)
+	}
+	rec := store.Record{PK: ledgerPK(pr), SK: filesPfx + pr.HeadSHA, Version: 1, Data: data}
+	if _, err := a.store.PutIfNewer(ctx, rec); err != nil {
+		return fileList{}, fmt.Errorf("record files of %s: %w", pr, err)
+	}
+	return f, nil
+}
+
+// pathResets is, per path-scoped checklist of cfg, the latest push that
+// changed a file it covers (or whose files are unknown).
+func pathResets(cfg *checklist.Config, l ledger) map[string]time.Time {
+	pushes := l.pushes
+	// A push recorded before pushes kept their files (or whose delivery
+	// failed before it could say): it reset everything.
+	if !l.lastPush.IsZero() && !slices.ContainsFunc(pushes, func(p pushEntry) bool { return p.at.Equal(l.lastPush) }) {
+		pushes = append(pushes, pushEntry{at: l.lastPush})
+	}
+	out := map[string]time.Time{}
+	for _, c := range cfg.Checklists {
+		if len(c.Paths) == 0 {
+			continue
+		}
+		var latest time.Time
+		for _, p := range pushes {
+			if (p.files == nil || p.files.matches(c.Paths)) && p.at.After(latest) {
+				latest = p.at
+			}
+		}
+		out[c.Name] = latest
+	}
+	return out
+}
+
+// decodePathRecord reads a push@ or files: record into l; it reports
+// whether r was one.
+func (l *ledger) decodePathRecord(r store.Record) (bool, error) {
+	switch {
+	case strings.HasPrefix(r.SK, pushAtPfx):
+		nanos, err := strconv.ParseInt(strings.TrimPrefix(r.SK, pushAtPfx), 10, 64)
+		if err != nil {
+			return true, nil // not ours to judge: ignored
+		}
+		p := pushEntry{at: time.Unix(0, nanos).UTC()}
+		if r.Version%2 == 1 {
+			p.files = &fileList{}
+			if err := json.Unmarshal(r.Data, p.files); err != nil {
+				return true, err
+			}
+		}
+		l.pushes = append(l.pushes, p)
+		return true, nil
+	case strings.HasPrefix(r.SK, filesPfx):
+		var f fileList
+		if err := json.Unmarshal(r.Data, &f); err != nil {
+			return true, err
+		}
+		l.files[strings.TrimPrefix(r.SK, filesPfx)] = f
+		return true, nil
+	}
+	return false, nil
+}
