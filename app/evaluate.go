@@ -23,6 +23,8 @@ type PR struct {
 	Base         string
 	BaseSHA      string // the base commit GitHub compared the PR against
 	Author       string
+	AuthorBot    bool     // the author is a bot (a coding agent, a dependency updater)
+	Assignees    []string // for a bot's PR: who answers for it
 	Body         string
 	UpdatedAt    time.Time
 	Merged       bool
@@ -47,11 +49,23 @@ func PRFrom(installation int64, repo *github.Repository, pr *github.PullRequest)
 		Base:         pr.GetBase().GetRef(),
 		BaseSHA:      pr.GetBase().GetSHA(),
 		Author:       pr.GetUser().GetLogin(),
+		AuthorBot:    isBot(pr.GetUser()),
+		Assignees:    logins(pr.Assignees),
 		Body:         pr.GetBody(),
 		UpdatedAt:    pr.GetUpdatedAt().Time,
 		Merged:       pr.GetMerged(),
 		MergeSHA:     pr.GetMergeCommitSHA(),
 	}
+}
+
+func logins(users []*github.User) []string {
+	var out []string
+	for _, u := range users {
+		if l := u.GetLogin(); l != "" && !isBot(u) {
+			out = append(out, l)
+		}
+	}
+	return out
 }
 
 // repoConfig is a repository's config as fetched: a broken file is not an
@@ -374,6 +388,9 @@ func judge(pr PR, rc repoConfig, g gathered, at time.Time) judgement {
 			continue
 		}
 		run := resultRun(r, cfg, pr.HeadSHA, at)
+		if g.facts != nil && g.facts.BotAuthor && len(g.facts.Authors) == 0 && r.Checklist.TickedBy == checklist.Author {
+			run.Summary += fmt.Sprintf("\nThis pull request was opened by @%s, and a bot never ticks for anyone: **assign the person responsible**; their ticks count as the author's.\n", pr.Author)
+		}
 		if rc.source != "" {
 			run.Summary += "\n_Rules: " + rc.source + "._\n"
 		}

@@ -414,3 +414,39 @@ func TestPathScoped(t *testing.T) {
 		r.want(t, "Docs", newHead, "failure", "")
 	})
 }
+
+// TestBotAuthoredPR: a PR a coding agent opened has its assignees as
+// authors: an assignee's ticks count for the author checklist, not the
+// reviewer one; with no assignee the author checklist says to assign one.
+func TestBotAuthoredPR(t *testing.T) {
+	ctx := context.Background()
+	agent := func(b string, at time.Duration, assignees ...string) app.PR {
+		p := pr(b, at)
+		p.Author, p.AuthorBot, p.Assignees = "copilot-swe-agent[bot]", true, assignees
+		return p
+	}
+	t.Run("assigned", func(t *testing.T) {
+		r := newRig(t)
+		must(t, r.app.Opened(ctx, agent(body("..", ".."), 0, "alice"), app.Actor{Login: "copilot-swe-agent[bot]", Bot: true}))
+		must(t, r.app.Edited(ctx, agent(body("xx", "xx"), time.Minute, "alice"), body("..", ".."), alice))
+		r.want(t, "Author", head, "success", "Author: 2 of 2 ticked")
+		run := r.want(t, "Review", head, "failure", "Review: 0 of 2 ticked")
+		if !strings.Contains(run.Summary, "alice, the author") {
+			t.Errorf("assignee's reviewer tick:\n%s", run.Summary)
+		}
+	})
+	t.Run("the agent ticks its own boxes", func(t *testing.T) {
+		r := newRig(t)
+		must(t, r.app.Opened(ctx, agent(body("xx", ".."), 0, "alice"), app.Actor{Login: "copilot-swe-agent[bot]", Bot: true}))
+		r.want(t, "Author", head, "failure", "Author: 0 of 2 ticked")
+	})
+	t.Run("no assignee", func(t *testing.T) {
+		r := newRig(t)
+		must(t, r.app.Opened(ctx, agent(body("..", ".."), 0), app.Actor{Login: "copilot-swe-agent[bot]", Bot: true}))
+		must(t, r.app.Edited(ctx, agent(body("xx", ".."), time.Minute), body("..", ".."), alice))
+		run := r.want(t, "Author", head, "failure", "Author: 0 of 2 ticked")
+		if !strings.Contains(run.Summary, "assign the person responsible") {
+			t.Errorf("summary:\n%s", run.Summary)
+		}
+	})
+}

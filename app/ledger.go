@@ -58,12 +58,13 @@ const (
 // the newer base, body and head, so the check runs it posts are not stale
 // and a retarget cannot be undone by a late delivery.
 type prRecord struct {
-	Body     string `json:"body"`
-	HeadSHA  string `json:"head_sha"`
-	Base     string `json:"base,omitempty"`
-	BaseSHA  string `json:"base_sha,omitempty"`
-	Merged   bool   `json:"merged,omitempty"`
-	MergeSHA string `json:"merge_sha,omitempty"`
+	Body      string   `json:"body"`
+	HeadSHA   string   `json:"head_sha"`
+	Base      string   `json:"base,omitempty"`
+	BaseSHA   string   `json:"base_sha,omitempty"`
+	Assignees []string `json:"assignees,omitempty"`
+	Merged    bool     `json:"merged,omitempty"`
+	MergeSHA  string   `json:"merge_sha,omitempty"`
 }
 
 // itemKeySep separates the checklist name from the item in a checklist item
@@ -259,7 +260,7 @@ func (a *App) loadLedger(ctx context.Context, pr PR) (ledger, error) {
 // the one judged is the delivery's own.
 func (a *App) recordAndLoad(ctx context.Context, pr PR, writes []store.Record) (PR, ledger, error) {
 	if !pr.UpdatedAt.IsZero() {
-		data, err := json.Marshal(prRecord{Body: pr.Body, HeadSHA: pr.HeadSHA, Base: pr.Base, BaseSHA: pr.BaseSHA, Merged: pr.Merged, MergeSHA: pr.MergeSHA})
+		data, err := json.Marshal(prRecord{Body: pr.Body, HeadSHA: pr.HeadSHA, Base: pr.Base, BaseSHA: pr.BaseSHA, Assignees: pr.Assignees, Merged: pr.Merged, MergeSHA: pr.MergeSHA})
 		if err != nil {
 			return pr, ledger{}, fmt.Errorf("encode state of %s: %w", pr, err)
 		}
@@ -286,6 +287,7 @@ func (l ledger) newest(pr PR) PR {
 	if l.pr.Base != "" {
 		pr.Base, pr.BaseSHA = l.pr.Base, l.pr.BaseSHA
 	}
+	pr.Assignees = l.pr.Assignees
 	pr.UpdatedAt = time.Unix(0, l.prVersion).UTC()
 	return pr
 }
@@ -354,8 +356,11 @@ func (l ledger) people(pr PR, cfg *checklist.Config) []string {
 // gathered before.
 func facts(pr PR, cfg *checklist.Config, l ledger, canWrite map[string]bool, head *headRecord) *checklist.Facts {
 	f := &checklist.Facts{
-		Author: pr.Author,
-		Ticks:  make(map[string]checklist.Tick, len(l.ticks)), Waivers: make(map[string]checklist.Tick, len(l.waivers)),
+		Author: pr.Author, BotAuthor: pr.AuthorBot || strings.HasSuffix(strings.ToLower(pr.Author), "[bot]"),
+		Ticks: make(map[string]checklist.Tick, len(l.ticks)), Waivers: make(map[string]checklist.Tick, len(l.waivers)),
+	}
+	if f.BotAuthor {
+		f.Authors = pr.Assignees
 	}
 	if cfg.ResetReviewerOnPush {
 		f.ResetAt = l.lastPush

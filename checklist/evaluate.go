@@ -1,6 +1,7 @@
 package checklist
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -211,15 +212,24 @@ func refuse(rec Tick, cl Checklist, facts *Facts) string {
 	if facts.Author == "" {
 		return ", but " + reasonNoAuthor
 	}
+	isAuthor := strings.EqualFold(rec.By, facts.Author) ||
+		slices.ContainsFunc(facts.Authors, func(a string) bool { return strings.EqualFold(rec.By, a) })
 	switch cl.TickedBy {
 	case Author:
-		if !strings.EqualFold(rec.By, facts.Author) {
+		switch {
+		case facts.BotAuthor && (rec.Bot || isBotLogin(rec.By)):
+			return ", a bot: a bot never ticks for anyone"
+		case facts.BotAuthor && len(facts.Authors) == 0:
+			return ", but the pull request was opened by a bot and has no assignee: assign the person responsible"
+		case facts.BotAuthor && strings.EqualFold(rec.By, facts.Author):
+			return ", a bot: a bot never ticks for anyone"
+		case !isAuthor:
 			return ", not the author"
 		}
 		return ""
 	case Reviewer:
 		switch {
-		case strings.EqualFold(rec.By, facts.Author):
+		case isAuthor:
 			return ", the author"
 		case rec.Bot || isBotLogin(rec.By):
 			return ", a bot"

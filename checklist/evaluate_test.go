@@ -690,3 +690,43 @@ func TestEvaluateContributorsUnknown(t *testing.T) {
 		t.Errorf("not counted with contributors allowed: %s", it.Reason)
 	}
 }
+
+// TestEvaluateBotAuthor: a pull request a bot opened has its assignees as
+// authors: their ticks count for author items, not for reviewer items, and
+// the bot's own never count. Without an assignee nothing counts for the
+// author checklist.
+func TestEvaluateBotAuthor(t *testing.T) {
+	const body = "## Author Checklist\n- [x] Has the author tested changes?\n\n## Reviewer Checklist\n- [x] Are the commit messages appropriate?\n"
+	aKey, rKey := authorKey("Has the author tested changes?"), reviewerKey("Are the commit messages appropriate?")
+	tests := map[string]struct {
+		by        string
+		assignees []string
+		author    bool   // the author item counts
+		reviewer  bool   // the reviewer item counts
+		reason    string // of the author item, when it does not count
+	}{
+		"an assignee ticks":      {by: "amy", assignees: []string{"amy"}, author: true},
+		"another assignee ticks": {by: "ann", assignees: []string{"amy", "ann"}, author: true},
+		"the bot ticks":          {by: "copilot-swe-agent[bot]", assignees: []string{"amy"}, reason: "a bot never ticks"},
+		"a writer ticks":         {by: "rob", assignees: []string{"amy"}, reviewer: true, reason: "not the author"},
+		"no assignee":            {by: "amy", reviewer: true, reason: "assign the person responsible"},
+		"an assignee reviews":    {by: "amy", assignees: []string{"amy"}, author: true},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			tick := Tick{Checked: true, By: tc.by, CanWrite: true, Bot: strings.HasSuffix(tc.by, "[bot]")}
+			facts := &Facts{Author: "copilot-swe-agent[bot]", BotAuthor: true, Authors: tc.assignees,
+				Contributors: map[string]bool{"copilot-swe-agent[bot]": true},
+				Ticks:        map[string]Tick{aKey: tick, rKey: tick}}
+			rs := Evaluate(Parse([]byte(body)), DefaultConfig(), facts)
+			checkInvariants(t, rs, facts)
+			a, r := rs[0].Items[0], rs[1].Items[0]
+			if a.Counted != tc.author || r.Counted != tc.reviewer {
+				t.Errorf("author item counted=%v (%s), reviewer item counted=%v (%s)", a.Counted, a.Reason, r.Counted, r.Reason)
+			}
+			if tc.reason != "" && !strings.Contains(a.Reason, tc.reason) {
+				t.Errorf("author item reason %q lacks %q", a.Reason, tc.reason)
+			}
+		})
+	}
+}

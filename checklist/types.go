@@ -122,6 +122,13 @@ const (
 // attribution: ticks are taken as they stand in the body.
 type Facts struct {
 	Author string // the PR author's login
+	// Authors are more people who count as the author: the assignees of a
+	// pull request a bot (a coding agent) opened. Their ticks count for
+	// author items, and their reviewer ticks do not.
+	Authors []string
+	// BotAuthor: the PR was opened by a bot not in skip_authors. A bot
+	// never ticks for anyone, so author items wait for an assignee.
+	BotAuthor bool
 	// Ticks holds, per item key (ItemResult.Key), the latest recorded change.
 	Ticks map[string]Tick
 	// Waivers holds, per item key, the latest recorded change of the item's
