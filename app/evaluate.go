@@ -350,7 +350,7 @@ func judge(pr PR, rc repoConfig, g gathered, at time.Time) judgement {
 		for _, c := range checklist.DefaultConfig().Checklists {
 			j.runs = append(j.runs, CheckRun{
 				Name: c.Name, HeadSHA: pr.HeadSHA, Conclusion: "failure", At: at,
-				Title:   "checkoff.yml is invalid",
+				Title: "checkoff.yml is invalid", DetailsURL: detailsURL(nil),
 				Summary: fmt.Sprintf("checkoff could not read the repository configuration on `%s`:\n\n```\n%s\n```\n\nFix the file; every checklist check fails until then.", pr.Base, rc.parseErr),
 				Recheck: true,
 			})
@@ -362,7 +362,7 @@ func judge(pr PR, rc repoConfig, g gathered, at time.Time) judgement {
 	if len(cfg.Branches) > 0 && !slices.Contains(cfg.Branches, pr.Base) {
 		var j judgement
 		for _, c := range cfg.Checklists {
-			j.runs = append(j.runs, CheckRun{Name: c.Name, HeadSHA: pr.HeadSHA, Conclusion: "neutral", At: at,
+			j.runs = append(j.runs, CheckRun{Name: c.Name, HeadSHA: pr.HeadSHA, Conclusion: "neutral", At: at, DetailsURL: detailsURL(cfg),
 				Title: "not enforced on " + pr.Base, Summary: fmt.Sprintf("checkoff enforces checklists only on %s.", strings.Join(cfg.Branches, ", "))})
 		}
 		// Not enforced is not checked off: the release gate must not ship it.
@@ -372,7 +372,7 @@ func judge(pr PR, rc repoConfig, g gathered, at time.Time) judgement {
 	if slices.ContainsFunc(cfg.SkipAuthors, func(s string) bool { return strings.EqualFold(s, pr.Author) }) {
 		var j judgement
 		for _, c := range cfg.Checklists {
-			j.runs = append(j.runs, CheckRun{Name: c.Name, HeadSHA: pr.HeadSHA, Conclusion: "success", At: at,
+			j.runs = append(j.runs, CheckRun{Name: c.Name, HeadSHA: pr.HeadSHA, Conclusion: "success", At: at, DetailsURL: detailsURL(cfg),
 				Title: "skipped", Summary: fmt.Sprintf("@%s is in skip_authors: checklists are not required.", pr.Author)})
 		}
 		// Skipping the checklist for a merge is the repository's call; shipping
@@ -384,7 +384,9 @@ func judge(pr PR, rc repoConfig, g gathered, at time.Time) judgement {
 	j := judgement{complete: len(results) > 0}
 	for _, r := range results {
 		if c := r.Checklist; len(c.Paths) > 0 && g.files != nil && !g.files.matches(c.Paths) {
-			j.runs = append(j.runs, notRequiredRun(c, *g.files, pr.HeadSHA, at))
+			run := notRequiredRun(c, *g.files, pr.HeadSHA, at)
+			run.DetailsURL = detailsURL(cfg)
+			j.runs = append(j.runs, run)
 			continue
 		}
 		run := resultRun(r, cfg, pr.HeadSHA, at)
@@ -450,6 +452,11 @@ func holding(r checklist.Result) []string {
 		return []string{r.Checklist.Name + ": section missing"}
 	}
 	var h []string
+	if r.Select > 0 {
+		// A pick-N group holds as a whole: its unticked choices are not
+		// each required.
+		return []string{fmt.Sprintf("%s: pick exactly %d, %d ticked", r.Checklist.Name, r.Select, r.Ticked)}
+	}
 	for _, it := range r.Items {
 		if !it.Optional && !it.Counted {
 			h = append(h, fmt.Sprintf("%s: %s (%s)", r.Checklist.Name, it.Text, it.Reason))
@@ -482,6 +489,7 @@ func (a *App) post(ctx context.Context, gh GitHub, pr PR, runs []CheckRun) error
 // sameRuns reports whether posting b after a would show nothing new.
 func sameRuns(a, b []CheckRun) bool {
 	return slices.EqualFunc(a, b, func(x, y CheckRun) bool {
-		return x.Name == y.Name && x.HeadSHA == y.HeadSHA && x.Conclusion == y.Conclusion && x.Title == y.Title && x.Summary == y.Summary
+		return x.Name == y.Name && x.HeadSHA == y.HeadSHA && x.Conclusion == y.Conclusion && x.Title == y.Title &&
+			x.Summary == y.Summary && x.DetailsURL == y.DetailsURL
 	})
 }

@@ -576,7 +576,7 @@ func (a *App) MergeGroup(ctx context.Context, g MergeGroup) error {
 	if len(numbers) == 0 {
 		var runs []CheckRun
 		for _, name := range names {
-			runs = append(runs, CheckRun{Name: name, HeadSHA: g.HeadSHA, Conclusion: "failure", At: at, Title: "merge queue: pull request unknown",
+			runs = append(runs, CheckRun{Name: name, HeadSHA: g.HeadSHA, Conclusion: "failure", At: at, Title: "merge queue: pull request unknown", DetailsURL: detailsURL(rcs[0].cfg),
 				Summary: fmt.Sprintf("checkoff cannot tell which pull request merge group `%s` holds, so it cannot judge its checklists.", mdEscape(g.HeadRef))})
 		}
 		return a.post(ctx, gh, groupPR, runs)
@@ -615,7 +615,7 @@ func (a *App) MergeGroup(ctx context.Context, g MergeGroup) error {
 	}
 	var runs []CheckRun
 	for _, name := range names {
-		run := CheckRun{Name: name, HeadSHA: g.HeadSHA, Conclusion: "success", At: at}
+		run := CheckRun{Name: name, HeadSHA: g.HeadSHA, Conclusion: "success", At: at, DetailsURL: byName[name][0].run.DetailsURL}
 		var b strings.Builder
 		for _, v := range byName[name] {
 			if rank(v.run.Conclusion) > rank(run.Conclusion) {

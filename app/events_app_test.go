@@ -450,3 +450,41 @@ func TestBotAuthoredPR(t *testing.T) {
 		}
 	})
 }
+
+// TestEveryRunLinksTheRules: runs built outside the checklist results (not
+// enforced, skipped, not required) link details_url too.
+func TestEveryRunLinksTheRules(t *testing.T) {
+	ctx := context.Background()
+	for name, config := range map[string]string{
+		"not enforced": "branches: [main]\ndetails_url: https://wiki.example.com/checklists\n",
+		"skipped":      "skip_authors: [alice]\ndetails_url: https://wiki.example.com/checklists\n",
+		"not required": "checklists:\n  - name: Docs\n    paths: [\"docs/**\"]\ndetails_url: https://wiki.example.com/checklists\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			r := newRig(t)
+			r.gh.ConfigValue["refs/heads/dev"] = config
+			r.gh.FilesValue = []string{"src/a.go"}
+			must(t, r.app.Opened(ctx, pr(body("xx", ".."), 0), alice))
+			for _, run := range r.gh.CheckRuns() {
+				if run.DetailsURL != "https://wiki.example.com/checklists" {
+					t.Errorf("%s (%s): details %q", run.Name, run.Title, run.DetailsURL)
+				}
+			}
+		})
+	}
+}
+
+// TestPickNHolds: a merged PR whose pick-N group is not picked is held with
+// one reason for the group, not one per choice.
+func TestPickNHolds(t *testing.T) {
+	ctx := context.Background()
+	r := newRig(t)
+	r.gh.ConfigValue[base] = "checklists:\n  - name: Type\n    select: 1\n"
+	m := pr("## Type\n- [ ] Feature\n- [ ] Fix\n- [ ] Chore\n", 0)
+	m.Merged, m.MergeSHA = true, merge
+	must(t, r.app.Evaluate(ctx, m))
+	v := r.gate.verdicts[0]
+	if v.Complete || len(v.Holding) != 1 || v.Holding[0] != "Type: pick exactly 1, 0 ticked" {
+		t.Errorf("holding %q", v.Holding)
+	}
+}
