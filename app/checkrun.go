@@ -5,6 +5,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/checkoff-app/checkoff/internal/markdown"
+
 	"github.com/google/go-github/v62/github"
 
 	"github.com/checkoff-app/checkoff/checklist"
@@ -190,11 +192,5 @@ func summary(r checklist.Result) string {
 	return b.String()
 }
 
-// mdEscape keeps item text from the PR body from becoming markup (or
-// mentions) in the check-run summary. "&" is escaped so that an entity in
-// the text (&commat;) cannot render as a character the escaping removed;
-// "~" so that it cannot strike through.
-func mdEscape(s string) string { return mdEscaper.Replace(s) }
-
-var mdEscaper = strings.NewReplacer("\\", "\\\\", "*", "\\*", "_", "\\_", "`", "\\`", "[", "\\[", "]", "\\]", "~", "\\~",
-	"<", "&lt;", ">", "&gt;", "&", "&amp;", "@", "@\u200b", "#", "\\#")
+// mdEscape is the one escaping rule of everything checkoff posts.
+func mdEscape(s string) string { return markdown.Escape(s) }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/checkoff-app/checkoff/internal/markdown"
 )
 
 // GitHub's limits on what the gate posts, in characters. Lengths here are
@@ -18,16 +20,8 @@ const (
 // its text would otherwise push every other box out of the list.
 const maxItemText = 500
 
-// mdEscape keeps text from a PR body from becoming markup in what the gate
-// posts: no mention pings (@ is followed by a zero-width space), no HTML
-// renders, no link, emphasis or issue reference forms. "&" is escaped so
-// that an entity in the text (&commat;) cannot render as a character the
-// escaping removed. It is the rule of the check summaries (mdEscape in
-// package app), kept in step by TestMDEscape.
-func mdEscape(s string) string { return mdEscaper.Replace(s) }
-
-var mdEscaper = strings.NewReplacer("\\", "\\\\", "*", "\\*", "_", "\\_", "`", "\\`", "[", "\\[", "]", "\\]", "~", "\\~",
-	"<", "&lt;", ">", "&gt;", "&", "&amp;", "@", "@\u200b", "#", "\\#")
+// mdEscape is the one escaping rule of everything checkoff posts.
+func mdEscape(s string) string { return markdown.Escape(s) }
 
 // itemText is a box's text as the gate shows it: at most maxItemText
 // characters, on one line, escaped.
