@@ -22,7 +22,7 @@ type Deliveries struct {
 	Now   func() time.Time
 }
 
-func deliveryPK(id string) string { return "delivery#" + id }
+func deliveryPK(id string) string { return store.DeliveryPrefix + id }
 
 // Seen reports whether delivery id was handled successfully before.
 func (d Deliveries) Seen(ctx context.Context, id string) (bool, error) {

@@ -38,9 +38,9 @@ import (
 // ID (none of checkoff's paths builds one) falls back to the name.
 func ledgerPK(pr PR) string {
 	if pr.RepoID != 0 {
-		return fmt.Sprintf("ticks#id:%d#%d", pr.RepoID, pr.Number)
+		return fmt.Sprintf("%sid:%d#%d", store.LedgerPrefix, pr.RepoID, pr.Number)
 	}
-	return fmt.Sprintf("ticks#%s/%s#%d", strings.ToLower(pr.Owner), strings.ToLower(pr.Repo), pr.Number)
+	return fmt.Sprintf("%s%s/%s#%d", store.LedgerPrefix, strings.ToLower(pr.Owner), strings.ToLower(pr.Repo), pr.Number)
 }
 
 const (

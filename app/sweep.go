@@ -42,7 +42,7 @@ type SweepResult struct {
 // partition of its own, like a delivery's handled mark.
 const sweepSK = "sweep"
 
-func sweepPK(guid string) string { return "sweep#" + guid }
+func sweepPK(guid string) string { return store.SweepPrefix + guid }
 
 // sweepRecord is what the store keeps of a redelivered delivery. Its
 // Version counts the redeliveries requested.

@@ -263,7 +263,7 @@ func (d *Dynamo) Delete(ctx context.Context, pk, sk string) error {
 // the same version already stored and writes the missing history item
 // then (repairHistory), stamped with the retry's time.
 const (
-	historyPKPrefix = "history#"
+	historyPKPrefix = HistoryPrefix
 	attrOf          = "of"
 	attrWritten     = "written"
 	attrDelivery    = "delivery"

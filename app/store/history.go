@@ -11,7 +11,7 @@ import (
 // (app's ledgerPK) and a merge's verdict (verdict.PK). They are spelled out
 // here because store is imported by both, not the other way round;
 // cmd/checkoff's audit test pins them against the real key builders.
-var historyPrefixes = []string{"ticks#", "verdict#"}
+var historyPrefixes = []string{LedgerPrefix, VerdictPrefix}
 
 // KeepsHistory reports whether writes to partition pk are kept in the
 // history that [Historian.History] returns.

@@ -46,7 +46,7 @@ type Verdict struct {
 // it in one read and the File store never rewrites a repository's history
 // of merges to record one more.
 func PK(owner, repo, sha string) string {
-	return "verdict#" + strings.ToLower(owner+"/"+repo) + "@" + sha
+	return store.VerdictPrefix + strings.ToLower(owner+"/"+repo) + "@" + sha
 }
 
 const sk = "verdict"

@@ -70,7 +70,7 @@ type (
 
 // ledgerPartition is app's ledgerPK for a repository ID.
 func ledgerPartition(repoID int64, number int) string {
-	return fmt.Sprintf("ticks#id:%d#%d", repoID, number)
+	return fmt.Sprintf("%sid:%d#%d", store.LedgerPrefix, repoID, number)
 }
 
 var prRef = regexp.MustCompile(`^([A-Za-z0-9](?:[A-Za-z0-9-]{0,38})?)/([A-Za-z0-9._-]{1,100})#([1-9][0-9]{0,9})$`)
