@@ -8,6 +8,7 @@ import (
 	"sort"
 	"testing"
 
+	"github.com/checkoff-app/checkoff/handlers"
 	"github.com/checkoff-app/checkoff/webhook"
 )
 
@@ -77,7 +78,7 @@ func TestAppManifest(t *testing.T) {
 
 	// Events: exactly those the dispatcher has handlers for.
 	var handled []string
-	for _, h := range webhook.Handlers(nil) {
+	for _, h := range handlers.All(nil) {
 		for _, e := range h.Handles() {
 			if !automaticEvents[e] {
 				handled = append(handled, e)
@@ -91,7 +92,7 @@ func TestAppManifest(t *testing.T) {
 	}
 	sort.Strings(events)
 	if !reflect.DeepEqual(events, handled) {
-		t.Errorf("default_events %v, want the events webhook.Handlers handles: %v", events, handled)
+		t.Errorf("default_events %v, want the events handlers.All handles: %v", events, handled)
 	}
 
 	perms, _ := m["default_permissions"].(map[string]any)
