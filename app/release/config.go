@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"regexp"
-	"strconv"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -48,18 +47,11 @@ const (
 	OnIncompleteReject = "reject" // reject the approval
 )
 
-// Environment variables LoadConfig reads.
-const (
-	EnvReleasesFile      = "CHECKOFF_RELEASES"
-	EnvReleasesParameter = "CHECKOFF_RELEASES_PARAMETER"
-)
-
 var (
 	// CodePipeline's PipelineName, StageName and ActionName shapes.
 	namePattern  = regexp.MustCompile(`^[A-Za-z0-9.@\-_]{1,100}$`)
 	ownerPattern = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$`)
 	repoPattern  = regexp.MustCompile(`^[A-Za-z0-9._-]{1,100}$`)
-	yamlLine     = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 )
 
 // ForBranch returns the release fed by owner/repo's branch. Repository
@@ -106,18 +98,12 @@ func (c *Config) Pipelines() []string {
 // pipeline entries are errors of the form "file:line: message". file only
 // names the source in messages.
 func ParseConfig(file string, data []byte) (*Config, error) {
-	var doc yaml.Node
 	p := parser{file: file}
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		// yaml.v3 says "yaml: line 3: ..."; say it the way every other
-		// config error is said.
-		if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
-			line, _ := strconv.Atoi(m[1])
-			return nil, p.errf(line, "%s", m[2])
-		}
-		return nil, fmt.Errorf("%s: %w", file, err)
+	doc, err := p.decodeOne(data)
+	if err != nil {
+		return nil, err
 	}
-	if doc.Kind == 0 || len(doc.Content) == 0 {
+	if doc == nil || len(doc.Content) == 0 {
 		return nil, p.errf(1, "empty release config: want a %q list", "releases")
 	}
 	root := doc.Content[0]
@@ -125,7 +111,7 @@ func ParseConfig(file string, data []byte) (*Config, error) {
 		return nil, p.errf(root.Line, "want a mapping with a %q list", "releases")
 	}
 	var list *yaml.Node
-	err := p.fields(root, func(key, val *yaml.Node) error {
+	err = p.fields(root, func(key, val *yaml.Node) error {
 		switch key.Value {
 		case "releases":
 			list = val
@@ -279,29 +265,43 @@ type ParameterAPI interface {
 
 var _ ParameterAPI = (*ssm.Client)(nil)
 
-// ErrNoConfig is returned by LoadConfig when neither CHECKOFF_RELEASES nor
-// CHECKOFF_RELEASES_PARAMETER is set: the deployment gates no release.
-var ErrNoConfig = errors.New("no release config: set " + EnvReleasesFile + " or " + EnvReleasesParameter)
+// Source says where the release config is: a file or an SSM parameter.
+// The zero Source is no release config. cmd/checkoff fills it from
+// CHECKOFF_RELEASES and CHECKOFF_RELEASES_PARAMETER.
+type Source struct {
+	File      string
+	Parameter string // an SSM String or SecureString parameter holding the YAML
+}
 
-// LoadConfig reads the release config named by the environment:
-// CHECKOFF_RELEASES (a file path) or CHECKOFF_RELEASES_PARAMETER (an SSM
-// String or SecureString parameter holding the YAML, fetched with
-// decryption through params). Setting both is an error, since which one
-// wins would be a guess; setting neither returns ErrNoConfig.
-func LoadConfig(ctx context.Context, getenv func(string) string, params ParameterAPI) (*Config, error) {
-	file, param := getenv(EnvReleasesFile), getenv(EnvReleasesParameter)
+// The environment variables cmd/checkoff reads a Source from (and
+// serverless.yml sets); named here for the deployment's tests.
+const (
+	EnvReleasesFile      = "CHECKOFF_RELEASES"
+	EnvReleasesParameter = "CHECKOFF_RELEASES_PARAMETER"
+)
+
+// ErrNoConfig is returned by LoadConfig for the zero Source: the
+// deployment gates no release.
+var ErrNoConfig = errors.New("no release config")
+
+// LoadConfig reads and parses the release config src names, the parameter
+// fetched with decryption through params (which may be nil when
+// src.Parameter is empty). Naming both a file and a parameter is an error,
+// since which one wins would be a guess.
+func LoadConfig(ctx context.Context, src Source, params ParameterAPI) (*Config, error) {
 	switch {
-	case file != "" && param != "":
-		return nil, fmt.Errorf("load release config: set %s or %s, not both", EnvReleasesFile, EnvReleasesParameter)
-	case file != "":
-		data, err := os.ReadFile(file)
+	case src.File != "" && src.Parameter != "":
+		return nil, fmt.Errorf("load release config: a file (%s) and an SSM parameter (%s) are both named: name one", src.File, src.Parameter)
+	case src.File != "":
+		data, err := os.ReadFile(src.File)
 		if err != nil {
 			return nil, fmt.Errorf("load release config: %w", err)
 		}
-		return ParseConfig(file, data)
-	case param != "":
+		return ParseConfig(src.File, data)
+	case src.Parameter != "":
+		param := src.Parameter
 		if params == nil {
-			return nil, fmt.Errorf("load release config: %s is set but no SSM client was given", EnvReleasesParameter)
+			return nil, fmt.Errorf("load release config: SSM parameter %s is named but no SSM client was given", param)
 		}
 		out, err := params.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(param), WithDecryption: aws.Bool(true)})
 		if err != nil {

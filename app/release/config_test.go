@@ -100,6 +100,17 @@ func TestParseConfigErrors(t *testing.T) {
 		"source_action null":    {entry + "    source_action:\n", "releases.yml:6: source_action must be a string"},
 		"on_incomplete":         {entry + "    on_incomplete: fail\n", `releases.yml:2: on_incomplete "fail": want "wait" or "reject"`},
 		"syntax":                {"releases:\n  - repo: a/b\n\tbranch: dev\n", "releases.yml:2: found a tab character"},
+		// Parser-stage errors are counted from 0 by the YAML library; the
+		// line said is the one that holds the mistake, as for checkoff.yml.
+		"unclosed flow list": {"releases:\n  - repo: a/b\n    branch: [dev\n", "releases.yml:3: did not find expected ',' or ']'"},
+		"bad indentation":    {"releases:\n  - repo: a/b\n  branch: dev\n  - x\n", "releases.yml:2: did not find expected '-' indicator"},
+		"unknown anchor":     {"releases: *nope\n", "releases.yml:1: unknown anchor 'nope' referenced"},
+		"second document":    {entry + "---\nreleases:\n  - repo: evil/api\n", "releases.yml:6: multiple YAML documents; checkoff reads one"},
+		"control character":  {entry + "    action: \"A\x1bB\"\n", "releases.yml:6: control character U+001B is not allowed"},
+		"invalid UTF-8":      {"releases:\n  - repo: a/\xff\n", "releases.yml:2: invalid UTF-8"},
+		"oversized":          {entry + "# " + strings.Repeat("x", 256<<10) + "\n", "releases.yml: file is"},
+		"alias for a value":  {"releases:\n  - repo: &r a/b\n    branch: dev\n    pipeline: p\n    stage: s\n  - repo: *r\n    branch: main\n    pipeline: q\n    stage: s\n", "releases.yml:6: repo must be a string"},
+		"merge key":          {"base: &b {stage: s}\nreleases: []\n", `releases.yml:1: unknown key "base"`},
 		"duplicate branch": {entry + "  - repo: ACME/API\n    branch: dev\n    pipeline: api-dev2\n    stage: Approve\n",
 			"releases.yml:6: ACME/API branch dev is already released by the entry on line 2"},
 		"duplicate pipeline": {entry + "  - repo: acme/api\n    branch: master\n    pipeline: api-dev\n    stage: Approve\n",
@@ -179,19 +190,19 @@ func TestLoadConfig(t *testing.T) {
 	params := fakeSSM(t, map[string]string{"/checkoff/releases": issueConfig, "/checkoff/bad": "releases: x\n"})
 
 	tests := map[string]struct {
-		env       map[string]string
+		src       Source
 		pipelines []string
 		err       string
 	}{
-		"file":            {env: map[string]string{EnvReleasesFile: file}, pipelines: []string{"invoice-log-api-dev", "invoice-log-api-prod"}},
-		"parameter":       {env: map[string]string{EnvReleasesParameter: "/checkoff/releases"}, pipelines: []string{"invoice-log-api-dev", "invoice-log-api-prod"}},
-		"neither":         {env: map[string]string{}, err: ErrNoConfig.Error()},
-		"both":            {env: map[string]string{EnvReleasesFile: file, EnvReleasesParameter: "/x"}, err: "not both"},
-		"missing file":    {env: map[string]string{EnvReleasesFile: filepath.Join(dir, "nope.yml")}, err: "nope.yml"},
-		"bad file":        {env: map[string]string{EnvReleasesFile: bad}, err: bad + `:3: unknown key "bogus"`},
-		"bad parameter":   {env: map[string]string{EnvReleasesParameter: "/checkoff/bad"}, err: `ssm:/checkoff/bad:1: "releases" must be a list`},
-		"parameter gone":  {env: map[string]string{EnvReleasesParameter: "/checkoff/gone"}, err: "SSM parameter /checkoff/gone"},
-		"no ssm for name": {env: map[string]string{EnvReleasesParameter: "/checkoff/releases"}, err: "no SSM client"},
+		"file":            {src: Source{File: file}, pipelines: []string{"invoice-log-api-dev", "invoice-log-api-prod"}},
+		"parameter":       {src: Source{Parameter: "/checkoff/releases"}, pipelines: []string{"invoice-log-api-dev", "invoice-log-api-prod"}},
+		"neither":         {src: Source{}, err: ErrNoConfig.Error()},
+		"both":            {src: Source{File: file, Parameter: "/x"}, err: "are both named: name one"},
+		"missing file":    {src: Source{File: filepath.Join(dir, "nope.yml")}, err: "nope.yml"},
+		"bad file":        {src: Source{File: bad}, err: bad + `:3: unknown key "bogus"`},
+		"bad parameter":   {src: Source{Parameter: "/checkoff/bad"}, err: `ssm:/checkoff/bad:1: "releases" must be a list`},
+		"parameter gone":  {src: Source{Parameter: "/checkoff/gone"}, err: "SSM parameter /checkoff/gone"},
+		"no ssm for name": {src: Source{Parameter: "/checkoff/releases"}, err: "no SSM client"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -199,7 +210,7 @@ func TestLoadConfig(t *testing.T) {
 			if name == "no ssm for name" {
 				client = nil
 			}
-			cfg, err := LoadConfig(context.Background(), func(k string) string { return tc.env[k] }, client)
+			cfg, err := LoadConfig(context.Background(), tc.src, client)
 			if tc.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.err) {
 					t.Fatalf("error %v, want one containing %q", err, tc.err)
@@ -214,7 +225,7 @@ func TestLoadConfig(t *testing.T) {
 			}
 		})
 	}
-	if _, err := LoadConfig(context.Background(), func(string) string { return "" }, nil); !errors.Is(err, ErrNoConfig) {
+	if _, err := LoadConfig(context.Background(), Source{}, nil); !errors.Is(err, ErrNoConfig) {
 		t.Errorf("neither set: %v, want ErrNoConfig", err)
 	}
 }

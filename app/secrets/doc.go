@@ -1,12 +1,12 @@
 // Package secrets loads the GitHub App's credentials: its ID, private key
 // and webhook secret.
 //
-// Entry point: Load reads GITHUB_APP_ID, GITHUB_PRIVATE_KEY or
-// GITHUB_PRIVATE_KEY_FILE, and GITHUB_WEBHOOK_SECRET; on Lambda the key and
-// the secret may instead come from SSM SecureString parameters named by
-// GITHUB_PRIVATE_KEY_PARAMETER and GITHUB_WEBHOOK_SECRET_PARAMETER, fetched
-// with one GetParameters call. The plain variables win when set.
+// Entry point: Sources.Load. The caller (cmd/checkoff, which reads the
+// environment once) says where each value comes from: given directly, a
+// key file, or SSM SecureString parameters, fetched with one GetParameters
+// call. Values given directly win over parameters. The package reads no
+// environment variable; Load, which still does, is deprecated.
 //
-// Secrets prints, logs and marshals redacted, and Load's errors name
-// variables, files and parameters but never quote a value.
+// Secrets and Sources print, log and marshal redacted, and Load's errors
+// name files and parameters but never quote a value.
 package secrets

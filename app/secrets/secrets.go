@@ -18,16 +18,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm/types"
 )
 
-// The environment variables Load reads.
-const (
-	envAppID           = "GITHUB_APP_ID"
-	envKey             = "GITHUB_PRIVATE_KEY"
-	envKeyFile         = "GITHUB_PRIVATE_KEY_FILE"
-	envKeyParam        = "GITHUB_PRIVATE_KEY_PARAMETER"
-	envWebhookSecret   = "GITHUB_WEBHOOK_SECRET"
-	envWebhookSecParam = "GITHUB_WEBHOOK_SECRET_PARAMETER"
-)
-
 // ssmAPI is the part of SSM that Load calls.
 type ssmAPI interface {
 	GetParameters(ctx context.Context, in *ssm.GetParametersInput, optFns ...func(*ssm.Options)) (*ssm.GetParametersOutput, error)
@@ -86,75 +76,77 @@ func (s Secrets) MarshalJSON() ([]byte, error) {
 	})
 }
 
-// Load reads the App's credentials from the environment (env is os.Getenv
-// in production) and, for the values named by the *_PARAMETER variables
-// and not set directly, from SSM Parameter Store in one GetParameters call
-// with decryption. api may be nil when no parameter is named; pass an
-// *ssm.Client otherwise.
-//
-// GITHUB_PRIVATE_KEY may hold the PEM with its newlines escaped as \n (as
-// it must in a .env file or many CI settings). Setting only one of the App
-// ID and the key, or both GITHUB_PRIVATE_KEY and GITHUB_PRIVATE_KEY_FILE,
-// is an error rather than a silent dry-run. The webhook secret is used
-// byte for byte.
-func Load(ctx context.Context, env func(string) string, api ssmAPI) (Secrets, error) {
-	var s Secrets
-	if v := env(envAppID); v != "" {
-		id, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
-		if err != nil || id <= 0 {
-			return Secrets{}, fmt.Errorf("%s %q: want a positive integer", envAppID, v)
-		}
-		s.AppID = id
-	}
+// Sources say where the App's credentials come from: values, a key file
+// and SSM parameter names, as the deployment configures them (cmd/checkoff
+// reads them from the environment). The zero Sources is dry-run: no App.
+type Sources struct {
+	AppID int64
+	// The private key: PrivateKey (a PEM, its newlines possibly escaped as
+	// \n, as they must be in a .env file or many CI settings), else the
+	// file PrivateKeyFile, else the SSM parameter PrivateKeyParameter.
+	// Setting both PrivateKey and PrivateKeyFile is an error.
+	PrivateKey          string
+	PrivateKeyFile      string
+	PrivateKeyParameter string
+	// The webhook secret, used byte for byte: WebhookSecret, else the SSM
+	// parameter WebhookSecretParameter.
+	WebhookSecret          string
+	WebhookSecretParameter string
+}
 
-	var params []string // SSM names to fetch
-	keySource, keyParam := "", ""
-	switch lit, file := env(envKey), env(envKeyFile); {
-	case lit != "" && file != "":
-		return Secrets{}, fmt.Errorf("set only one of %s and %s", envKey, envKeyFile)
-	case lit != "":
-		keySource, s.PrivateKey = envKey, []byte(lit)
-	case file != "":
-		b, err := os.ReadFile(file)
-		if err != nil {
-			var pe *fs.PathError
-			if errors.As(err, &pe) {
-				err = pe.Err // the path is already in the message
-			}
-			return Secrets{}, fmt.Errorf("%s %s: %w", envKeyFile, file, err)
-		}
-		keySource, s.PrivateKey = envKeyFile+" "+file, b
-	default:
-		if keyParam = env(envKeyParam); keyParam != "" {
-			params = append(params, keyParam)
-		}
-	}
-	secretParam := ""
-	if v := env(envWebhookSecret); v != "" {
-		s.WebhookSecret = []byte(v)
-	} else if secretParam = env(envWebhookSecParam); secretParam != "" {
-		if secretParam == keyParam {
-			return Secrets{}, fmt.Errorf("%s and %s name the same parameter %s", envKeyParam, envWebhookSecParam, keyParam)
-		}
-		params = append(params, secretParam)
-	}
+// String names the sources without the literal values.
+func (src Sources) String() string {
+	return fmt.Sprintf("Sources{AppID: %d, PrivateKey: %s, PrivateKeyFile: %q, PrivateKeyParameter: %q, WebhookSecret: %s, WebhookSecretParameter: %q}",
+		src.AppID, redact([]byte(src.PrivateKey)), src.PrivateKeyFile, src.PrivateKeyParameter,
+		redact([]byte(src.WebhookSecret)), src.WebhookSecretParameter)
+}
 
-	if len(params) > 0 {
-		if api == nil {
-			return Secrets{}, fmt.Errorf("SSM parameters %s are named but no SSM client is configured", strings.Join(params, ", "))
-		}
-		values, err := getParameters(ctx, api, params)
-		if err != nil {
+// GoString is String, so %#v redacts too.
+func (src Sources) GoString() string { return src.String() }
+
+// Format prints String for every verb, as Secrets does.
+func (src Sources) Format(f fmt.State, verb rune) { _, _ = f.Write([]byte(src.String())) }
+
+// LogValue makes slog log src redacted.
+func (src Sources) LogValue() slog.Value { return slog.StringValue(src.String()) }
+
+// NeedsSSM reports whether Load will call SSM: a parameter is named for a
+// value not given directly.
+func (src Sources) NeedsSSM() bool { return len(src.parameters()) > 0 }
+
+// parameters are the SSM names Load fetches; the direct values win.
+func (src Sources) parameters() []string {
+	var names []string
+	if src.PrivateKey == "" && src.PrivateKeyFile == "" && src.PrivateKeyParameter != "" {
+		names = append(names, src.PrivateKeyParameter)
+	}
+	if src.WebhookSecret == "" && src.WebhookSecretParameter != "" {
+		names = append(names, src.WebhookSecretParameter)
+	}
+	return names
+}
+
+// Load returns the credentials src names, fetching the SSM parameters in
+// one GetParameters call with decryption. api may be nil when NeedsSSM is
+// false; pass an *ssm.Client otherwise. An App ID without a private key,
+// or a key without an App ID, is an error rather than a silent dry-run.
+func (src Sources) Load(ctx context.Context, api ssmAPI) (Secrets, error) {
+	s := Secrets{AppID: src.AppID, WebhookSecret: []byte(src.WebhookSecret)}
+	if len(s.WebhookSecret) == 0 {
+		s.WebhookSecret = nil
+	}
+	if src.AppID < 0 {
+		return Secrets{}, fmt.Errorf("app ID %d: want a positive integer", src.AppID)
+	}
+	keySource, err := src.readKey(&s)
+	if err != nil {
+		return Secrets{}, err
+	}
+	if params := src.parameters(); len(params) > 0 {
+		if err := src.fetch(ctx, api, params, &s, &keySource); err != nil {
 			return Secrets{}, err
 		}
-		if keyParam != "" {
-			keySource, s.PrivateKey = "SSM parameter "+keyParam, values[keyParam]
-		}
-		if secretParam != "" {
-			s.WebhookSecret = values[secretParam]
-		}
 	}
-
 	if len(s.PrivateKey) > 0 {
 		s.PrivateKey = normalizePEM(s.PrivateKey)
 		if block, _ := pem.Decode(s.PrivateKey); block == nil || !strings.HasSuffix(block.Type, "PRIVATE KEY") {
@@ -163,11 +155,81 @@ func Load(ctx context.Context, env func(string) string, api ssmAPI) (Secrets, er
 	}
 	switch {
 	case s.AppID != 0 && len(s.PrivateKey) == 0:
-		return Secrets{}, fmt.Errorf("%s is set but no private key is (%s, %s or %s)", envAppID, envKey, envKeyFile, envKeyParam)
+		return Secrets{}, errors.New("an App ID is set but no private key is")
 	case s.AppID == 0 && len(s.PrivateKey) > 0:
-		return Secrets{}, fmt.Errorf("a private key is set (%s) but %s is not", keySource, envAppID)
+		return Secrets{}, fmt.Errorf("a private key is set (%s) but no App ID is", keySource)
 	}
 	return s, nil
+}
+
+// readKey sets s.PrivateKey from the literal or the file, and returns
+// where it came from, for messages.
+func (src Sources) readKey(s *Secrets) (string, error) {
+	switch {
+	case src.PrivateKey != "" && src.PrivateKeyFile != "":
+		return "", errors.New("a private key is given both literally and as a file: give one")
+	case src.PrivateKey != "":
+		s.PrivateKey = []byte(src.PrivateKey)
+		return "the literal private key", nil
+	case src.PrivateKeyFile != "":
+		b, err := os.ReadFile(src.PrivateKeyFile)
+		if err != nil {
+			var pe *fs.PathError
+			if errors.As(err, &pe) {
+				err = pe.Err // the path is already in the message
+			}
+			return "", fmt.Errorf("private key file %s: %w", src.PrivateKeyFile, err)
+		}
+		s.PrivateKey = b
+		return "private key file " + src.PrivateKeyFile, nil
+	}
+	return "", nil
+}
+
+// fetch fills what params name from SSM.
+func (src Sources) fetch(ctx context.Context, api ssmAPI, params []string, s *Secrets, keySource *string) error {
+	keyParam := ""
+	if len(s.PrivateKey) == 0 {
+		keyParam = src.PrivateKeyParameter
+	}
+	if len(params) == 2 && params[0] == params[1] {
+		return fmt.Errorf("the private key and the webhook secret name the same SSM parameter %s", params[0])
+	}
+	if api == nil {
+		return fmt.Errorf("SSM parameters %s are named but no SSM client is configured", strings.Join(params, ", "))
+	}
+	values, err := getParameters(ctx, api, params)
+	if err != nil {
+		return err
+	}
+	if keyParam != "" {
+		*keySource, s.PrivateKey = "SSM parameter "+keyParam, values[keyParam]
+	}
+	if len(s.WebhookSecret) == 0 && src.WebhookSecretParameter != "" {
+		s.WebhookSecret = values[src.WebhookSecretParameter]
+	}
+	return nil
+}
+
+// Load reads the sources from the environment variables cmd/checkoff
+// documents and loads them.
+//
+// Deprecated: cmd/checkoff reads the environment once and calls
+// Sources.Load; this remains only for callers not yet moved.
+func Load(ctx context.Context, env func(string) string, api ssmAPI) (Secrets, error) {
+	var id int64
+	if v := strings.TrimSpace(env("GITHUB_APP_ID")); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n <= 0 {
+			return Secrets{}, errors.New("GITHUB_APP_ID: want a positive integer")
+		}
+		id = n
+	}
+	return Sources{
+		AppID: id, PrivateKey: env("GITHUB_PRIVATE_KEY"), PrivateKeyFile: env("GITHUB_PRIVATE_KEY_FILE"),
+		PrivateKeyParameter: env("GITHUB_PRIVATE_KEY_PARAMETER"),
+		WebhookSecret:       env("GITHUB_WEBHOOK_SECRET"), WebhookSecretParameter: env("GITHUB_WEBHOOK_SECRET_PARAMETER"),
+	}.Load(ctx, api)
 }
 
 // normalizePEM undoes the \n escaping of a PEM put on one line.

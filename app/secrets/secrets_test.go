@@ -192,10 +192,6 @@ func newSSM(t *testing.T, f *fakeSSM) *ssm.Client {
 	})
 }
 
-func mapEnv(m map[string]string) func(string) string {
-	return func(k string) string { return m[k] }
-}
-
 func TestLoad(t *testing.T) {
 	keyFile := filepath.Join(t.TempDir(), "app.pem")
 	if err := os.WriteFile(keyFile, testPEM, 0o600); err != nil {
@@ -215,7 +211,7 @@ func TestLoad(t *testing.T) {
 	}
 
 	tests := map[string]struct {
-		env       map[string]string
+		src       Sources
 		noClient  bool   // pass a nil SSM client
 		ssmErr    string // SSM answers with this error type
 		want      Secrets
@@ -224,119 +220,115 @@ func TestLoad(t *testing.T) {
 	}{
 		"nothing set: dry-run": {},
 		"literal key and secret": {
-			env:  map[string]string{envAppID: "123", envKey: string(testPEM), envWebhookSecret: webhookSecret},
+			src:  Sources{AppID: 123, PrivateKey: string(testPEM), WebhookSecret: webhookSecret},
 			want: Secrets{AppID: 123, PrivateKey: []byte(key), WebhookSecret: []byte(webhookSecret)},
 		},
 		"escaped newlines": {
-			env:  map[string]string{envAppID: "123", envKey: escaped},
+			src:  Sources{AppID: 123, PrivateKey: escaped},
 			want: Secrets{AppID: 123, PrivateKey: []byte(key)},
 		},
 		"key file": {
-			env:  map[string]string{envAppID: " 7 ", envKeyFile: keyFile, envWebhookSecret: webhookSecret},
+			src:  Sources{AppID: 7, PrivateKeyFile: keyFile, WebhookSecret: webhookSecret},
 			want: Secrets{AppID: 7, PrivateKey: []byte(key), WebhookSecret: []byte(webhookSecret)},
 		},
 		"webhook secret alone": {
-			env:  map[string]string{envWebhookSecret: webhookSecret},
+			src:  Sources{WebhookSecret: webhookSecret},
 			want: Secrets{WebhookSecret: []byte(webhookSecret)},
 		},
 		"key file missing": {
-			env:     map[string]string{envAppID: "7", envKeyFile: "/nonexistent/app.pem"},
-			wantErr: "GITHUB_PRIVATE_KEY_FILE /nonexistent/app.pem: no such file or directory",
+			src:     Sources{AppID: 7, PrivateKeyFile: "/nonexistent/app.pem"},
+			wantErr: "private key file /nonexistent/app.pem: no such file or directory",
 		},
 		"key file not PEM": {
-			env:     map[string]string{envAppID: "7", envKeyFile: notPEM},
-			wantErr: "GITHUB_PRIVATE_KEY_FILE " + notPEM + ": no PEM private key found",
+			src:     Sources{AppID: 7, PrivateKeyFile: notPEM},
+			wantErr: "private key file " + notPEM + ": no PEM private key found",
 		},
 		"literal key not PEM": {
-			env:     map[string]string{envAppID: "7", envKey: webhookSecret},
-			wantErr: "GITHUB_PRIVATE_KEY: no PEM private key found",
+			src:     Sources{AppID: 7, PrivateKey: webhookSecret},
+			wantErr: "the literal private key: no PEM private key found",
 		},
 		"PEM that is not a private key": {
-			env:     map[string]string{envAppID: "7", envKey: strings.Replace(key, "RSA PRIVATE KEY", "CERTIFICATE", 2)},
-			wantErr: "GITHUB_PRIVATE_KEY: no PEM private key found",
+			src:     Sources{AppID: 7, PrivateKey: strings.Replace(key, "RSA PRIVATE KEY", "CERTIFICATE", 2)},
+			wantErr: "the literal private key: no PEM private key found",
 		},
 		"literal and file": {
-			env:     map[string]string{envAppID: "7", envKey: key, envKeyFile: keyFile},
-			wantErr: "set only one of GITHUB_PRIVATE_KEY and GITHUB_PRIVATE_KEY_FILE",
+			src:     Sources{AppID: 7, PrivateKey: key, PrivateKeyFile: keyFile},
+			wantErr: "a private key is given both literally and as a file",
 		},
 		"app id without key": {
-			env:     map[string]string{envAppID: "7", envWebhookSecret: webhookSecret},
-			wantErr: "GITHUB_APP_ID is set but no private key is",
+			src:     Sources{AppID: 7, WebhookSecret: webhookSecret},
+			wantErr: "an App ID is set but no private key is",
 		},
 		"key without app id": {
-			env:     map[string]string{envKey: key},
-			wantErr: "a private key is set (GITHUB_PRIVATE_KEY) but GITHUB_APP_ID is not",
-		},
-		"bad app id": {
-			env:     map[string]string{envAppID: "checkoff", envKey: key},
-			wantErr: `GITHUB_APP_ID "checkoff": want a positive integer`,
+			src:     Sources{PrivateKey: key},
+			wantErr: "a private key is set (the literal private key) but no App ID is",
 		},
 		"negative app id": {
-			env:     map[string]string{envAppID: "-3", envKey: key},
-			wantErr: `GITHUB_APP_ID "-3": want a positive integer`,
+			src:     Sources{AppID: -3, PrivateKey: key},
+			wantErr: "app ID -3: want a positive integer",
 		},
 		"both from SSM in one call": {
-			env:       map[string]string{envAppID: "9", envKeyParam: "/checkoff/key", envWebhookSecParam: "/checkoff/webhook"},
+			src:       Sources{AppID: 9, PrivateKeyParameter: "/checkoff/key", WebhookSecretParameter: "/checkoff/webhook"},
 			want:      Secrets{AppID: 9, PrivateKey: []byte(key), WebhookSecret: []byte(webhookSecret)},
 			wantNames: [][]string{{"/checkoff/key", "/checkoff/webhook"}},
 		},
 		"SSM key with escaped newlines": {
-			env:       map[string]string{envAppID: "9", envKeyParam: "/checkoff/escaped"},
+			src:       Sources{AppID: 9, PrivateKeyParameter: "/checkoff/escaped"},
 			want:      Secrets{AppID: 9, PrivateKey: []byte(key)},
 			wantNames: [][]string{{"/checkoff/escaped"}},
 		},
 		"SSM by version and ARN": {
-			env: map[string]string{envAppID: "9", envKeyParam: "/checkoff/key:1",
-				envWebhookSecParam: arnPrefix + "/checkoff/webhook"},
+			src: Sources{AppID: 9, PrivateKeyParameter: "/checkoff/key:1",
+				WebhookSecretParameter: arnPrefix + "/checkoff/webhook"},
 			want:      Secrets{AppID: 9, PrivateKey: []byte(key), WebhookSecret: []byte(webhookSecret)},
 			wantNames: [][]string{{"/checkoff/key:1", arnPrefix + "/checkoff/webhook"}},
 		},
 		"plain key wins over SSM": {
-			env: map[string]string{envAppID: "9", envKey: escaped, envKeyParam: "/checkoff/missing",
-				envWebhookSecParam: "/checkoff/webhook"},
+			src: Sources{AppID: 9, PrivateKey: escaped, PrivateKeyParameter: "/checkoff/missing",
+				WebhookSecretParameter: "/checkoff/webhook"},
 			want:      Secrets{AppID: 9, PrivateKey: []byte(key), WebhookSecret: []byte(webhookSecret)},
 			wantNames: [][]string{{"/checkoff/webhook"}},
 		},
 		"key file wins over SSM": {
-			env: map[string]string{envAppID: "9", envKeyFile: keyFile, envKeyParam: "/checkoff/missing",
-				envWebhookSecParam: "/checkoff/webhook"},
+			src: Sources{AppID: 9, PrivateKeyFile: keyFile, PrivateKeyParameter: "/checkoff/missing",
+				WebhookSecretParameter: "/checkoff/webhook"},
 			want:      Secrets{AppID: 9, PrivateKey: []byte(key), WebhookSecret: []byte(webhookSecret)},
 			wantNames: [][]string{{"/checkoff/webhook"}},
 		},
-		"plain variables win: no SSM call": {
-			env: map[string]string{envAppID: "9", envKey: key, envKeyParam: "/checkoff/missing",
-				envWebhookSecret: webhookSecret, envWebhookSecParam: "/checkoff/missing"},
+		"plain values win: no SSM call": {
+			src: Sources{AppID: 9, PrivateKey: key, PrivateKeyParameter: "/checkoff/missing",
+				WebhookSecret: webhookSecret, WebhookSecretParameter: "/checkoff/missing"},
 			want: Secrets{AppID: 9, PrivateKey: []byte(key), WebhookSecret: []byte(webhookSecret)},
 		},
 		"SSM parameter not found": {
-			env:       map[string]string{envAppID: "9", envKeyParam: "/checkoff/missing", envWebhookSecParam: "/checkoff/webhook"},
+			src:       Sources{AppID: 9, PrivateKeyParameter: "/checkoff/missing", WebhookSecretParameter: "/checkoff/webhook"},
 			wantErr:   "SSM parameter /checkoff/missing not found",
 			wantNames: [][]string{{"/checkoff/missing", "/checkoff/webhook"}},
 		},
 		"two SSM parameters not found": {
-			env:       map[string]string{envAppID: "9", envKeyParam: "/a/key", envWebhookSecParam: "/a/webhook"},
+			src:       Sources{AppID: 9, PrivateKeyParameter: "/a/key", WebhookSecretParameter: "/a/webhook"},
 			wantErr:   "SSM parameters /a/key, /a/webhook not found",
 			wantNames: [][]string{{"/a/key", "/a/webhook"}},
 		},
 		"SSM String parameter refused": {
-			env:       map[string]string{envWebhookSecParam: "/checkoff/plain"},
+			src:       Sources{WebhookSecretParameter: "/checkoff/plain"},
 			wantErr:   "SSM parameter /checkoff/plain is a String, want SecureString",
 			wantNames: [][]string{{"/checkoff/plain"}},
 		},
 		"SSM access denied": {
-			env:       map[string]string{envAppID: "9", envKeyParam: "/checkoff/key"},
+			src:       Sources{AppID: 9, PrivateKeyParameter: "/checkoff/key"},
 			ssmErr:    "AccessDeniedException",
 			wantErr:   "get SSM parameters /checkoff/key: ",
 			wantNames: [][]string{{"/checkoff/key"}},
 		},
 		"SSM named without a client": {
-			env:      map[string]string{envAppID: "9", envKeyParam: "/checkoff/key"},
+			src:      Sources{AppID: 9, PrivateKeyParameter: "/checkoff/key"},
 			noClient: true,
 			wantErr:  "SSM parameters /checkoff/key are named but no SSM client is configured",
 		},
 		"same parameter for key and secret": {
-			env:     map[string]string{envAppID: "9", envKeyParam: "/checkoff/key", envWebhookSecParam: "/checkoff/key"},
-			wantErr: "name the same parameter /checkoff/key",
+			src:     Sources{AppID: 9, PrivateKeyParameter: "/checkoff/key", WebhookSecretParameter: "/checkoff/key"},
+			wantErr: "name the same SSM parameter /checkoff/key",
 		},
 	}
 	for name, tc := range tests {
@@ -346,7 +338,10 @@ func TestLoad(t *testing.T) {
 			if !tc.noClient {
 				api = newSSM(t, fake)
 			}
-			got, err := Load(context.Background(), mapEnv(tc.env), api)
+			if got := tc.src.NeedsSSM(); got != (len(tc.wantNames) > 0 || tc.noClient || strings.Contains(tc.wantErr, "same SSM parameter")) {
+				t.Errorf("NeedsSSM = %v", got)
+			}
+			got, err := tc.src.Load(context.Background(), api)
 			if tc.wantErr != "" {
 				if err == nil {
 					t.Fatalf("Load = %v, want error %q", got, tc.wantErr)
@@ -394,7 +389,7 @@ func reflectZero(s Secrets) bool {
 }
 
 func TestLoadFileErrorUnwraps(t *testing.T) {
-	_, err := Load(context.Background(), mapEnv(map[string]string{envAppID: "1", envKeyFile: "/nonexistent/app.pem"}), nil)
+	_, err := Sources{AppID: 1, PrivateKeyFile: "/nonexistent/app.pem"}.Load(context.Background(), nil)
 	if !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("err %v, want one that is fs.ErrNotExist", err)
 	}
@@ -438,5 +433,36 @@ func TestSecretsRedacted(t *testing.T) {
 	}
 	if got := (Secrets{}).String(); !strings.Contains(got, "PrivateKey: unset") {
 		t.Errorf("empty Secrets print %q, want unset values", got)
+	}
+}
+
+// TestSourcesRedacted: Sources hold the literal key and secret, so they
+// print, log and format redacted too; the file and parameter names show.
+func TestSourcesRedacted(t *testing.T) {
+	src := Sources{AppID: 31337, PrivateKey: string(testPEM), WebhookSecret: webhookSecret,
+		PrivateKeyFile: "/etc/checkoff/app.pem", WebhookSecretParameter: "/checkoff/webhook"}
+	var buf bytes.Buffer
+	slog.New(slog.NewJSONHandler(&buf, nil)).Info("sources", "src", src)
+	for i, out := range []string{fmt.Sprint(src), fmt.Sprintf("%#v", src), fmt.Sprintf("%x", src), fmt.Sprintf("%+v", &src), buf.String()} {
+		if leaks(out) {
+			t.Errorf("output %d leaks a secret: %s", i, out)
+		}
+		if !strings.Contains(out, "/etc/checkoff/app.pem") || !strings.Contains(out, "/checkoff/webhook") {
+			t.Errorf("output %d hides the non-secret sources: %s", i, out)
+		}
+	}
+}
+
+// TestLoadFromEnvironment: the deprecated Load still reads the variables
+// until its last caller moves to Sources.Load.
+func TestLoadFromEnvironment(t *testing.T) {
+	env := map[string]string{"GITHUB_APP_ID": " 7 ", "GITHUB_PRIVATE_KEY": escaped, "GITHUB_WEBHOOK_SECRET": webhookSecret}
+	s, err := Load(context.Background(), func(k string) string { return env[k] }, nil)
+	if err != nil || s.AppID != 7 || string(s.WebhookSecret) != webhookSecret || !s.HasApp() {
+		t.Fatalf("Load = %v, %v", s, err)
+	}
+	env["GITHUB_APP_ID"] = "checkoff"
+	if _, err := Load(context.Background(), func(k string) string { return env[k] }, nil); err == nil || !strings.Contains(err.Error(), "GITHUB_APP_ID") {
+		t.Errorf("bad App ID: %v", err)
 	}
 }
