@@ -37,9 +37,8 @@ func credEnv(t *testing.T, gh *githubtest.Server) map[string]string {
 func buildWith(t *testing.T, env map[string]string) (*runtime, *lockedBuffer) {
 	t.Helper()
 	logs := &lockedBuffer{}
-	rt, err := buildRuntime(context.Background(), runtimeOptions{
+	rt, err := buildFromEnv(context.Background(), env, runtimeOptions{
 		logger: slog.New(slog.NewTextHandler(logs, nil)),
-		getenv: func(k string) string { return env[k] },
 		dryOut: &bytes.Buffer{},
 	})
 	if err != nil {
@@ -243,9 +242,8 @@ func closedURL(t *testing.T) string {
 func TestBotLoginOneShotSkipsLookup(t *testing.T) {
 	gh := fixtureGitHub(t)
 	env := credEnv(t, gh)
-	rt, err := buildRuntime(context.Background(), runtimeOptions{
+	rt, err := buildFromEnv(context.Background(), env, runtimeOptions{
 		logger:  slog.New(slog.NewTextHandler(io.Discard, nil)),
-		getenv:  func(k string) string { return env[k] },
 		dryOut:  &bytes.Buffer{},
 		oneShot: true,
 	})

@@ -29,9 +29,8 @@ import (
 // that builds is closed at once.
 func buildErr(t *testing.T, env map[string]string) error {
 	t.Helper()
-	rt, err := buildRuntime(context.Background(), runtimeOptions{
+	rt, err := buildFromEnv(context.Background(), env, runtimeOptions{
 		logger: slog.New(slog.DiscardHandler),
-		getenv: func(k string) string { return env[k] },
 		dryOut: io.Discard,
 	})
 	if err == nil {

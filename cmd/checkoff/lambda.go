@@ -15,10 +15,6 @@ import (
 	"github.com/checkoff-app/checkoff/app"
 	"github.com/checkoff-app/checkoff/app/release"
 	"github.com/checkoff-app/checkoff/webhook"
-
-	// Registers handlers.All for webhook.Handlers, which runtime.go still
-	// calls; goes once runtime.go calls handlers.All.
-	_ "github.com/checkoff-app/checkoff/handlers"
 )
 
 // runLambda is the function's main: everything is built once here, at init,
@@ -26,12 +22,16 @@ import (
 func runLambda() int {
 	log := newLogger(os.Stderr, true, slog.LevelInfo)
 	ctx := context.Background()
-	rt, err := buildRuntime(ctx, runtimeOptions{lambda: true, logger: log, getenv: os.Getenv, dryOut: os.Stdout})
+	cfg, err := loadConfig(os.Getenv)
+	var rt *runtime
+	if err == nil {
+		rt, err = buildRuntime(ctx, cfg, runtimeOptions{lambda: true, logger: log, dryOut: os.Stdout})
+	}
 	if err != nil {
 		// Init failure: tell the Runtime API, so Lambda reports it and
 		// retries the cold start; aws-lambda-go has no call for this.
 		log.Error("init failed", "err", err)
-		if rerr := reportInitError(os.Getenv("AWS_LAMBDA_RUNTIME_API"), err); rerr != nil {
+		if rerr := reportInitError(os.Getenv("AWS_LAMBDA_RUNTIME_API"), err); rerr != nil { // set: main checked
 			log.Error("report init error", "err", rerr)
 		}
 		return exitUsage

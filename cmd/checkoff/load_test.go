@@ -53,7 +53,7 @@ func TestLoad(t *testing.T) {
 	if os.Getenv("CHECKOFF_LOAD") == "" {
 		t.Skip("load tool: set CHECKOFF_LOAD=1 (make load)")
 	}
-	cfg := loadConfig{
+	cfg := loadRun{
 		n:           envInt(t, "CHECKOFF_LOAD_N", 5000),
 		concurrency: envInt(t, "CHECKOFF_LOAD_CONCURRENCY", 200),
 		duration:    envDuration(t, "CHECKOFF_LOAD_DURATION", 60*time.Second),
@@ -82,7 +82,7 @@ func TestLoad(t *testing.T) {
 	}
 }
 
-type loadConfig struct {
+type loadRun struct {
 	n, concurrency, prs int
 	rate                int // deliveries per second; 0: closed loop
 	duration, latency   time.Duration
@@ -146,7 +146,7 @@ type loadResult struct {
 	handlerErrors    int
 }
 
-func runLoad(t *testing.T, bin string, cfg loadConfig) {
+func runLoad(t *testing.T, bin string, cfg loadRun) {
 	gh := fixtureGitHub(t)
 	gh.SkipResponseValidation() // measure the server, not the fake's self-checks
 	gh.SetFile(githubtest.FixtureRepo, githubtest.FixtureBaseBranch, ".github/checkoff.yml", "incomplete_conclusion: failure\n")
@@ -339,7 +339,7 @@ func runLoad(t *testing.T, bin string, cfg loadConfig) {
 	report(t, cfg, res)
 }
 
-func report(t *testing.T, cfg loadConfig, r loadResult) {
+func report(t *testing.T, cfg loadRun, r loadResult) {
 	slices.Sort(r.server)
 	slices.Sort(r.client)
 	mode := "closed loop"

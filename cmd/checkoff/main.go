@@ -1,7 +1,8 @@
 // Command checkoff is the one binary of the checkoff GitHub App: a CLI
-// (check, send, gate, redeliver), a local server (serve), and, when
-// AWS_LAMBDA_RUNTIME_API is set, the Lambda function. It only wires packages
-// together.
+// (check, send, gate, redeliver, audit, version), a local server (serve),
+// and, when AWS_LAMBDA_RUNTIME_API is set, the Lambda function. It only
+// wires packages together: the environment is read once, into config, and
+// everything below takes values.
 package main
 
 import (
@@ -17,18 +18,6 @@ const (
 	exitUsage = 2 // usage or configuration error
 )
 
-// command is one subcommand: it gets its arguments (without the name) and
-// the process's standard streams, and returns the exit code.
-type command func(args []string, stdin io.Reader, stdout, stderr io.Writer) int
-
-var commands = map[string]command{
-	"check":     runCheck,
-	"serve":     runServe,
-	"send":      runSend,
-	"redeliver": runRedeliver,
-	"gate":      runGate,
-}
-
 func main() {
 	// The same binary is the Lambda function's bootstrap.
 	if os.Getenv("AWS_LAMBDA_RUNTIME_API") != "" {
@@ -42,23 +31,49 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		usage(stderr)
 		return exitUsage
 	}
-	cmd, ok := commands[args[0]]
+	switch name := args[0]; {
+	case isHelp(name):
+		usage(stdout)
+		return exitOK
+	case name == "help":
+		return runHelp(args[1:], stdin, stdout, stderr)
+	case name == "--version" || name == "-version":
+		return runVersion(args[1:], stdin, stdout, stderr)
+	}
+	e, ok := lookup(args[0])
 	if !ok {
-		fmt.Fprintf(stderr, "checkoff: unknown command %q\n", args[0])
+		fmt.Fprintf(stderr, "checkoff: unknown command %q\n\n", args[0])
 		usage(stderr)
 		return exitUsage
 	}
-	return cmd(args[1:], stdin, stdout, stderr)
+	return e.run(args[1:], stdin, stdout, stderr)
 }
 
-func usage(w io.Writer) {
-	fmt.Fprint(w, `usage: checkoff <command> [flags]
-
-commands:
-  check      evaluate a PR body (or a PR template) offline
-  serve      run the webhook server (dry-run without App credentials)
-  send       sign a webhook payload file and post it to a server
-  redeliver  redeliver the App's failed webhook deliveries
-  gate       reconcile one release pipeline's approval (--pipeline NAME)
-`)
+// runHelp is `checkoff help [COMMAND]`.
+func runHelp(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	switch len(args) {
+	case 0:
+		usage(stdout)
+		return exitOK
+	case 1:
+		if e, ok := lookup(args[0]); ok {
+			return e.run([]string{"--help"}, stdin, stdout, stderr)
+		}
+		fmt.Fprintf(stderr, "checkoff help: unknown command %q\n\n", args[0])
+	}
+	usage(stderr)
+	return exitUsage
 }
+
+// The help of the subcommands whose flags their own files parse.
+var (
+	checkSpec = spec{
+		name: "check", summary: "evaluate a PR body (or a PR template) offline",
+		usage: "checkoff check [--config FILE] [--json] [FILE|-]\ncheckoff check [--config FILE] --template FILE",
+	}
+	auditSpec = spec{
+		name: "audit", summary: "print a pull request's ledger history (who ticked what, when)",
+		usage: "checkoff audit OWNER/REPO#N --repo-id ID [--json]",
+		env:   envStore,
+	}
+)

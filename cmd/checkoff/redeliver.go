@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -12,20 +11,37 @@ import (
 	"github.com/checkoff-app/checkoff/app"
 )
 
-// runRedeliver is the sweeper from the command line: it redelivers the
-// App's failed webhook deliveries (the scheduled Lambda does the same).
+var redeliverSpec = spec{
+	name:    "redeliver",
+	summary: "redeliver the App's failed webhook deliveries",
+	usage:   "checkoff redeliver [--max N] [--max-age D]",
+	about: `The sweeper from the command line (serve runs it every --sweep-every, the Lambda function
+on its schedule): redelivers the App's failed webhook deliveries. A delivery is given up after
+5 attempts or once its first attempt is older than --max-age; the store remembers first attempts.
+Exit status: 0 done, 1 a GitHub or store error, 2 usage or no App credentials.`,
+	env: joinEnv(envCredentials, envStore),
+}
+
+// runRedeliver is the sweeper from the command line.
 func runRedeliver(args []string, _ io.Reader, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("redeliver", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags(redeliverSpec)
 	max := fs.Int("max", 25, "redeliveries at most")
 	maxAge := fs.Duration("max-age", 24*time.Hour, "give up on a failed delivery whose first attempt is older than this")
-	if err := fs.Parse(args); err != nil {
+	pos, code, done := parse(fs, redeliverSpec, args, stdout, stderr)
+	switch {
+	case done:
+		return code
+	case len(pos) > 0:
+		return misuse(stderr, redeliverSpec, "unexpected argument %q", pos[0])
+	}
+	cfg, err := loadConfig(os.Getenv)
+	if err != nil {
+		fmt.Fprintf(stderr, "checkoff redeliver: %v\n", err)
 		return exitUsage
 	}
-	log := newLogger(stderr, false, slog.LevelInfo)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	rt, err := buildRuntime(ctx, runtimeOptions{logger: log, getenv: os.Getenv, dryOut: stdout, oneShot: true})
+	rt, err := buildRuntime(ctx, cfg, runtimeOptions{logger: newLogger(stderr, cfg.logJSON, slog.LevelInfo), dryOut: stdout, oneShot: true})
 	if err != nil {
 		fmt.Fprintf(stderr, "checkoff redeliver: %v\n", err)
 		return exitUsage

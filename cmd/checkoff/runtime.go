@@ -9,13 +9,13 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/codepipeline"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/google/go-github/v62/github"
 
@@ -25,6 +25,7 @@ import (
 	"github.com/checkoff-app/checkoff/app/secrets"
 	"github.com/checkoff-app/checkoff/app/store"
 	"github.com/checkoff-app/checkoff/app/verdict"
+	"github.com/checkoff-app/checkoff/handlers"
 	"github.com/checkoff-app/checkoff/webhook"
 )
 
@@ -50,7 +51,8 @@ const dryRunMarker = "DRY-RUN"
 type runtime struct {
 	log        *slog.Logger
 	store      store.Store
-	clients    *ghclient.Clients // nil in dry-run
+	deliveries webhook.Deliveries // nil for one-shot commands
+	clients    *ghclient.Clients  // nil in dry-run
 	app        *app.App
 	dispatcher *webhook.Dispatcher
 	gate       *release.Gate // nil without a release config (or in dry-run)
@@ -65,7 +67,6 @@ type runtimeOptions struct {
 	lambda  bool
 	dryOut  io.Writer // where dry-run prints check runs
 	logger  *slog.Logger
-	getenv  func(string) string
 	writers []string // dry-run: logins treated as writers
 	oneShot bool     // gate, redeliver: no webhooks to filter, so no bot login lookup
 
@@ -80,182 +81,259 @@ func newLogger(w io.Writer, json bool, level slog.Level) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
-// buildRuntime reads the environment and builds the store, the GitHub
-// clients, the App and the webhook dispatcher.
-func buildRuntime(ctx context.Context, o runtimeOptions) (*runtime, error) {
-	env := o.getenv
-	rt := &runtime{log: o.logger}
-
-	var awsCfg *aws.Config
-	loadAWS := func() (aws.Config, error) {
-		if awsCfg != nil {
-			return *awsCfg, nil
-		}
-		c, err := config.LoadDefaultConfig(ctx)
-		if err != nil {
-			return aws.Config{}, fmt.Errorf("load AWS config: %w", err)
-		}
-		awsCfg = &c
-		return c, nil
-	}
-
-	var ssmClient *ssm.Client
-	if env("GITHUB_PRIVATE_KEY_PARAMETER") != "" || env("GITHUB_WEBHOOK_SECRET_PARAMETER") != "" || env(release.EnvReleasesParameter) != "" {
-		c, err := loadAWS()
-		if err != nil {
-			return nil, err
-		}
-		ssmClient = ssm.NewFromConfig(c)
-	}
-	sec, err := secrets.Load(ctx, env, ssmClient)
+// buildRuntime builds the store, the GitHub clients, the release gate, the
+// App and the webhook dispatcher from cfg. Nothing is opened when the mode
+// is refused; the store is closed again when a later step fails.
+func buildRuntime(ctx context.Context, cfg envConfig, o runtimeOptions) (*runtime, error) {
+	cloud := &awsClients{ctx: ctx}
+	sec, err := loadSecrets(ctx, cfg, cloud)
 	if err != nil {
 		return nil, err
 	}
-
-	// Without App credentials the runtime is dry-run: decided before the
-	// store is opened, because a dry-run store is kept apart.
-	dryRun := sec.AppID == 0 || len(sec.PrivateKey) == 0
-
-	// Store: DynamoDB on Lambda, the embedded file store elsewhere; handled
-	// deliveries are remembered in the same table, or in a log beside the
-	// file store (a file per delivery would slow its writes).
-	var deliveries webhook.Deliveries
-	switch table := env("CHECKOFF_TABLE"); {
-	case table != "" && dryRun && !o.lambda:
-		return nil, fmt.Errorf("dry-run does not write to the DynamoDB table %s: it accepts the public webhook secret, and a credentialed run would trust what it records; unset CHECKOFF_TABLE or set App credentials", table)
-	case table != "":
-		c, err := loadAWS()
-		if err != nil {
-			return nil, err
-		}
-		rt.store = store.NewDynamo(dynamodb.NewFromConfig(c), table)
-		rt.closeStore = func() error { return nil }
-		deliveries = app.Deliveries{Store: rt.store}
-	case o.lambda:
-		return nil, errors.New("CHECKOFF_TABLE is required in Lambda mode: name the DynamoDB ledger table")
-	default:
-		dir := env("CHECKOFF_DATA_DIR")
-		switch {
-		case dir != "":
-		case dryRun:
-			dir = dryRunDataDir
-		default:
-			dir = defaultDataDir
-		}
-		if err := checkDataDir(dir, dryRun); err != nil {
-			return nil, err
-		}
-		fileStore, err := store.OpenFile(dir)
-		if err != nil {
-			return nil, fmt.Errorf("open store %s: %w", dir, err)
-		}
-		rt.store = fileStore
-		rt.closeStore = fileStore.Close
-		if !o.oneShot { // gate and redeliver handle no webhooks
-			marks, err := store.OpenMarks(filepath.Join(dir, "deliveries.log"), app.DeliveryTTL)
-			if err != nil {
-				fileStore.Close()
-				return nil, err
-			}
-			deliveries = marks
-			rt.closeStore = func() error { return errors.Join(marks.Close(), fileStore.Close()) }
-		}
+	rt := &runtime{log: o.logger, dryRun: !sec.HasApp()}
+	if err := checkMode(cfg, sec, o); err != nil {
+		return nil, err
 	}
+	if err := rt.openStore(cfg, o, cloud); err != nil {
+		return nil, err
+	}
+	if err := rt.build(ctx, cfg, sec, o, cloud); err != nil {
+		rt.closeStore()
+		return nil, err
+	}
+	return rt, nil
+}
 
-	// An explicit bot login wins; with credentials it is otherwise derived.
-	opts := app.Options{Store: rt.store, Logger: rt.log, BotLogin: env("CHECKOFF_BOT_LOGIN")}
+// build is buildRuntime once the store is open.
+func (rt *runtime) build(ctx context.Context, cfg envConfig, sec secrets.Secrets, o runtimeOptions, cloud *awsClients) error {
+	opts := app.Options{Store: rt.store, Logger: rt.log, BotLogin: cfg.botLogin}
 	secret := sec.WebhookSecret
-	switch {
-	case !dryRun:
-		clients, err := ghclient.New(ghclient.Config{
-			AppID: sec.AppID, PrivateKey: sec.PrivateKey,
-			BaseURL: env("GITHUB_API_URL"), Logger: rt.log,
-		})
+	if rt.dryRun {
+		dry, err := newDryRun(cfg, o)
 		if err != nil {
-			return nil, err
-		}
-		rt.clients = clients
-		opts.Installations = clients
-		if len(secret) == 0 {
-			return nil, errors.New("GITHUB_WEBHOOK_SECRET (or GITHUB_WEBHOOK_SECRET_PARAMETER) is required with App credentials")
-		}
-		if opts.BotLogin == "" && !o.oneShot {
-			opts.BotLogin = deriveBotLogin(ctx, clients, rt.log)
-		}
-	case o.lambda:
-		return nil, errors.New("GITHUB_APP_ID and GITHUB_PRIVATE_KEY (or GITHUB_PRIVATE_KEY_PARAMETER) are required in Lambda mode")
-	default:
-		rt.dryRun = true
-		dry := &app.DryRun{Out: o.dryOut, Writers: o.writers}
-		if path := env("CHECKOFF_CONFIG"); path != "" {
-			data, err := os.ReadFile(path)
-			if err != nil {
-				return nil, fmt.Errorf("read CHECKOFF_CONFIG: %w", err)
-			}
-			dry.ConfigData = data
+			return err
 		}
 		opts.DryRun = dry
 		if len(secret) == 0 {
 			secret = []byte(devSecret)
 		}
-	}
-	// The release gate: deployment config, never the repository's.
-	var relCfg *release.Config
-	if ssmClient != nil {
-		relCfg, err = release.LoadConfig(ctx, env, ssmClient)
 	} else {
-		relCfg, err = release.LoadConfig(ctx, env, nil)
-	}
-	switch {
-	case errors.Is(err, release.ErrNoConfig):
-		relCfg = nil
-	case err != nil:
-		return nil, err
+		clients, err := ghclient.New(ghclient.Config{AppID: sec.AppID, PrivateKey: sec.PrivateKey, BaseURL: cfg.githubAPI, Logger: rt.log})
+		if err != nil {
+			return err
+		}
+		rt.clients, opts.Installations = clients, clients
+		if opts.BotLogin == "" && !o.oneShot {
+			opts.BotLogin = deriveBotLogin(ctx, clients, rt.log)
+		}
 	}
 	evaluator := &mergedEvaluator{clients: rt.clients}
-	if relCfg != nil && rt.clients != nil {
-		c, err := loadAWS()
-		if err != nil {
-			return nil, err
-		}
-		clients := rt.clients
-		rt.gate, err = release.New(release.Options{
-			Config:   relCfg,
-			Pipeline: codepipeline.NewFromConfig(c),
-			GitHub: func(ctx context.Context, owner, repo string) (*github.Client, error) {
-				id, err := clients.RepoInstallation(ctx, owner, repo)
-				if err != nil {
-					return nil, err
-				}
-				return clients.Installation(id), nil
-			},
-			Store:     rt.store,
-			Evaluator: evaluator,
-			Logger:    rt.log,
-		})
-		if err != nil {
-			return nil, err
-		}
-		opts.Gate = rt.gate
-	} else if relCfg != nil {
-		rt.log.Warn("release gate disabled: it needs App credentials", "pipelines", relCfg.Pipelines())
+	gate, err := newGate(ctx, cfg, rt, evaluator, cloud)
+	if err != nil {
+		return err
+	}
+	if gate != nil {
+		rt.gate, opts.Gate = gate, gate
 	}
 	a, err := app.New(opts)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	rt.app = a
-	rt.botLogin = opts.BotLogin
-	evaluator.app = a
+	rt.app, rt.botLogin, evaluator.app = a, opts.BotLogin, a
 	rt.dispatcher = webhook.NewDispatcher(webhook.Options{
 		Secret:        secret,
-		Handlers:      webhook.Handlers(a),
-		Deliveries:    deliveries,
+		Handlers:      handlers.All(a),
+		Deliveries:    rt.deliveries,
 		Logger:        rt.log,
 		BotLogin:      opts.BotLogin,
 		MaxConcurrent: o.maxConcurrent,
 	})
-	return rt, nil
+	return nil
+}
+
+// checkMode refuses the combinations of credentials, store and mode that
+// must not run, before anything is opened.
+func checkMode(cfg envConfig, sec secrets.Secrets, o runtimeOptions) error {
+	dryRun := !sec.HasApp()
+	switch {
+	case o.lambda && cfg.table == "":
+		return errors.New("CHECKOFF_TABLE is required in Lambda mode: name the DynamoDB ledger table")
+	case o.lambda && dryRun:
+		return errors.New("GITHUB_APP_ID and GITHUB_PRIVATE_KEY (or GITHUB_PRIVATE_KEY_PARAMETER) are required in Lambda mode")
+	case dryRun && cfg.table != "":
+		return fmt.Errorf("dry-run does not write to the DynamoDB table %s: it accepts the public webhook secret, and a credentialed run would trust what it records; unset CHECKOFF_TABLE or set App credentials", cfg.table)
+	case !dryRun && !o.oneShot && len(sec.WebhookSecret) == 0:
+		// One-shot commands take no webhooks, so they need no secret.
+		return errors.New("GITHUB_WEBHOOK_SECRET (or GITHUB_WEBHOOK_SECRET_PARAMETER) is required with App credentials")
+	}
+	return nil
+}
+
+// awsClients loads the AWS configuration once, on first use: a run that
+// needs no AWS service never reads it.
+type awsClients struct {
+	ctx context.Context
+	cfg *aws.Config
+	ssm *ssm.Client
+}
+
+func (a *awsClients) config() (aws.Config, error) {
+	if a.cfg == nil {
+		c, err := awsconfig.LoadDefaultConfig(a.ctx)
+		if err != nil {
+			return aws.Config{}, fmt.Errorf("load AWS config: %w", err)
+		}
+		a.cfg = &c
+	}
+	return *a.cfg, nil
+}
+
+// ssmClient is the one SSM client the secrets and the release config share.
+func (a *awsClients) ssmClient() (*ssm.Client, error) {
+	if a.ssm == nil {
+		c, err := a.config()
+		if err != nil {
+			return nil, err
+		}
+		a.ssm = ssm.NewFromConfig(c)
+	}
+	return a.ssm, nil
+}
+
+// loadSecrets loads the App's credentials, from SSM when parameters name them.
+func loadSecrets(ctx context.Context, cfg envConfig, cloud *awsClients) (secrets.Secrets, error) {
+	if !cfg.secrets.NeedsSSM() {
+		return cfg.secrets.Load(ctx, nil)
+	}
+	c, err := cloud.ssmClient()
+	if err != nil {
+		return secrets.Secrets{}, err
+	}
+	return cfg.secrets.Load(ctx, c)
+}
+
+// openStore opens the ledger: DynamoDB when a table is named, the embedded
+// file store elsewhere. Handled deliveries are remembered in the same
+// table, or in a log beside the file store (a file per delivery would slow
+// its writes); one-shot commands handle no webhooks and keep none.
+func (rt *runtime) openStore(cfg envConfig, o runtimeOptions, cloud *awsClients) error {
+	if cfg.table != "" {
+		c, err := cloud.config()
+		if err != nil {
+			return err
+		}
+		rt.store = store.NewDynamo(dynamodb.NewFromConfig(c), cfg.table)
+		rt.closeStore = func() error { return nil }
+		rt.deliveries = app.Deliveries{Store: rt.store}
+		return nil
+	}
+	dir := cfg.dataDir
+	switch {
+	case dir != "":
+	case rt.dryRun:
+		dir = dryRunDataDir
+	default:
+		dir = defaultDataDir
+	}
+	if err := checkDataDir(dir, rt.dryRun); err != nil {
+		return err
+	}
+	fileStore, err := store.OpenFile(dir)
+	if err != nil {
+		return fmt.Errorf("open store %s: %w", dir, err)
+	}
+	rt.store, rt.closeStore = fileStore, fileStore.Close
+	if o.oneShot {
+		return nil
+	}
+	marks, err := store.OpenMarks(filepath.Join(dir, "deliveries.log"), app.DeliveryTTL)
+	if err != nil {
+		fileStore.Close()
+		return err
+	}
+	rt.deliveries = marks
+	rt.closeStore = func() error { return errors.Join(marks.Close(), fileStore.Close()) }
+	return nil
+}
+
+// newDryRun is the stand-in for GitHub without App credentials.
+func newDryRun(cfg envConfig, o runtimeOptions) (*app.DryRun, error) {
+	dry := &app.DryRun{Out: o.dryOut, Writers: o.writers}
+	if cfg.checklistConfig != "" {
+		data, err := os.ReadFile(cfg.checklistConfig)
+		if err != nil {
+			return nil, fmt.Errorf("read CHECKOFF_CONFIG: %w", err)
+		}
+		dry.ConfigData = data
+	}
+	return dry, nil
+}
+
+// newGate builds the release gate from the deployment's release config
+// (never a repository's); nil without one, or in dry-run, which warns.
+func newGate(ctx context.Context, cfg envConfig, rt *runtime, eval release.Evaluator, cloud *awsClients) (*release.Gate, error) {
+	relCfg, err := loadReleases(ctx, cfg, cloud)
+	if err != nil || relCfg == nil {
+		return nil, err
+	}
+	if rt.clients == nil {
+		rt.log.Warn("release gate disabled: it needs App credentials", "pipelines", relCfg.Pipelines())
+		return nil, nil
+	}
+	c, err := cloud.config()
+	if err != nil {
+		return nil, err
+	}
+	notifier, err := newNotifier(cfg, c)
+	if err != nil {
+		return nil, err
+	}
+	clients := rt.clients
+	return release.New(release.Options{
+		Config:   relCfg,
+		Pipeline: codepipeline.NewFromConfig(c),
+		GitHub: func(ctx context.Context, owner, repo string) (*github.Client, error) {
+			id, err := clients.RepoInstallation(ctx, owner, repo)
+			if err != nil {
+				return nil, err
+			}
+			return clients.Installation(id), nil
+		},
+		Store:     rt.store,
+		Evaluator: eval,
+		Notifier:  notifier,
+		Logger:    rt.log,
+	})
+}
+
+// loadReleases loads the release config; nil when none is named.
+func loadReleases(ctx context.Context, cfg envConfig, cloud *awsClients) (*release.Config, error) {
+	var params release.ParameterAPI
+	switch {
+	case cfg.releases == release.Source{}:
+		return nil, nil
+	case cfg.releases.Parameter != "":
+		c, err := cloud.ssmClient()
+		if err != nil {
+			return nil, err
+		}
+		params = c
+	}
+	return release.LoadConfig(ctx, cfg.releases, params)
+}
+
+// newNotifier is the SNS notifier of CHECKOFF_NOTIFY_TOPIC_ARN, in the
+// topic's region; nil (no notifications) when unset.
+func newNotifier(cfg envConfig, c aws.Config) (release.Notifier, error) {
+	if cfg.notifyTopic == "" {
+		return nil, nil
+	}
+	region, err := release.TopicRegion(cfg.notifyTopic)
+	if err != nil {
+		return nil, err
+	}
+	client := sns.NewFromConfig(c, func(o *sns.Options) { o.Region = region })
+	return release.NewSNSNotifier(client, cfg.notifyTopic)
 }
 
 // mergedEvaluator lets the gate ask the App for the verdict on a merged PR
@@ -349,18 +427,6 @@ func splitList(s string) []string {
 		}
 	}
 	return out
-}
-
-// atoiDefault parses a positive integer variable, or returns def.
-func atoiDefault(s string, def int) (int, error) {
-	if s == "" {
-		return def, nil
-	}
-	n, err := strconv.Atoi(s)
-	if err != nil || n <= 0 {
-		return 0, fmt.Errorf("%q is not a positive number", s)
-	}
-	return n, nil
 }
 
 // The release gate is the App's ReleaseGate; neither package imports the

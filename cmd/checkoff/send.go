@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -14,25 +13,30 @@ import (
 	"time"
 )
 
+var sendSpec = spec{
+	name:    "send",
+	summary: "sign a webhook payload file like GitHub does and post it to a server",
+	usage:   "checkoff send [--url URL] [--delivery ID] EVENT FILE|-",
+	about: `Signs the payload FILE (or stdin for "-") with the webhook secret and posts it as the
+delivery of EVENT (pull_request, pull_request_review, ...): for local trials and the README
+walkthrough. Exit status: 0 when the server answers 2xx, 1 otherwise, 2 on usage errors.`,
+	env: []string{"GITHUB_WEBHOOK_SECRET"},
+}
+
 // runSend signs a payload file like GitHub does and posts it to a
 // checkoff server: for local trials and the README walkthrough.
 func runSend(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("send", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	url := fs.String("url", "http://127.0.0.1:3000/webhook", "webhook URL")
-	delivery := fs.String("delivery", "", "X-GitHub-Delivery (default: random)")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: checkoff send [--url URL] [--delivery ID] EVENT FILE|-")
-		fs.PrintDefaults()
+	fs := newFlags(sendSpec)
+	url := fs.String("url", "http://127.0.0.1:3000/webhook", "webhook `URL`")
+	delivery := fs.String("delivery", "", "X-GitHub-Delivery `ID` (default: random)")
+	pos, code, done := parse(fs, sendSpec, args, stdout, stderr)
+	switch {
+	case done:
+		return code
+	case len(pos) != 2:
+		return misuse(stderr, sendSpec, "want EVENT and FILE, got %d arguments", len(pos))
 	}
-	if err := fs.Parse(args); err != nil {
-		return exitUsage
-	}
-	if fs.NArg() != 2 {
-		fs.Usage()
-		return exitUsage
-	}
-	event, file := fs.Arg(0), fs.Arg(1)
+	event, file := pos[0], pos[1]
 	var body []byte
 	var err error
 	if file == "-" {
@@ -44,6 +48,7 @@ func runSend(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "checkoff send: %v\n", err)
 		return exitUsage
 	}
+	// Only the one variable: send needs no other configuration.
 	secret := os.Getenv("GITHUB_WEBHOOK_SECRET")
 	if secret == "" {
 		secret = devSecret

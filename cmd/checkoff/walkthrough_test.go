@@ -26,10 +26,9 @@ func TestWalkthrough(t *testing.T) {
 	dir := t.TempDir()
 	env := map[string]string{"CHECKOFF_DATA_DIR": dir}
 	var printed bytes.Buffer
-	rt, err := buildRuntime(context.Background(), runtimeOptions{
+	rt, err := buildFromEnv(context.Background(), env, runtimeOptions{
 		dryOut:  &printed,
 		logger:  slog.New(slog.NewTextHandler(io.Discard, nil)),
-		getenv:  func(k string) string { return env[k] },
 		writers: []string{"bob-reviews"}, // as `make run` passes
 	})
 	if err != nil {
