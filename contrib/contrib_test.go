@@ -91,7 +91,7 @@ func TestCheckoffConfigExample(t *testing.T) {
 		sort.Strings(out)
 		return out
 	}
-	if got, want := keys(top), []string{"branches", "checklists", "incomplete_conclusion", "optional_markers", "reset_reviewer_on_push", "skip_authors"}; !reflect.DeepEqual(got, want) {
+	if got, want := keys(top), []string{"branches", "checklists", "details_url", "incomplete_conclusion", "optional_markers", "optional_match", "reset_reviewer_on_push", "skip_authors"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("top-level keys %v, want every key %v", got, want)
 	}
 	checklistKeys := map[string][]string{
