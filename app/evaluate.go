@@ -132,7 +132,9 @@ func (a *App) loadConfig(ctx context.Context, gh GitHub, pr PR, ref string) (rep
 	if err != nil {
 		return repoConfig{}, err
 	}
-	source := fmt.Sprintf("`%s` at `%s`", configPath, shortRef(ref))
+	// The file, not the ref: a late delivery judged after the merge reads
+	// the same file at the base from before it, and posts the same runs.
+	source := "the repository's `" + configPath + "`"
 	if !found && !strings.EqualFold(pr.Repo, orgConfigRepo) {
 		// The shared repository may not exist, or the App may not be
 		// installed on it: both read as no file.
@@ -158,17 +160,6 @@ func (a *App) loadConfig(ctx context.Context, gh GitHub, pr PR, ref string) (rep
 		}
 	}
 	return repoConfig{cfg: cfg, ref: ref, source: source}, nil
-}
-
-// shortRef is a ref as a reader names it: a branch, or a commit's 7 digits.
-func shortRef(ref string) string {
-	if b, ok := strings.CutPrefix(ref, "refs/heads/"); ok {
-		return b
-	}
-	if commitSHA.MatchString(ref) {
-		return ref[:7]
-	}
-	return ref
 }
 
 // judgement is the outcome of one evaluation: the runs to post, and

@@ -327,7 +327,7 @@ func TestSharedConfig(t *testing.T) {
 		wantRun    string
 		wantSource string
 	}{
-		"repository file":       {repoFile: true, shared: true, wantRun: "Review", wantSource: "`.github/checkoff.yml` at `dev`"},
+		"repository file":       {repoFile: true, shared: true, wantRun: "Review", wantSource: "the repository's `.github/checkoff.yml`"},
 		"shared file":           {shared: true, wantRun: "Security", wantSource: "acme/.github (no repository file)"},
 		"neither: the defaults": {wantRun: "Reviewer Checklist", wantSource: "built-in defaults"},
 	} {

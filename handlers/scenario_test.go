@@ -61,9 +61,10 @@ func TestScenarioMainStory(t *testing.T) {
 		t.Errorf("unticked reviewer item: %q", line)
 	}
 	c := h.calls()
-	// Cold: an installation token, the config (absent: 404), two check runs.
+	// Cold: an installation token, the config (absent: 404, then the
+	// owner's shared one, absent too), two check runs.
 	if c.checkRuns != 2 || h.gh.Count("apps/create-installation-access-token") != 1 ||
-		h.gh.Count("repos/get-content") != 1 || h.gh.Count("repos/get-collaborator-permission-level") != 0 || c.writes != 3 {
+		h.gh.Count("repos/get-content") != 2 || h.gh.Count("repos/get-collaborator-permission-level") != 0 || c.writes != 3 {
 		t.Errorf("opened: calls %v", c.ops)
 	}
 
@@ -399,8 +400,8 @@ func TestScenarioNoOpEdits(t *testing.T) {
 	// must be read to know that, but no result changes.
 	s3 := prState{Body: "- [x] tell finance\r\n" + s2.Body, At: t0.Add(2 * time.Minute)}
 	mustOK(t, h.edited(hReviewer, s2.Body, s3))
-	if c := h.calls(); c.writes != 0 || c.reads != 1 {
-		t.Errorf("edit with no result change: calls %v, want one config read", c.ops)
+	if c := h.calls(); c.writes != 0 || c.reads != 2 {
+		t.Errorf("edit with no result change: calls %v, want the config read (repository, then shared)", c.ops)
 	}
 	if n := len(h.gh.CheckRuns(hRepo)); n != before {
 		t.Errorf("check runs %d -> %d", before, n)
@@ -410,7 +411,7 @@ func TestScenarioNoOpEdits(t *testing.T) {
 	mustOK(t, h.deliver("pull_request", h.prPayload("edited", hAuthor, prState{Body: s3.Body, At: t0.Add(3 * time.Minute)}, func(p map[string]any) {
 		githubtest.Set(p, "changes", map[string]any{"title": map[string]any{"from": "Old title"}})
 	})))
-	if c := h.calls(); c.writes != 0 || c.reads != 1 {
+	if c := h.calls(); c.writes != 0 || c.reads != 2 {
 		t.Errorf("title edit: calls %v", c.ops)
 	}
 }
