@@ -403,6 +403,20 @@ func judge(pr PR, rc repoConfig, g gathered, at time.Time) judgement {
 	return j
 }
 
+// whoMayTick says, for a held item, whose tick would count: what a person
+// reading a held release needs to know to unblock it.
+func whoMayTick(c checklist.Checklist) string {
+	switch {
+	case c.TickedBy == checklist.Author:
+		return "the author may tick it"
+	case c.TickedBy == checklist.Reviewer && c.AllowContributors:
+		return "a reviewer with write access, not the author, may tick it"
+	case c.TickedBy == checklist.Reviewer:
+		return "a reviewer with write access who did not contribute may tick it"
+	}
+	return "anyone may tick it"
+}
+
 // evaluateScoped is checklist.Evaluate, except that each path-scoped
 // checklist is judged with the pushes that reset it: the latest push that
 // changed a file it covers, not the latest push.
@@ -450,7 +464,7 @@ func holding(r checklist.Result) []string {
 	}
 	for _, it := range r.Items {
 		if !it.Optional && !it.Counted {
-			h = append(h, fmt.Sprintf("%s: %s (%s)", r.Checklist.Name, it.Text, it.Reason))
+			h = append(h, fmt.Sprintf("%s: %s (%s; %s)", r.Checklist.Name, it.Text, it.Reason, whoMayTick(r.Checklist)))
 		}
 	}
 	for _, m := range r.MissingItems {
