@@ -634,7 +634,11 @@ func (s *coldSetup) run(t testing.TB) coldStart {
 	wantStatus(t, ping, http.StatusOK, fn)
 
 	runsBefore := len(s.gh.CheckRuns(githubtest.FixtureRepo))
-	pr := api.queue(httpAPIEvent(t, coldSecret, "pull_request", fmt.Sprintf("pr-%d", n), githubtest.Payload(t, "pull_request.opened", nil)))
+	// The ledger table outlives the run: the intake remembers handled
+	// bodies, so each run sends a body of its own.
+	body := githubtest.Payload(t, "pull_request.opened", nil)
+	body = append([]byte(fmt.Sprintf(`{"cold_run":%d,`, n)), body[1:]...)
+	pr := api.queue(httpAPIEvent(t, coldSecret, "pull_request", fmt.Sprintf("pr-%d", n), body))
 	if err := api.wait(pr, 20*time.Second); err != nil {
 		t.Fatalf("%v; function output:\n%s", err, fn.stderr)
 	}
