@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-github/v62/github"
 
 	"github.com/checkoff-app/checkoff/app"
+	"github.com/checkoff-app/checkoff/app/store"
 	"github.com/checkoff-app/checkoff/checklist"
 	"github.com/checkoff-app/checkoff/webhook"
 )
@@ -33,7 +34,9 @@ var (
 )
 
 // withLogger hands the delivery's logger to the App.
-func withLogger(ctx context.Context) context.Context {
+func withLogger(ctx context.Context, ev *webhook.Event) context.Context {
+	// The delivery is named in the ledger's history (checkoff audit).
+	ctx = store.WithDelivery(ctx, ev.Delivery)
 	return app.WithLogger(ctx, webhook.LoggerFrom(ctx))
 }
 
@@ -47,7 +50,7 @@ func (PullRequest) Handles() []string { return []string{"pull_request"} }
 // Handle calls the App method for the action; other actions are no-ops.
 func (h PullRequest) Handle(ctx context.Context, ev *webhook.Event) error {
 	switch ev.Action {
-	case "opened", "edited", "synchronize", "reopened", "ready_for_review", "closed":
+	case "opened", "edited", "synchronize", "reopened", "ready_for_review", "closed", "assigned", "unassigned":
 	default:
 		return nil
 	}
@@ -55,20 +58,21 @@ func (h PullRequest) Handle(ctx context.Context, ev *webhook.Event) error {
 	if err != nil {
 		return err
 	}
-	ctx = withLogger(ctx)
+	ctx = withLogger(ctx, ev)
 	switch ev.Action {
 	case "opened":
 		return h.App.Opened(ctx, pr, actor(&ev.Sender))
 	case "edited":
 		return h.edited(ctx, pr, ev)
 	case "synchronize":
-		return h.App.Pushed(ctx, pr, actor(&ev.Sender))
+		return h.App.PushedFrom(ctx, pr, actor(&ev.Sender), ev.Before)
 	case "closed":
 		if !pr.Merged {
 			return nil
 		}
 		return h.App.Evaluate(ctx, pr) // records the merge verdict for the gate
-	default: // reopened, ready_for_review
+	default: // reopened, ready_for_review, assigned and unassigned (a bot's
+		// PR answers to its assignees)
 		return h.App.Evaluate(ctx, pr)
 	}
 }
@@ -119,7 +123,7 @@ func (h Review) Handle(ctx context.Context, ev *webhook.Event) error {
 	if err != nil {
 		return err
 	}
-	return call(withLogger(ctx), pr, rv)
+	return call(withLogger(ctx, ev), pr, rv)
 }
 
 // CheckRun handles check_run rerequested and the run's "Re-check" button
@@ -141,7 +145,7 @@ func (h CheckRun) Handle(ctx context.Context, ev *webhook.Event) error {
 	default:
 		return nil
 	}
-	ctx = withLogger(ctx)
+	ctx = withLogger(ctx, ev)
 	run, repo := ev.CheckRun, ev.Repository
 	if run.Name != checklist.ReleaseGateName {
 		return recheck(ctx, h.App, ev, run.PullRequests)
@@ -177,7 +181,7 @@ func (h CheckSuite) Handle(ctx context.Context, ev *webhook.Event) error {
 	if ev.Action != "rerequested" {
 		return nil
 	}
-	ctx = withLogger(ctx)
+	ctx = withLogger(ctx, ev)
 	suite, repo := ev.CheckSuite, ev.Repository
 	err := recheck(ctx, h.App, ev, suite.PullRequests)
 	if !h.App.HasReleaseGate() {
@@ -222,7 +226,7 @@ func (h MergeGroup) Handle(ctx context.Context, ev *webhook.Event) error {
 		return nil
 	}
 	mg, repo := ev.MergeGroup, ev.Repository
-	return h.App.MergeGroup(withLogger(ctx), app.MergeGroup{
+	return h.App.MergeGroup(withLogger(ctx, ev), app.MergeGroup{
 		Installation: ev.Installation.ID,
 		Owner:        repo.Owner.Login,
 		Repo:         repo.Name,
@@ -275,10 +279,16 @@ func prFrom(ev *webhook.Event) (app.PR, error) {
 		Base:         pr.Base.Ref,
 		BaseSHA:      pr.Base.SHA,
 		Author:       pr.User.Login,
+		AuthorBot:    isBotUser(pr.User),
 		Body:         pr.Body,
 		UpdatedAt:    updated,
 		Merged:       pr.Merged,
 		MergeSHA:     pr.MergeCommitSHA,
+	}
+	for _, a := range pr.Assignees {
+		if a.Login != "" && !isBotUser(&a) {
+			out.Assignees = append(out.Assignees, a.Login)
+		}
 	}
 	// The ledger is keyed by the base repository, as app.PRFrom does.
 	if pr.Base.Repo != nil && pr.Base.Repo.ID != 0 {
@@ -309,3 +319,6 @@ func actor(u *webhook.User) app.Actor {
 	}
 	return app.ActorOf(&github.User{Login: &u.Login, Type: &u.Type})
 }
+
+// isBotUser reports a bot account, as app.ActorOf does.
+func isBotUser(u *webhook.User) bool { return u != nil && actor(u).Bot }

@@ -20,6 +20,7 @@ type Event struct {
 	Body []byte `json:"-"`
 
 	Action       string        `json:"action"`
+	Before       string        `json:"before"` // synchronize: the previous head
 	Sender       User          `json:"sender"`
 	Installation *Installation `json:"installation"`
 	Repository   *Repository   `json:"repository"`
@@ -72,6 +73,7 @@ type PullRequest struct {
 	Head           *Branch `json:"head"`
 	Base           *Branch `json:"base"`
 	User           *User   `json:"user"`
+	Assignees      []User  `json:"assignees"`
 	Body           string  `json:"body"`
 	UpdatedAt      string  `json:"updated_at"` // RFC 3339
 	Merged         bool    `json:"merged"`

@@ -40,7 +40,7 @@ type eventShape struct {
 var eventShapes = map[string]eventShape{
 	"pull_request": {
 		own: []string{"pull_request", "number"}, repo: true,
-		actedOn: []string{"opened", "edited", "synchronize", "reopened", "ready_for_review", "closed"},
+		actedOn: []string{"opened", "edited", "synchronize", "reopened", "ready_for_review", "closed", "assigned", "unassigned"},
 		check:   checkPullRequestEvent,
 	},
 	"pull_request_review": {
