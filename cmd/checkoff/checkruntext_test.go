@@ -138,7 +138,7 @@ func TestServeDryRunOutput(t *testing.T) {
 		}
 		steps := s.stderr.String()
 		steps = steps[strings.Index(steps, "\n\ncheckoff is running dry-run"):]
-		steps = steps[:strings.Index(steps, "afresh\n")+len("afresh\n")]
+		steps = steps[:strings.Index(steps, "to repeat it\n")+len("to repeat it\n")]
 		steps = strings.NewReplacer(s.addr, "ADDR", dir, "DIR").Replace(steps)
 		compareGolden(t, filepath.Join("testdata", "dryrun", "next-steps.golden"), []byte(steps))
 	}

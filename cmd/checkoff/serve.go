@@ -172,7 +172,8 @@ Next, in a second terminal, the walkthrough (README "Local trial"):
 
   - %[2]s
   - writers, whose ticks count: %[3]s
-  - records go to %[4]s; remove it (make clean) to run the walkthrough afresh
+  - records go to %[4]s; the walkthrough runs once per directory (a body
+    sent again is a replay): delete it, or set CHECKOFF_DATA_DIR to a new one, to repeat it
 
 `, send, secret, writers, dir)
 }
