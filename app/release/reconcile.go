@@ -364,46 +364,17 @@ func (g *Gate) reconcileOnce(ctx context.Context, rel Release) (out Outcome, aga
 		return out, false, nil
 	}
 	out.ExecutionID = p.ExecutionID
-
-	ex, err := g.cp.GetPipelineExecution(ctx, &codepipeline.GetPipelineExecutionInput{
-		PipelineName: aws.String(rel.Pipeline), PipelineExecutionId: aws.String(p.ExecutionID),
-	})
-	if err != nil {
-		return out, false, fmt.Errorf("get pipeline execution: %w", err)
-	}
-	if ex.PipelineExecution == nil {
-		return out, false, errors.New("get pipeline execution: empty answer")
-	}
-	if st := ex.PipelineExecution.Status; st != types.PipelineExecutionStatusInProgress {
-		out.Reason = fmt.Sprintf("execution is %s", st)
-		return out, false, nil
-	}
-	l, err := g.executions(ctx, rel.Pipeline, p.ExecutionID)
-	if err != nil {
-		return out, false, err
-	}
-	rev, err := pickSource(rel, l.waiting)
-	if err != nil {
-		out.Reason = err.Error()
-		return out, false, err
-	}
-	// The listing and the execution must agree on what runs.
-	if !slices.ContainsFunc(ex.PipelineExecution.ArtifactRevisions, func(r types.ArtifactRevision) bool { return aws.ToString(r.RevisionId) == rev }) {
-		return out, false, fmt.Errorf("source commit %s is not among the execution's artifact revisions", short(rev))
-	}
-	out.Revision = rev
-
-	var dep string
-	if l.deployedID != "" {
-		if dep, err = pickSource(rel, l.deployed); err != nil {
-			err = fmt.Errorf("deployed execution %s: %w", l.deployedID, err)
+	revs, err := g.revisions(ctx, rel, p)
+	if err != nil || revs.notRunning != "" {
+		out.Reason = revs.notRunning
+		if err != nil && revs.sourceErr {
 			out.Reason = err.Error()
-			return out, false, err
 		}
+		return out, false, err
 	}
-	out.Deployed = dep
+	out.Revision, out.Deployed = revs.waiting, revs.deployed
 
-	chk, err := g.check(ctx, rel, dep, rev)
+	chk, err := g.check(ctx, rel, revs.deployed, revs.waiting)
 	if err != nil {
 		return out, false, err
 	}
@@ -412,16 +383,20 @@ func (g *Gate) reconcileOnce(ctx context.Context, rel Release) (out Outcome, aga
 	if err != nil {
 		return out, false, err
 	}
-	status, summary := chk.decide(rel, dep, rev, reported)
+	status, summary := chk.decide(rel, revs.deployed, revs.waiting, reported)
 	if status == "" {
 		out.Decision, out.Reason = Waiting, summary
-		g.commentHolds(ctx, rel, rev, chk)
+		g.commentHolds(ctx, rel, revs.waiting, chk)
 		g.notify(ctx, rel, out, chk)
 		return out, false, nil
 	}
+	return g.answer(ctx, rel, p, out, chk, status, summary)
+}
 
-	// The token answers one action execution; make sure it is still the
-	// one whose revision was checked before answering.
+// answer sends status for approval p, once sure it is still the one whose
+// revision was checked (again: it was not, start over).
+func (g *Gate) answer(ctx context.Context, rel Release, p pending, out Outcome, chk *checkResult, status types.ApprovalStatus, summary string) (Outcome, bool, error) {
+	// The token answers one action execution.
 	p2, ok, err := g.pendingApproval(ctx, rel)
 	if err != nil {
 		return out, false, err
@@ -455,4 +430,51 @@ func (g *Gate) reconcileOnce(ctx context.Context, rel Release) (out Outcome, aga
 		g.notify(ctx, rel, out, chk)
 	}
 	return out, false, nil
+}
+
+// executionRevisions are the source revisions of the execution waiting at
+// an approval and of the one deployed before it.
+type executionRevisions struct {
+	waiting, deployed string
+	notRunning        string // why there is nothing to answer: the execution is no longer in progress
+	sourceErr         bool   // the error is the release config's source choice (shown as the reason)
+}
+
+// revisions reads the waiting execution's revision (from the release's
+// source action, checked against the execution's artifacts) and the
+// deployed one.
+func (g *Gate) revisions(ctx context.Context, rel Release, p pending) (executionRevisions, error) {
+	var r executionRevisions
+	ex, err := g.cp.GetPipelineExecution(ctx, &codepipeline.GetPipelineExecutionInput{
+		PipelineName: aws.String(rel.Pipeline), PipelineExecutionId: aws.String(p.ExecutionID),
+	})
+	if err != nil {
+		return r, fmt.Errorf("get pipeline execution: %w", err)
+	}
+	if ex.PipelineExecution == nil {
+		return r, errors.New("get pipeline execution: empty answer")
+	}
+	if st := ex.PipelineExecution.Status; st != types.PipelineExecutionStatusInProgress {
+		r.notRunning = fmt.Sprintf("execution is %s", st)
+		return r, nil
+	}
+	l, err := g.executions(ctx, rel.Pipeline, p.ExecutionID)
+	if err != nil {
+		return r, err
+	}
+	if r.waiting, err = pickSource(rel, l.waiting); err != nil {
+		r.sourceErr = true
+		return r, err
+	}
+	// The listing and the execution must agree on what runs.
+	if !slices.ContainsFunc(ex.PipelineExecution.ArtifactRevisions, func(a types.ArtifactRevision) bool { return aws.ToString(a.RevisionId) == r.waiting }) {
+		return r, fmt.Errorf("source commit %s is not among the execution's artifact revisions", short(r.waiting))
+	}
+	if l.deployedID != "" {
+		if r.deployed, err = pickSource(rel, l.deployed); err != nil {
+			r.sourceErr = true
+			return r, fmt.Errorf("deployed execution %s: %w", l.deployedID, err)
+		}
+	}
+	return r, nil
 }

@@ -2,12 +2,8 @@ package release
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"slices"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/codepipeline"
 	"github.com/aws/aws-sdk-go-v2/service/codepipeline/types"
 )
 
@@ -56,9 +52,15 @@ func (g *Gate) Status(ctx context.Context, pipeline string) (Status, error) {
 		return st, nil
 	}
 	st.Waiting, st.ExecutionID = true, p.ExecutionID
-	if err := g.statusRevisions(ctx, rel, p, &st); err != nil {
+	revs, err := g.revisions(ctx, rel, p)
+	if err != nil {
 		return st, fmt.Errorf("status of %s execution %s: %w", pipeline, p.ExecutionID, err)
 	}
+	if revs.notRunning != "" {
+		st.Reason = revs.notRunning
+		return st, nil
+	}
+	st.Revision, st.Deployed = revs.waiting, revs.deployed
 	chk, err := g.check(ctx, rel, st.Deployed, st.Revision)
 	if err != nil {
 		return st, fmt.Errorf("status of %s execution %s: %w", pipeline, p.ExecutionID, err)
@@ -89,34 +91,4 @@ func (g *Gate) Status(ctx context.Context, pipeline string) (Status, error) {
 		st.Answer = Waiting
 	}
 	return st, nil
-}
-
-// statusRevisions fills the waiting and deployed revisions, from the
-// source action the release names.
-func (g *Gate) statusRevisions(ctx context.Context, rel Release, p pending, st *Status) error {
-	ex, err := g.cp.GetPipelineExecution(ctx, &codepipeline.GetPipelineExecutionInput{
-		PipelineName: aws.String(rel.Pipeline), PipelineExecutionId: aws.String(p.ExecutionID),
-	})
-	if err != nil {
-		return fmt.Errorf("get pipeline execution: %w", err)
-	}
-	if ex.PipelineExecution == nil {
-		return errors.New("get pipeline execution: empty answer")
-	}
-	l, err := g.executions(ctx, rel.Pipeline, p.ExecutionID)
-	if err != nil {
-		return err
-	}
-	if st.Revision, err = pickSource(rel, l.waiting); err != nil {
-		return err
-	}
-	if !slices.ContainsFunc(ex.PipelineExecution.ArtifactRevisions, func(r types.ArtifactRevision) bool { return aws.ToString(r.RevisionId) == st.Revision }) {
-		return fmt.Errorf("source commit %s is not among the execution's artifact revisions", short(st.Revision))
-	}
-	if l.deployedID != "" {
-		if st.Deployed, err = pickSource(rel, l.deployed); err != nil {
-			return fmt.Errorf("deployed execution %s: %w", l.deployedID, err)
-		}
-	}
-	return nil
 }
