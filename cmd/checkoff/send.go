@@ -48,8 +48,12 @@ func runSend(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "checkoff send: %v\n", err)
 		return exitUsage
 	}
-	// Only the one variable: send needs no other configuration.
-	secret := os.Getenv("GITHUB_WEBHOOK_SECRET")
+	cfg, err := loadConfig(os.Getenv)
+	if err != nil {
+		fmt.Fprintf(stderr, "checkoff send: %v\n", err)
+		return exitUsage
+	}
+	secret := cfg.secrets.WebhookSecret
 	if secret == "" {
 		secret = devSecret
 	}
