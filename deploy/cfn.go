@@ -484,16 +484,13 @@ var noValue = &struct{ noValue bool }{true}
 
 func (v *Values) intrinsic(fn string, arg any) (any, error) {
 	switch fn {
-	case "Ref":
+	case "Ref", "Condition":
 		name, ok := arg.(string)
 		if !ok {
-			return nil, fmt.Errorf("Ref %v: not a name", arg)
+			return nil, fmt.Errorf("%s %v: not a name", fn, arg)
 		}
-		return v.ref(name)
-	case "Condition":
-		name, ok := arg.(string)
-		if !ok {
-			return nil, fmt.Errorf("Condition %v: not a name", arg)
+		if fn == "Ref" {
+			return v.ref(name)
 		}
 		return v.Condition(name)
 	case "Fn::GetAtt":
@@ -508,91 +505,105 @@ func (v *Values) intrinsic(fn string, arg any) (any, error) {
 		return nil, fmt.Errorf("Fn::GetAtt %s: unknown", key)
 	case "Fn::Sub":
 		return v.sub(arg)
-	case "Fn::Join":
-		args, ok := arg.([]any)
-		if !ok || len(args) != 2 {
-			return nil, fmt.Errorf("Fn::Join %v: want [delimiter, list]", arg)
-		}
-		delim, ok := args[0].(string)
-		if !ok {
-			return nil, fmt.Errorf("Fn::Join delimiter %v: not a string", args[0])
-		}
+	case "Fn::Join", "Fn::Split":
+		return v.joinSplit(fn, arg)
+	case "Fn::Select":
+		return v.selectFn(arg)
+	case "Fn::FindInMap":
+		return v.findInMap(arg)
+	case "Fn::If":
+		return v.ifFn(arg)
+	case "Fn::Equals", "Fn::Not", "Fn::And", "Fn::Or":
+		return v.boolean(map[string]any{fn: arg})
+	}
+	return nil, fmt.Errorf("%s: not supported", fn)
+}
+
+// joinSplit evaluates Fn::Join [delimiter, list] and Fn::Split
+// [delimiter, string].
+func (v *Values) joinSplit(fn string, arg any) (any, error) {
+	args, ok := arg.([]any)
+	if !ok || len(args) != 2 {
+		return nil, fmt.Errorf("%s %v: want [delimiter, value]", fn, arg)
+	}
+	delim, ok := args[0].(string)
+	if !ok {
+		return nil, fmt.Errorf("%s delimiter %v: not a string", fn, args[0])
+	}
+	if fn == "Fn::Join" {
 		parts, err := v.Strings(args[1])
 		if err != nil {
 			return nil, fmt.Errorf("Fn::Join: %w", err)
 		}
 		return strings.Join(parts, delim), nil
-	case "Fn::Select":
-		args, ok := arg.([]any)
-		if !ok || len(args) != 2 {
-			return nil, fmt.Errorf("Fn::Select %v: want [index, list]", arg)
-		}
-		idx, err := v.String(args[0])
-		if err != nil {
-			return nil, err
-		}
-		list, err := v.Resolve(args[1])
-		if err != nil {
-			return nil, err
-		}
-		l, ok := list.([]any)
-		var i int
-		if _, scanErr := fmt.Sscanf(idx, "%d", &i); !ok || scanErr != nil || i < 0 || i >= len(l) {
-			return nil, fmt.Errorf("Fn::Select %v: index out of range", arg)
-		}
-		return l[i], nil
-	case "Fn::Split":
-		args, ok := arg.([]any)
-		if !ok || len(args) != 2 {
-			return nil, fmt.Errorf("Fn::Split %v: want [delimiter, string]", arg)
-		}
-		delim, ok := args[0].(string)
-		if !ok {
-			return nil, fmt.Errorf("Fn::Split delimiter %v: not a string", args[0])
-		}
-		s, err := v.String(args[1])
-		if err != nil {
-			return nil, err
-		}
-		var out []any
-		for _, p := range strings.Split(s, delim) {
-			out = append(out, p)
-		}
-		return out, nil
-	case "Fn::FindInMap":
-		keys, err := v.Strings(arg)
-		if err != nil || len(keys) != 3 {
-			return nil, fmt.Errorf("Fn::FindInMap %v: want [Map, Key, Key]", arg)
-		}
-		if v.Template == nil {
-			return nil, fmt.Errorf("Fn::FindInMap: no template")
-		}
-		val, ok := v.Template.Mappings[keys[0]][keys[1]][keys[2]]
-		if !ok {
-			return nil, fmt.Errorf("Fn::FindInMap %v: no such entry", keys)
-		}
-		return val, nil
-	case "Fn::If":
-		args, ok := arg.([]any)
-		if !ok || len(args) != 3 {
-			return nil, fmt.Errorf("Fn::If %v: want [Condition, then, else]", arg)
-		}
-		name, ok := args[0].(string)
-		if !ok {
-			return nil, fmt.Errorf("Fn::If %v: condition is not a name", args[0])
-		}
-		cond, err := v.Condition(name)
-		if err != nil {
-			return nil, err
-		}
-		if cond {
-			return v.Resolve(args[1])
-		}
-		return v.Resolve(args[2])
-	case "Fn::Equals", "Fn::Not", "Fn::And", "Fn::Or":
-		return v.boolean(map[string]any{fn: arg})
 	}
-	return nil, fmt.Errorf("%s: not supported", fn)
+	s, err := v.String(args[1])
+	if err != nil {
+		return nil, err
+	}
+	var out []any
+	for _, p := range strings.Split(s, delim) {
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+// selectFn evaluates Fn::Select [index, list].
+func (v *Values) selectFn(arg any) (any, error) {
+	args, ok := arg.([]any)
+	if !ok || len(args) != 2 {
+		return nil, fmt.Errorf("Fn::Select %v: want [index, list]", arg)
+	}
+	idx, err := v.String(args[0])
+	if err != nil {
+		return nil, err
+	}
+	list, err := v.Resolve(args[1])
+	if err != nil {
+		return nil, err
+	}
+	l, ok := list.([]any)
+	var i int
+	if _, scanErr := fmt.Sscanf(idx, "%d", &i); !ok || scanErr != nil || i < 0 || i >= len(l) {
+		return nil, fmt.Errorf("Fn::Select %v: index out of range", arg)
+	}
+	return l[i], nil
+}
+
+// findInMap evaluates Fn::FindInMap [Map, Key, Key].
+func (v *Values) findInMap(arg any) (any, error) {
+	keys, err := v.Strings(arg)
+	if err != nil || len(keys) != 3 {
+		return nil, fmt.Errorf("Fn::FindInMap %v: want [Map, Key, Key]", arg)
+	}
+	if v.Template == nil {
+		return nil, fmt.Errorf("Fn::FindInMap: no template")
+	}
+	val, ok := v.Template.Mappings[keys[0]][keys[1]][keys[2]]
+	if !ok {
+		return nil, fmt.Errorf("Fn::FindInMap %v: no such entry", keys)
+	}
+	return val, nil
+}
+
+// ifFn evaluates Fn::If [Condition, then, else].
+func (v *Values) ifFn(arg any) (any, error) {
+	args, ok := arg.([]any)
+	if !ok || len(args) != 3 {
+		return nil, fmt.Errorf("Fn::If %v: want [Condition, then, else]", arg)
+	}
+	name, ok := args[0].(string)
+	if !ok {
+		return nil, fmt.Errorf("Fn::If %v: condition is not a name", args[0])
+	}
+	cond, err := v.Condition(name)
+	if err != nil {
+		return nil, err
+	}
+	if cond {
+		return v.Resolve(args[1])
+	}
+	return v.Resolve(args[2])
 }
 
 func (v *Values) ref(name string) (any, error) {
