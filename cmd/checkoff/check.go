@@ -11,6 +11,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"gopkg.in/yaml.v3"
+
 	"github.com/checkoff-app/checkoff/checklist"
 )
 
@@ -36,79 +38,39 @@ flags:
 
 // runCheck is `checkoff check`.
 func runCheck(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("check", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprint(stderr, checkUsage)
-		fs.PrintDefaults()
+	o, code, ok := checkArgs(args, stdin, stderr)
+	if !ok {
+		return code
 	}
-	configPath := fs.String("config", "", "use the checkoff.yml `FILE` instead of the default checklists")
-	asJSON := fs.Bool("json", false, "print the result as JSON")
-	template := fs.String("template", "", "check a PR template `FILE` instead of a body")
-	files, err := parseInterspersed(fs, args)
-	if errors.Is(err, flag.ErrHelp) {
-		return exitOK
-	}
-	if err != nil {
-		return exitUsage // flag has printed the error and the usage
-	}
-	var misuse string
-	switch {
-	case len(files) > 1:
-		misuse = "give at most one body FILE"
-	case *template != "" && len(files) > 0:
-		misuse = "--template takes no body FILE"
-	case *template != "" && *asJSON:
-		misuse = "--json applies to a body, not to --template"
-	}
-	if misuse != "" {
-		fmt.Fprintf(stderr, "checkoff check: %s\n", misuse)
-		fs.Usage()
-		return exitUsage
-	}
-
-	if *configPath == "-" && (*template == "-" || *template == "" && (len(files) == 0 || files[0] == "-")) {
-		fmt.Fprintln(stderr, "checkoff check: the config and the body cannot both come from stdin")
-		return exitUsage
-	}
-
 	cfg := checklist.DefaultConfig()
-	if *configPath != "" {
-		data, err := readInput(*configPath, stdin)
+	if o.config != "" {
+		data, err := readInput(o.config, stdin)
 		if err != nil {
 			fmt.Fprintf(stderr, "checkoff check: %v\n", err)
 			return exitUsage
 		}
-		if cfg, err = checklist.ParseConfig(*configPath, data); err != nil {
+		if cfg, err = checklist.ParseConfig(o.config, data); err != nil {
 			fmt.Fprintln(stderr, err) // already "<file>:<line>: <problem>"
 			return exitUsage
 		}
 	}
-
-	if *template != "" {
-		data, err := readInput(*template, stdin)
-		if err != nil {
-			fmt.Fprintf(stderr, "checkoff check: %v\n", err)
-			return exitUsage
-		}
-		name := *template
-		if name == "-" {
-			name = "stdin"
-		}
-		return reportTemplate(stdout, name, checklist.CheckTemplate(checklist.Parse(data), cfg))
+	switch {
+	case o.template != "":
+		return checkTemplate(o.template, cfg, stdin, stdout, stderr)
+	case o.body == "-" && o.config != "" && o.config != "-" && isTerminal(stdin):
+		// A config alone: validated above; print what it amounts to.
+		return printConfig(stdout, stderr, cfg)
+	case o.body == "-" && isTerminal(stdin):
+		fmt.Fprintln(stderr, "checkoff check: stdin is a terminal: give a body FILE, or pipe the body in (or --config FILE alone to validate a config)")
+		return exitUsage
 	}
-
-	path := "-"
-	if len(files) == 1 {
-		path = files[0]
-	}
-	body, err := readInput(path, stdin)
+	body, err := readInput(o.body, stdin)
 	if err != nil {
 		fmt.Fprintf(stderr, "checkoff check: %v\n", err)
 		return exitUsage
 	}
 	results := checklist.Evaluate(checklist.Parse(body), cfg, nil)
-	if *asJSON {
+	if o.json {
 		if err := writeJSON(stdout, results); err != nil {
 			fmt.Fprintf(stderr, "checkoff check: %v\n", err)
 			return exitUsage
@@ -121,6 +83,123 @@ func runCheck(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			return exitFail
 		}
 	}
+	return exitOK
+}
+
+// checkOptions are `checkoff check`'s parsed arguments.
+type checkOptions struct {
+	config, template, body string // body "-": stdin
+	json                   bool
+}
+
+// checkArgs parses and checks the arguments; ok false means stop with code
+// (help, or a usage error already printed).
+func checkArgs(args []string, stdin io.Reader, stderr io.Writer) (o checkOptions, code int, ok bool) {
+	fs := flag.NewFlagSet("check", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, checkUsage)
+		fs.PrintDefaults()
+	}
+	fs.StringVar(&o.config, "config", "", "use the checkoff.yml `FILE` instead of the default checklists")
+	fs.BoolVar(&o.json, "json", false, "print the result as JSON")
+	fs.StringVar(&o.template, "template", "", "check a PR template `FILE` instead of a body")
+	files, err := parseInterspersed(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		return o, exitOK, false
+	}
+	if err != nil {
+		return o, exitUsage, false // flag has printed the error and the usage
+	}
+	var misuse string
+	switch {
+	case len(files) > 1:
+		misuse = "give at most one body FILE"
+	case o.template != "" && len(files) > 0:
+		misuse = "--template takes no body FILE"
+	case o.template != "" && o.json:
+		misuse = "--json applies to a body, not to --template"
+	}
+	if misuse != "" {
+		fmt.Fprintf(stderr, "checkoff check: %s\n", misuse)
+		fs.Usage()
+		return o, exitUsage, false
+	}
+	o.body = "-"
+	if len(files) == 1 {
+		o.body = files[0]
+	}
+	if o.config == "-" && (o.template == "-" || o.template == "" && o.body == "-") {
+		fmt.Fprintln(stderr, "checkoff check: the config and the body cannot both come from stdin")
+		return o, exitUsage, false
+	}
+	return o, exitOK, true
+}
+
+// checkTemplate is `checkoff check --template FILE`.
+func checkTemplate(path string, cfg *checklist.Config, stdin io.Reader, stdout, stderr io.Writer) int {
+	data, err := readInput(path, stdin)
+	if err != nil {
+		fmt.Fprintf(stderr, "checkoff check: %v\n", err)
+		return exitUsage
+	}
+	name := path
+	if name == "-" {
+		name = "stdin"
+	}
+	return reportTemplate(stdout, name, checklist.CheckTemplate(checklist.Parse(data), cfg))
+}
+
+// isTerminal reports whether r is an interactive terminal: reading a body
+// from it would wait in silence for someone to type one. A variable, so
+// tests can pretend.
+var isTerminal = func(r io.Reader) bool {
+	f, ok := r.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// printConfig prints the effective config as YAML: what a file amounts to
+// once defaults are filled in.
+func printConfig(stdout, stderr io.Writer, cfg *checklist.Config) int {
+	type list struct {
+		Name              string   `yaml:"name"`
+		Heading           string   `yaml:"heading,omitempty"`
+		Scope             string   `yaml:"scope,omitempty"`
+		TickedBy          string   `yaml:"ticked_by"`
+		Items             []string `yaml:"items,omitempty"`
+		AllowExtraItems   bool     `yaml:"allow_extra_items"`
+		AllowContributors bool     `yaml:"allow_contributors"`
+		Select            int      `yaml:"select,omitempty"`
+		Paths             []string `yaml:"paths,omitempty"`
+	}
+	out := struct {
+		Checklists           []list   `yaml:"checklists"`
+		Branches             []string `yaml:"branches"`
+		SkipAuthors          []string `yaml:"skip_authors"`
+		OptionalMarkers      []string `yaml:"optional_markers"`
+		OptionalMatch        string   `yaml:"optional_match,omitempty"`
+		ResetReviewerOnPush  bool     `yaml:"reset_reviewer_on_push"`
+		IncompleteConclusion string   `yaml:"incomplete_conclusion"`
+		DetailsURL           string   `yaml:"details_url,omitempty"`
+	}{Branches: cfg.Branches, SkipAuthors: cfg.SkipAuthors, OptionalMarkers: cfg.OptionalMarkers, OptionalMatch: string(cfg.OptionalMatch),
+		ResetReviewerOnPush: cfg.ResetReviewerOnPush, IncompleteConclusion: cfg.IncompleteConclusion, DetailsURL: cfg.DetailsURL}
+	if out.Branches == nil {
+		out.Branches = []string{}
+	}
+	for _, c := range cfg.Checklists {
+		out.Checklists = append(out.Checklists, list{Name: c.Name, Heading: c.Heading, Scope: string(c.Scope), TickedBy: string(c.TickedBy),
+			Items: c.Items, AllowExtraItems: c.AllowExtraItems, AllowContributors: c.AllowContributors, Select: c.Select, Paths: c.Paths})
+	}
+	data, err := yaml.Marshal(out)
+	if err != nil {
+		fmt.Fprintf(stderr, "checkoff check: %v\n", err)
+		return exitUsage
+	}
+	fmt.Fprintf(stdout, "# the effective config: valid\n%s", data)
 	return exitOK
 }
 
@@ -198,9 +277,15 @@ type (
 		Status string `json:"status"`
 		Ticked int    `json:"ticked"`
 		Total  int    `json:"total"`
+		// Reason says why a missing checklist is missing.
+		Reason string `json:"reason,omitempty"`
 		// Select, for a pick-N group only: complete when exactly this many
 		// boxes are ticked.
-		Select       int        `json:"select,omitempty"`
+		Select int `json:"select,omitempty"`
+		// Paths, for a path-scoped checklist: offline the changed files are
+		// unknown, so it is judged as applying (PathsNote says so).
+		Paths        []string   `json:"paths,omitempty"`
+		PathsNote    string     `json:"paths_note,omitempty"`
 		Items        []jsonItem `json:"items"`
 		MissingItems []string   `json:"missing_items"`
 	}
@@ -218,8 +303,14 @@ func writeJSON(w io.Writer, results []checklist.Result) error {
 		rep.Complete = rep.Complete && r.Status == checklist.Complete
 		c := jsonChecklist{
 			Name: r.Checklist.Name, Scope: string(r.Checklist.Scope), Status: r.Status.String(), Ticked: r.Ticked, Total: r.Total,
-			Select: r.Select,
-			Items:  make([]jsonItem, 0, len(r.Items)), MissingItems: append([]string{}, r.MissingItems...),
+			Select: r.Select, Paths: r.Checklist.Paths,
+			Items: make([]jsonItem, 0, len(r.Items)), MissingItems: append([]string{}, r.MissingItems...),
+		}
+		if r.Status == checklist.Missing {
+			c.Reason = fmt.Sprintf("the body has no section headed %q", r.Checklist.Heading)
+		}
+		if len(c.Paths) > 0 {
+			c.PathsNote = "the changed files are unknown offline, so the checklist is judged as applying"
 		}
 		for _, it := range r.Items {
 			c.Items = append(c.Items, jsonItem{Text: it.Text, Checked: it.Checked, Optional: it.Optional, Line: it.Line})

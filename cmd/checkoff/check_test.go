@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -98,6 +99,35 @@ func compareGolden(t *testing.T, path string, got []byte) {
 // TestCheckJSONShape pins the documented --json shape: exactly these keys,
 // these types, [] rather than null, and ticked/total counting non-optional
 // boxes.
+// TestCheckTerminal: with stdin a terminal, check never waits in silence:
+// a config alone is validated and printed, and a missing body is a usage
+// error that says what to give.
+func TestCheckTerminal(t *testing.T) {
+	was := isTerminal
+	isTerminal = func(io.Reader) bool { return true }
+	t.Cleanup(func() { isTerminal = was })
+	for name, tc := range map[string]struct {
+		args []string
+		code int
+	}{
+		"config_alone":       {[]string{"--config", "author_only.yml"}, exitOK},
+		"config_alone_error": {[]string{"--config", "checkoff.yml"}, exitUsage},
+		"no_body_terminal":   {nil, exitUsage},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Chdir("testdata/check")
+			var stdout, stderr bytes.Buffer
+			code := runCheck(tc.args, strings.NewReader(""), &stdout, &stderr)
+			if code != tc.code {
+				t.Errorf("exit %d, want %d; stderr %q", code, tc.code, &stderr)
+			}
+			got := fmt.Sprintf("$ checkoff check %s (stdin a terminal)\nexit %d\n--- stdout\n%s--- stderr\n%s",
+				strings.Join(tc.args, " "), code, &stdout, &stderr)
+			compareGolden(t, name+".golden", []byte(got))
+		})
+	}
+}
+
 func TestCheckJSONShape(t *testing.T) {
 	body := "## Author Checklist\n" +
 		"- [x] Do the changes implement the correct feature?\n" +
@@ -131,7 +161,7 @@ func TestCheckJSONShape(t *testing.T) {
 			},
 			map[string]any{
 				"name": "Reviewer Checklist", "scope": "section", "status": "missing", "ticked": 0.0, "total": 0.0,
-				"items": []any{}, "missing_items": []any{},
+				"reason": `the body has no section headed "Reviewer Checklist"`, "items": []any{}, "missing_items": []any{},
 			},
 		},
 	}
