@@ -38,6 +38,7 @@ func commandTable() []entry {
 		{serveSpec, runServe},
 		{sendSpec, runSend},
 		{gateSpec, runGate},
+		{statusSpec, runStatus},
 		{redeliverSpec, runRedeliver},
 		{auditSpec, withForeignHelp(auditSpec, func(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 			return runAudit(args, stdout, stderr, os.Getenv)
