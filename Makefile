@@ -63,7 +63,7 @@ load: node-tools
 lambda: zip-tool
 	@test -f "$(RELEASES)" || { echo "RELEASES=$(RELEASES): no such file" >&2; exit 1; }
 	@mkdir -p bin/lambda
-	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -trimpath -tags lambda.norpc -ldflags='$(LDFLAGS)' -o bin/lambda/bootstrap ./cmd/checkoff
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -trimpath -tags lambda.norpc,nosqlite -ldflags='$(LDFLAGS)' -o bin/lambda/bootstrap ./cmd/checkoff
 	@cp "$(RELEASES)" bin/lambda/releases.yml
 	@touch -t 202001010000 bin/lambda/bootstrap bin/lambda/releases.yml
 	@rm -f $(LAMBDA_ZIP) && cd bin/lambda && zip -q -X -D ../checkoff-lambda.zip bootstrap releases.yml

@@ -251,7 +251,7 @@ func (a *App) loadLedger(ctx context.Context, pr PR) (ledger, error) {
 // reconciles pr with the newest state seen. writes are the delivery's own
 // ledger records (ticks, a push); pr's state is recorded with them,
 // versioned by updated_at, all in one conditional batch: one partition
-// rewrite on the File store. pr is then replaced by the ledger's state when
+// transaction on SQLite. pr is then replaced by the ledger's state when
 // that is newer (a late delivery: one that arrives after the merge is
 // judged as merged; one from before a retarget is judged on the new base).
 // GitHub delivers concurrently and in no guaranteed order; without this, a

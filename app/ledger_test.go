@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -41,7 +42,7 @@ func TestTickVersionOrdering(t *testing.T) {
 // newTestApp is an App over a file store, printing its check runs to out.
 func newTestApp(t *testing.T, out *syncWriter) (*App, store.Store) {
 	t.Helper()
-	st, err := store.OpenFile(t.TempDir())
+	st, err := store.OpenSQLite(filepath.Join(t.TempDir(), store.SQLiteFileName), store.SQLiteOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

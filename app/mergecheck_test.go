@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -74,7 +75,7 @@ func mergeCheckApp(t *testing.T, gate ReleaseGate) (*App, *githubtest.Server, st
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := store.OpenFile(t.TempDir())
+	st, err := store.OpenSQLite(filepath.Join(t.TempDir(), store.SQLiteFileName), store.SQLiteOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

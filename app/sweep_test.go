@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -14,14 +15,14 @@ import (
 
 // sweepFake is a fake GitHub with the App's JWT client and an embedded
 // store for the sweeper's records.
-func sweepFake(t *testing.T) (*githubtest.Server, *github.Client, *store.File) {
+func sweepFake(t *testing.T) (*githubtest.Server, *github.Client, *store.SQLite) {
 	t.Helper()
 	gh := githubtest.New(t)
 	clients, err := ghclient.New(ghclient.Config{AppID: gh.AppID, PrivateKey: gh.PrivateKeyPEM(), BaseURL: gh.URL})
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := store.OpenFile(t.TempDir())
+	st, err := store.OpenSQLite(filepath.Join(t.TempDir(), store.SQLiteFileName), store.SQLiteOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"errors"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -52,7 +53,7 @@ func TestVerdictRecords(t *testing.T) {
 // that stands must be of the newest ledger, whatever the clocks say.
 func TestAttackStaleVerdictView(t *testing.T) {
 	ctx := context.Background()
-	st, err := store.OpenFile(t.TempDir())
+	st, err := store.OpenSQLite(filepath.Join(t.TempDir(), store.SQLiteFileName), store.SQLiteOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

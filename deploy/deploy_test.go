@@ -125,7 +125,7 @@ func buildZip(repo, dir, releasesFile string) (string, error) {
 	gobin := filepath.Join(runtime.GOROOT(), "bin", "go")
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, gobin, "build", "-trimpath", "-tags", "lambda.norpc", "-ldflags=-s -w",
+	cmd := exec.CommandContext(ctx, gobin, "build", "-trimpath", "-tags", "lambda.norpc,nosqlite", "-ldflags=-s -w",
 		"-o", bootstrap, "./cmd/checkoff")
 	cmd.Dir = repo
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=arm64")
@@ -220,7 +220,7 @@ func checkArtifact(t *testing.T, zipPath string) []byte {
 	for _, s := range info.Settings {
 		settings[s.Key] = s.Value
 	}
-	for k, want := range map[string]string{"GOOS": "linux", "GOARCH": "arm64", "CGO_ENABLED": "0", "-tags": "lambda.norpc"} {
+	for k, want := range map[string]string{"GOOS": "linux", "GOARCH": "arm64", "CGO_ENABLED": "0", "-tags": "lambda.norpc,nosqlite"} {
 		if settings[k] != want {
 			t.Errorf("bootstrap built with %s=%q, want %q", k, settings[k], want)
 		}

@@ -56,7 +56,7 @@ var t0 = time.Date(2024, 5, 6, 9, 15, 0, 0, time.UTC)
 type harness struct {
 	t       testing.TB
 	gh      *githubtest.Server
-	st      *store.File
+	st      *store.SQLite
 	clients *ghclient.Clients
 	app     *app.App
 	d       *webhook.Dispatcher
@@ -84,18 +84,14 @@ func newHarness(t testing.TB, opts ...func(*harnessOptions)) *harness {
 	if o.storeDir == "" {
 		o.storeDir = t.TempDir()
 	}
-	st, err := store.OpenFile(o.storeDir)
+	st, err := store.OpenSQLite(filepath.Join(o.storeDir, store.SQLiteFileName), store.SQLiteOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
 	h.st = st
-	// Delivery marks as `checkoff serve` keeps them, beside the store.
-	marks, err := store.OpenMarks(filepath.Join(o.storeDir, "deliveries.log"), app.DeliveryTTL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { marks.Close() })
+	// Delivery marks as `checkoff serve` keeps them, in the same database.
+	marks := st.Deliveries(app.DeliveryTTL)
 	logger := slog.New(slog.NewJSONHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	if _, ok := t.(*testing.B); ok {
 		logger = slog.New(slog.DiscardHandler)

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -121,7 +122,7 @@ func newEnv(t testing.TB, o envOptions) *env {
 	}
 	e := &env{t: t, cp: pipelinetest.New(t), gh: githubtest.New(t), eval: &scriptedEval{verdicts: map[int]verdict.Verdict{}},
 		logs: &syncBuffer{}, at: time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC)}
-	e.st, err = store.OpenFile(t.TempDir())
+	e.st, err = store.OpenSQLite(filepath.Join(t.TempDir(), store.SQLiteFileName), store.SQLiteOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,7 +15,7 @@ import (
 const benchLedgerPK = "ticks#id:1#1"
 
 // benchSQLite returns a SQLite store holding a PR ledger of realistic size,
-// as benchFile does.
+// as the ledger of a real PR is.
 func benchSQLite(b *testing.B) *SQLite {
 	b.Helper()
 	s, err := OpenSQLite(filepath.Join(b.TempDir(), SQLiteFileName), SQLiteOptions{SweepEvery: -1})

@@ -7,13 +7,15 @@
 //     [Store.PutIfAbsent], and [Store.PutManyIfNewer] for a delivery's
 //     several records at once) so deliveries applied in any order, or
 //     twice, converge.
-//   - [OpenFile] returns a [File]: an embedded store in a local directory for
-//     `checkoff serve` and the CLI. It is safe across goroutines and across
-//     processes sharing the directory, and fsyncs every write but those of
-//     expiring records only (see [Record]'s Expires).
+//   - [OpenSQLite] returns a [SQLite]: the embedded store (one database
+//     file, CHECKOFF_DATA_DIR/checkoff.db) for `checkoff serve` and the CLI,
+//     shared safely by several processes; [SQLite.Deliveries] keeps the
+//     handled delivery IDs in the same database. Built out with the
+//     nosqlite tag (the Lambda build).
 //   - [NewDynamo] returns a [Dynamo]: the DynamoDB store used on Lambda.
-//   - [OpenMarks] returns [Marks]: the append-only log of handled delivery
-//     IDs that `checkoff serve` keeps beside its File store.
+//   - [Historian] (both stores): the append-only history of the ledger and
+//     verdict partitions, for `checkoff audit`.
+//   - keys.go lists every partition-key prefix and what lives there.
 //
 // Both implementations hide expired records and reject empty, non-UTF-8 or
 // over-long keys with an error, changing nothing.

@@ -39,3 +39,17 @@ func checkPart(what, key string, max int) error {
 func live(expires, now time.Time) bool {
 	return expires.IsZero() || now.Before(expires)
 }
+
+// validMarkID accepts what the intake accepts as a delivery ID (or a body
+// hash): printable ASCII without spaces, within the key limit.
+func validMarkID(id string) bool {
+	if id == "" || len(id) > maxSKBytes {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if id[i] <= ' ' || id[i] >= 0x7f {
+			return false
+		}
+	}
+	return true
+}

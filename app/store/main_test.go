@@ -10,17 +10,8 @@ import (
 var sqliteHelper func(path, mode string) error
 
 func TestMain(m *testing.M) {
-	// The test binary re-executes itself as a second process sharing a File
-	// directory; see TestFileProcesses.
-	if dir := os.Getenv(helperDirEnv); dir != "" {
-		if err := fileHelperProcess(dir, os.Getenv(helperProcEnv)); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
-		}
-		os.Exit(0)
-	}
-	// ... and as a process writing to a SQLite database; see
-	// TestSQLiteProcesses and TestSQLiteKill9.
+	// The test binary re-executes itself as a process writing to a SQLite
+	// database; see TestSQLiteProcesses and TestSQLiteKill9.
 	if path := os.Getenv("CHECKOFF_SQLITE_TEST_DB"); path != "" && sqliteHelper != nil {
 		if err := sqliteHelper(path, os.Getenv("CHECKOFF_SQLITE_TEST_MODE")); err != nil {
 			fmt.Fprintln(os.Stderr, err)

@@ -39,6 +39,10 @@ func newSQLiteStore(t *testing.T, now func() time.Time) Store {
 	return openSQLite(t, filepath.Join(t.TempDir(), "checkoff.db"), now)
 }
 
+// helperVersion is how many versions the racing processes write between
+// them (1..helperVersion).
+const helperVersion = 60
+
 func TestSQLiteConformance(t *testing.T) {
 	testConformance(t, newSQLiteStore)
 }

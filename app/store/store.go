@@ -25,6 +25,9 @@ type Record struct {
 // ErrNotFound is returned by Get when no live record has the key.
 var ErrNotFound = errors.New("record not found")
 
+// errClosed is the error of a call on a closed store.
+var errClosed = errors.New("store is closed")
+
 // Store is the ledger's persistence. Implementations: File (embedded, for
 // serve and the CLI) and Dynamo (for Lambda). All methods are safe for
 // concurrent use; expired records are never returned.

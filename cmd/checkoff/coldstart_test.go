@@ -58,7 +58,7 @@ func buildBootstrap(t testing.TB, dir, goarch string) string {
 		goBin = filepath.Join(goruntime.GOROOT(), "bin", "go")
 	}
 	out := filepath.Join(dir, "bootstrap")
-	cmd := exec.Command(goBin, "build", "-trimpath", "-tags", "lambda.norpc", "-ldflags=-s -w", "-o", out, ".")
+	cmd := exec.Command(goBin, "build", "-trimpath", "-tags", "lambda.norpc,nosqlite", "-ldflags=-s -w", "-o", out, ".")
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+goarch)
 	if msg, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build (GOARCH=%s): %v\n%s", goarch, err, msg)

@@ -3,16 +3,16 @@ package main
 import (
 	"net/http"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/checkoff-app/checkoff/app/githubtest"
+	"github.com/checkoff-app/checkoff/app/store"
 )
 
 // TestServeRemembersDeliveries: `checkoff serve` remembers handled
-// deliveries in a log beside its file store, across restarts, and spends no
-// partition file on them.
+// deliveries in its SQLite database, across restarts, and keeps nothing
+// beside it but the database.
 func TestServeRemembersDeliveries(t *testing.T) {
 	gh := fixtureGitHub(t)
 	env := credEnv(t, gh)
@@ -34,14 +34,16 @@ func TestServeRemembersDeliveries(t *testing.T) {
 	if w := deliverAs(t, rt2, "d-1", githubtest.FixtureAuthor); !strings.Contains(w.Body.String(), "already handled") {
 		t.Errorf("redelivery after a restart: %d %q, want already handled", w.Code, w.Body)
 	}
-	if b, err := os.ReadFile(filepath.Join(dir, "deliveries.log")); err != nil || !strings.Contains(string(b), " d-1\n") {
-		t.Errorf("deliveries.log = %q, %v; want the mark of d-1", b, err)
+	if err := rt2.closeStore(); err != nil {
+		t.Fatal(err)
 	}
-	parts, err := os.ReadDir(filepath.Join(dir, "p"))
+	ents, err := os.ReadDir(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(parts) != 1 { // the PR's ledger only
-		t.Errorf("partition files %d, want 1 (the ledger; no file per delivery)", len(parts))
+	for _, e := range ents {
+		if !strings.HasPrefix(e.Name(), store.SQLiteFileName) { // checkoff.db, -wal, -shm
+			t.Errorf("%s beside the database", e.Name())
+		}
 	}
 }

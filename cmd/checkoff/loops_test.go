@@ -119,7 +119,7 @@ func mergedRelease(t *testing.T, gh *githubtest.Server, cp *pipelinetest.Server)
 		repo, githubtest.FixtureBaseBranch, loopPipeline, loopStage, loopAction))
 	env["CHECKOFF_RELEASES"] = releases
 
-	st, err := store.OpenFile(env["CHECKOFF_DATA_DIR"])
+	st, err := store.OpenSQLite(filepath.Join(env["CHECKOFF_DATA_DIR"], store.SQLiteFileName), store.SQLiteOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

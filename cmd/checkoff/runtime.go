@@ -213,9 +213,10 @@ func loadSecrets(ctx context.Context, cfg envConfig, cloud *awsClients) (secrets
 }
 
 // openStore opens the ledger: DynamoDB when a table is named, the embedded
-// file store elsewhere. Handled deliveries are remembered in the same
-// table, or in a log beside the file store (a file per delivery would slow
-// its writes); one-shot commands handle no webhooks and keep none.
+// SQLite database (CHECKOFF_DATA_DIR/checkoff.db) elsewhere, which several
+// processes share (serve, a second serve during a restart, the CLI).
+// Handled deliveries are remembered in the same store; one-shot commands
+// handle no webhooks and keep none.
 func (rt *runtime) openStore(cfg envConfig, o runtimeOptions, cloud *awsClients) error {
 	if cfg.table != "" {
 		c, err := cloud.config()
@@ -238,21 +239,14 @@ func (rt *runtime) openStore(cfg envConfig, o runtimeOptions, cloud *awsClients)
 	if err := checkDataDir(dir, rt.dryRun); err != nil {
 		return err
 	}
-	fileStore, err := store.OpenFile(dir)
+	db, err := store.OpenSQLite(filepath.Join(dir, store.SQLiteFileName), store.SQLiteOptions{})
 	if err != nil {
 		return fmt.Errorf("open store %s: %w", dir, err)
 	}
-	rt.store, rt.closeStore = fileStore, fileStore.Close
-	if o.oneShot {
-		return nil
+	rt.store, rt.closeStore = db, db.Close
+	if !o.oneShot { // gate, status and redeliver handle no webhooks
+		rt.deliveries = db.Deliveries(app.DeliveryTTL)
 	}
-	marks, err := store.OpenMarks(filepath.Join(dir, "deliveries.log"), app.DeliveryTTL)
-	if err != nil {
-		fileStore.Close()
-		return err
-	}
-	rt.deliveries = marks
-	rt.closeStore = func() error { return errors.Join(marks.Close(), fileStore.Close()) }
 	return nil
 }
 

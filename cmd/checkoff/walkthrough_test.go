@@ -100,7 +100,7 @@ func TestWalkthrough(t *testing.T) {
 		t.Errorf("a merge posted %d check runs, want none", len(runs))
 	}
 	rt.closeStore()
-	st, err := store.OpenFile(dir)
+	st, err := store.OpenSQLite(filepath.Join(dir, store.SQLiteFileName), store.SQLiteOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
