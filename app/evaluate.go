@@ -233,7 +233,7 @@ func (a *App) headFacts(ctx context.Context, gh GitHub, pr PR, l ledger) (headRe
 	if err != nil {
 		return headRecord{}, err
 	}
-	rec, err := headRecordOf(pr, sk, h)
+	rec, err := headRecordOf(pr, sk, h, a.now())
 	if err != nil {
 		return headRecord{}, err
 	}

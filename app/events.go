@@ -102,12 +102,9 @@ func (a *App) PushedFrom(ctx context.Context, pr PR, sender Actor, before string
 	h, err := readHead(ctx, gh, pr, pr.Base)
 	var fixed []store.Record
 	if err != nil || !h.UpdateMerge {
+		// Path-scoped checklists get a push@ record with the files the push
+		// changed (d.changes); the push record alone resets them all.
 		fixed = append(fixed, pushRecord(pr, pr.UpdatedAt))
-		at, aerr := pushAtRecord(pr, pr.UpdatedAt, nil)
-		if aerr != nil {
-			return aerr
-		}
-		fixed = append(fixed, at)
 		if sender.Login != "" && !sender.Bot {
 			fixed = append(fixed, pusherRecord(pr, sender.Login, pr.UpdatedAt))
 		}
@@ -120,7 +117,7 @@ func (a *App) PushedFrom(ctx context.Context, pr PR, sender Actor, before string
 		}
 		return err
 	}
-	rec, err := headRecordOf(pr, pr.HeadSHA+"@"+pr.Base, h)
+	rec, err := headRecordOf(pr, pr.HeadSHA+"@"+pr.Base, h, a.now())
 	if err != nil {
 		return err
 	}

@@ -27,10 +27,13 @@ import (
 //	pr                  newest pull request state seen          updated_at
 //	dismissed:<id>      a dismissed review: its ticks never     1
 //	                    count again, whatever arrives later
-//	head:<sha>@<base>   facts of a head commit: contributors,   1
-//	                    the heads a review of it stays valid on
-//	push@<nanos>        one push and the files it changed       see paths.go
-//	files:<sha>         the files the PR changes at a head      1
+//	head                facts of the newest head commit:        updated_at
+//	                    contributors, the heads a review of it
+//	                    stays valid on
+//	push@<nanos>        a push and the files it changed (only   see paths.go
+//	                    with path-scoped checklists)
+//	files               the files the PR changes at the newest  updated_at
+//	                    head
 //
 // The partition is keyed by the repository's ID, which GitHub never
 // reuses: a repository renamed, or deleted and created again under the
@@ -50,7 +53,7 @@ const (
 	waivePrefix = "waive:"
 	pusherPfx   = "pusher:"
 	dismissPfx  = "dismissed:"
-	headPfx     = "head:"
+	headSK      = "head"
 )
 
 // prRecord is the newest pull request state a delivery carried, versioned
@@ -86,6 +89,7 @@ type tickRecord struct {
 
 // headRecord holds what checkoff read once about a head commit.
 type headRecord struct {
+	Key string `json:"key"` // head SHA @ base it was read against
 	// Contributors are the lower-case logins that authored or committed
 	// the PR's commits up to this head, "Update branch" merges aside.
 	// Nil with Unknown: too many commits to read.
@@ -165,13 +169,25 @@ func dismissedRecord(pr PR, id int64) store.Record {
 	return store.Record{PK: ledgerPK(pr), SK: dismissPfx + strconv.FormatInt(id, 10), Version: 1, Data: []byte("{}")}
 }
 
-func headRecordOf(pr PR, sha string, h headRecord) (store.Record, error) {
+// headRecordOf is the head facts record of key (head@base). The ledger
+// keeps only the newest head's, versioned by the state it was read for: a
+// judgement is always of the newest head, so older heads' facts are dead
+// weight a long-lived PR would otherwise pile up.
+func headRecordOf(pr PR, key string, h headRecord, now time.Time) (store.Record, error) {
+	h.Key = key
 	data, err := json.Marshal(h)
 	if err != nil {
-		return store.Record{}, fmt.Errorf("encode facts of %s@%s: %w", pr, sha, err)
+		return store.Record{}, fmt.Errorf("encode facts of %s@%s: %w", pr, key, err)
 	}
-	return store.Record{PK: ledgerPK(pr), SK: headPfx + sha, Version: 1, Data: data}, nil
+	return store.Record{PK: ledgerPK(pr), SK: headSK, Version: max(pr.UpdatedAt.UnixNano(), 1), Data: data,
+		Expires: now.Add(cacheTTL)}, nil
 }
+
+// cacheTTL bounds what checkoff keeps of GitHub's answers that it can read
+// again (head facts, file lists). Being expiring records, they are written
+// without a flush of their own: losing one costs a read, not a decision.
+const cacheTTL = 30 * 24 * time.Hour
+
 
 // ledger is what the store holds for one PR.
 type ledger struct {
@@ -226,12 +242,12 @@ func (a *App) loadLedger(ctx context.Context, pr PR) (ledger, error) {
 			if id, err := strconv.ParseInt(strings.TrimPrefix(r.SK, dismissPfx), 10, 64); err == nil {
 				l.dismissed[id] = true
 			}
-		case strings.HasPrefix(r.SK, headPfx):
+		case r.SK == headSK:
 			var h headRecord
 			if err := decode(r, &h); err != nil {
 				return ledger{}, err
 			}
-			l.heads[strings.TrimPrefix(r.SK, headPfx)] = h
+			l.heads[h.Key] = h
 		case strings.HasPrefix(r.SK, itemPrefix), strings.HasPrefix(r.SK, waivePrefix):
 			var t tickRecord
 			if err := decode(r, &t); err != nil {
@@ -305,7 +321,7 @@ func (l ledger) movedSince(old ledger) bool {
 func (l ledger) digest() string {
 	keys := make([]string, 0, len(l.versions))
 	for k := range l.versions {
-		if !strings.HasPrefix(k, headPfx) && !strings.HasPrefix(k, filesPfx) {
+		if k != headSK && k != filesSK {
 			keys = append(keys, k)
 		}
 	}

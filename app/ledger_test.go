@@ -152,7 +152,7 @@ func TestLedgerMovedSince(t *testing.T) {
 		"a push":            {func(l *ledger) { l.versions[pushSK] = 6 }, true},
 		"a waiver":          {func(l *ledger) { l.versions["waive:a"] = 6 }, true},
 		"a dismissal":       {func(l *ledger) { l.versions["dismissed:9"] = 1 }, true},
-		"head facts only":   {func(l *ledger) { l.versions["head:abc@dev"] = 1 }, false},
+		"head facts only":   {func(l *ledger) { l.versions[headSK] = 1 }, false},
 	} {
 		t.Run(name, func(t *testing.T) {
 			old, now := base(), base()

@@ -20,16 +20,18 @@ import (
 //
 //	push@<nanos>   one push: the files it changed, when read (version
 //	               2·nanos without the files, 2·nanos+1 with them)
-//	files:<sha>    the files the PR changes, read once per head commit
+//	files          the files the PR changes at the newest head, read
+//	               once per head commit
 const (
 	pushAtPfx = "push@"
-	filesPfx  = "files:"
+	filesSK   = "files"
 )
 
 // fileList is a list of changed files; Complete is false when GitHub's
 // list was cut short (or the files could not be read), so that any glob
 // may match.
 type fileList struct {
+	Head     string   `json:"head,omitempty"` // the head commit they were read at
 	Files    []string `json:"files,omitempty"`
 	Complete bool     `json:"complete,omitempty"`
 }
@@ -101,12 +103,13 @@ func (a *App) prFiles(ctx context.Context, gh GitHub, pr PR, l ledger) (fileList
 	if err != nil {
 		return fileList{}, err
 	}
-	f := fileList{Files: got, Complete: complete}
+	f := fileList{Head: pr.HeadSHA, Files: got, Complete: complete}
 	data, err := json.Marshal(f)
 	if err != nil {
 		return fileList{}, fmt.Errorf("encode files of %s: %w", pr, err)
 	}
-	rec := store.Record{PK: ledgerPK(pr), SK: filesPfx + pr.HeadSHA, Version: 1, Data: data}
+	// Only the newest head's list is kept (see headRecordOf).
+	rec := store.Record{PK: ledgerPK(pr), SK: filesSK, Version: max(pr.UpdatedAt.UnixNano(), 1), Data: data, Expires: a.now().Add(cacheTTL)}
 	if _, err := a.store.PutIfNewer(ctx, rec); err != nil {
 		return fileList{}, fmt.Errorf("record files of %s: %w", pr, err)
 	}
@@ -156,12 +159,12 @@ func (l *ledger) decodePathRecord(r store.Record) (bool, error) {
 		}
 		l.pushes = append(l.pushes, p)
 		return true, nil
-	case strings.HasPrefix(r.SK, filesPfx):
+	case r.SK == filesSK:
 		var f fileList
 		if err := json.Unmarshal(r.Data, &f); err != nil {
 			return true, err
 		}
-		l.files[strings.TrimPrefix(r.SK, filesPfx)] = f
+		l.files[f.Head] = f
 		return true, nil
 	}
 	return false, nil
