@@ -188,7 +188,6 @@ func headRecordOf(pr PR, key string, h headRecord, now time.Time) (store.Record,
 // without a flush of their own: losing one costs a read, not a decision.
 const cacheTTL = 30 * 24 * time.Hour
 
-
 // ledger is what the store holds for one PR.
 type ledger struct {
 	ticks     map[string]tickRecord
