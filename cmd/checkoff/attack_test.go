@@ -11,7 +11,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	goruntime "runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -63,7 +62,7 @@ func TestAttack(t *testing.T) {
 	if v := os.Getenv("CHECKOFF_ATTACK_MODE"); v != "" {
 		modes = splitList(v)
 	}
-	bin := buildBootstrap(t, t.TempDir(), goruntime.GOARCH)
+	bin := buildServer(t, t.TempDir())
 	for _, mode := range modes {
 		if mode != "declared" && mode != "chunked" {
 			t.Fatalf("CHECKOFF_ATTACK_MODE: %q is neither declared nor chunked", mode)

@@ -53,12 +53,23 @@ const (
 // mode, stripped) for goarch into dir and returns the binary's path.
 func buildBootstrap(t testing.TB, dir, goarch string) string {
 	t.Helper()
+	return buildBinary(t, dir, goarch, "lambda.norpc,nosqlite")
+}
+
+// buildServer builds checkoff as `serve` runs on a machine: with SQLite.
+func buildServer(t testing.TB, dir string) string {
+	t.Helper()
+	return buildBinary(t, dir, goruntime.GOARCH, "")
+}
+
+func buildBinary(t testing.TB, dir, goarch, tags string) string {
+	t.Helper()
 	goBin, err := exec.LookPath("go")
 	if err != nil {
 		goBin = filepath.Join(goruntime.GOROOT(), "bin", "go")
 	}
 	out := filepath.Join(dir, "bootstrap")
-	cmd := exec.Command(goBin, "build", "-trimpath", "-tags", "lambda.norpc,nosqlite", "-ldflags=-s -w", "-o", out, ".")
+	cmd := exec.Command(goBin, "build", "-trimpath", "-tags", tags, "-ldflags=-s -w", "-o", out, ".")
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+goarch)
 	if msg, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build (GOARCH=%s): %v\n%s", goarch, err, msg)

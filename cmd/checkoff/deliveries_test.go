@@ -47,3 +47,17 @@ func TestServeRemembersDeliveries(t *testing.T) {
 		}
 	}
 }
+
+// TestServeCreatesItsDataDirectory: a first credentialed run on a fresh
+// clone creates the data directory it is told to use.
+func TestServeCreatesItsDataDirectory(t *testing.T) {
+	gh := fixtureGitHub(t)
+	env := credEnv(t, gh)
+	env["CHECKOFF_BOT_LOGIN"] = "checkoff[bot]"
+	env["CHECKOFF_DATA_DIR"] = env["CHECKOFF_DATA_DIR"] + "/not/yet"
+	rt, _ := buildWith(t, env)
+	defer rt.closeStore()
+	if _, err := os.Stat(env["CHECKOFF_DATA_DIR"] + "/" + store.SQLiteFileName); err != nil {
+		t.Errorf("database not created: %v", err)
+	}
+}

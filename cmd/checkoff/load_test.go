@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	goruntime "runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -75,7 +74,7 @@ func TestLoad(t *testing.T) {
 			latencies = append(latencies, d)
 		}
 	}
-	bin := buildBootstrap(t, t.TempDir(), goruntime.GOARCH)
+	bin := buildServer(t, t.TempDir())
 	for _, lat := range latencies {
 		cfg.latency = lat
 		t.Run("github_latency="+lat.String(), func(t *testing.T) { runLoad(t, bin, cfg) })
