@@ -70,9 +70,6 @@ type prRecord struct {
 	MergeSHA  string   `json:"merge_sha,omitempty"`
 }
 
-// itemKeySep separates the checklist name from the item in a checklist item
-// key (see checklist.ItemResult.Key).
-const itemKeySep = "\x1f"
 
 // tickRecord is a ledger entry of a tick or a waiver as stored.
 type tickRecord struct {
@@ -349,7 +346,7 @@ func (l ledger) people(pr PR, cfg *checklist.Config) []string {
 	seen := map[string]bool{}
 	var out []string
 	add := func(key string, t tickRecord) {
-		list, _, _ := strings.Cut(key, itemKeySep)
+		list := checklist.KeyChecklist(key)
 		login := strings.ToLower(t.By)
 		if t.Checked && !t.Bot && t.By != "" && !strings.EqualFold(t.By, pr.Author) && reviewerLists[list] && !seen[login] {
 			seen[login] = true

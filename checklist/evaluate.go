@@ -13,6 +13,14 @@ import (
 // in a name.
 const keySep = "\x1f"
 
+// KeyChecklist returns the name of the checklist an item key
+// (ItemResult.Key, Change.Key) belongs to: the ledger stores keys and must
+// tell a reviewer checklist's from others without knowing their format.
+func KeyChecklist(key string) string {
+	name, _, _ := strings.Cut(key, keySep)
+	return name
+}
+
 // Reasons a box does not count. The app shows them in check-run output, so
 // they say what to do where something can be done.
 const (

@@ -730,3 +730,15 @@ func TestEvaluateBotAuthor(t *testing.T) {
 		})
 	}
 }
+
+func TestKeyChecklist(t *testing.T) {
+	rs := Evaluate(Parse([]byte("## Reviewer Checklist\n- [x] Ran it\n- [x] Ran it\n")), DefaultConfig(), nil)
+	for _, it := range rs[1].Items {
+		if got := KeyChecklist(it.Key); got != "Reviewer Checklist" {
+			t.Errorf("KeyChecklist(%q) = %q", it.Key, got)
+		}
+	}
+	if got := KeyChecklist("no separator"); got != "no separator" {
+		t.Errorf("a key without a separator: %q", got)
+	}
+}
