@@ -75,8 +75,8 @@ func (d *DryRun) Files(context.Context, string, string, int) ([]string, bool, er
 }
 
 // PullRequest cannot be answered offline.
-func (d *DryRun) PullRequest(_ context.Context, owner, repo string, number int) (PR, error) {
-	return PR{}, fmt.Errorf("dry-run: cannot fetch %s/%s#%d without GitHub credentials", owner, repo, number)
+func (d *DryRun) PullRequest(_ context.Context, owner, repo string, number int) (PRState, error) {
+	return PRState{}, fmt.Errorf("dry-run: cannot fetch %s/%s#%d without GitHub credentials", owner, repo, number)
 }
 
 // Review is the review as delivered: offline, the payload is all there is
@@ -86,7 +86,7 @@ func (d *DryRun) Review(context.Context, string, string, int, int64) (*Review, e
 }
 
 // PullRequestsWithCommit cannot be answered offline.
-func (d *DryRun) PullRequestsWithCommit(_ context.Context, owner, repo, sha string) ([]PR, error) {
+func (d *DryRun) PullRequestsWithCommit(_ context.Context, owner, repo, sha string) ([]PRState, error) {
 	return nil, fmt.Errorf("dry-run: cannot list the pull requests of %s/%s@%s without GitHub credentials", owner, repo, sha)
 }
 

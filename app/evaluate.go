@@ -12,9 +12,10 @@ import (
 	"github.com/checkoff-app/checkoff/checklist"
 )
 
-// PR is the small locator every evaluation works from, built by the
-// webhook handlers with PRFrom.
-type PR struct {
+// PRState is a pull request's state as a delivery (or GitHub) gave it: the
+// locator every evaluation works from and the state it judges. Handlers
+// build it; PRFrom builds it from go-github's type.
+type PRState struct {
 	Installation int64
 	Owner, Repo  string
 	RepoID       int64 // GitHub's repository ID: the ledger's key
@@ -31,15 +32,15 @@ type PR struct {
 	MergeSHA     string
 }
 
-func (p PR) String() string { return fmt.Sprintf("%s/%s#%d", p.Owner, p.Repo, p.Number) }
+func (p PRState) String() string { return fmt.Sprintf("%s/%s#%d", p.Owner, p.Repo, p.Number) }
 
 // PRFrom builds the locator from a webhook or REST pull request.
-func PRFrom(installation int64, repo *github.Repository, pr *github.PullRequest) PR {
+func PRFrom(installation int64, repo *github.Repository, pr *github.PullRequest) PRState {
 	id := pr.GetBase().GetRepo().GetID()
 	if id == 0 {
 		id = repo.GetID()
 	}
-	return PR{
+	return PRState{
 		Installation: installation,
 		Owner:        repo.GetOwner().GetLogin(),
 		Repo:         repo.GetName(),
@@ -80,7 +81,7 @@ type repoConfig struct {
 // configSource names where the config in force for pr comes from: the
 // base branch while it is open, the base before its merge once merged. A
 // delivery whose newest state has another source is judged under that one.
-func configSource(pr PR) string {
+func configSource(pr PRState) string {
 	if pr.Merged {
 		return "merge " + pr.BaseSHA + " " + pr.MergeSHA
 	}
@@ -95,7 +96,7 @@ func configSource(pr PR) string {
 // commit GitHub compared the PR against (base.sha), and is complete only
 // when complete under both. The first parent is the fresher; but after a
 // rebase merge it is one of the PR's own commits, and base.sha never is.
-func (a *App) configsFor(ctx context.Context, gh GitHub, pr PR) ([]repoConfig, error) {
+func (a *App) configsFor(ctx context.Context, gh GitHub, pr PRState) ([]repoConfig, error) {
 	if !pr.Merged {
 		rc, err := a.loadConfig(ctx, gh, pr, branchRef(pr.Base))
 		return []repoConfig{rc}, err
@@ -127,7 +128,7 @@ func (a *App) configsFor(ctx context.Context, gh GitHub, pr PR) ([]repoConfig, e
 // loadConfig reads the config in force at ref: the repository's own file,
 // else the owner's shared one (the default branch of OWNER/.github), else the
 // built-in defaults. A repository file replaces the shared one whole.
-func (a *App) loadConfig(ctx context.Context, gh GitHub, pr PR, ref string) (repoConfig, error) {
+func (a *App) loadConfig(ctx context.Context, gh GitHub, pr PRState, ref string) (repoConfig, error) {
 	data, found, err := gh.Config(ctx, pr.Owner, pr.Repo, ref)
 	if err != nil {
 		return repoConfig{}, err
@@ -186,7 +187,7 @@ type gathered struct {
 // ledger: the write permission of everyone whose tick or waiver could
 // count, the head's contributors and reviewable commits, and the PR's files
 // when a checklist is path-scoped.
-func (a *App) gather(ctx context.Context, gh GitHub, pr PR, rc repoConfig, l ledger) (gathered, error) {
+func (a *App) gather(ctx context.Context, gh GitHub, pr PRState, rc repoConfig, l ledger) (gathered, error) {
 	if rc.cfg == nil {
 		return gathered{}, nil
 	}
@@ -220,7 +221,7 @@ func (a *App) gather(ctx context.Context, gh GitHub, pr PR, rc repoConfig, l led
 // headFacts returns what is known of pr's head commit, reading it from
 // GitHub once (one compare against the base) and recording it in the
 // ledger: later deliveries at the same head make no call for it.
-func (a *App) headFacts(ctx context.Context, gh GitHub, pr PR, l ledger) (headRecord, error) {
+func (a *App) headFacts(ctx context.Context, gh GitHub, pr PRState, l ledger) (headRecord, error) {
 	base := pr.Base
 	if pr.Merged && pr.BaseSHA != "" {
 		base = pr.BaseSHA // the branch holds the PR's commits by now
@@ -246,7 +247,7 @@ func (a *App) headFacts(ctx context.Context, gh GitHub, pr PR, l ledger) (headRe
 // readHead reads pr's commits since base and derives the head's facts:
 // who contributed, and which earlier heads it differs from only by GitHub's
 // "Update branch" merges.
-func readHead(ctx context.Context, gh GitHub, pr PR, base string) (headRecord, error) {
+func readHead(ctx context.Context, gh GitHub, pr PRState, base string) (headRecord, error) {
 	commits, complete, err := gh.Commits(ctx, pr.Owner, pr.Repo, base, pr.HeadSHA)
 	if err != nil {
 		return headRecord{}, err
@@ -298,7 +299,7 @@ func readHead(ctx context.Context, gh GitHub, pr PR, base string) (headRecord, e
 
 // judgeAll gathers the facts for each config in force and judges pr under
 // each: complete only when complete under all (see configsFor).
-func (a *App) judgeAll(ctx context.Context, gh GitHub, pr PR, rcs []repoConfig, l ledger) (judgement, error) {
+func (a *App) judgeAll(ctx context.Context, gh GitHub, pr PRState, rcs []repoConfig, l ledger) (judgement, error) {
 	all := make([]gathered, len(rcs))
 	for i, rc := range rcs {
 		f, err := a.gather(ctx, gh, pr, rc, l)
@@ -312,7 +313,7 @@ func (a *App) judgeAll(ctx context.Context, gh GitHub, pr PR, rcs []repoConfig, 
 
 // judgeWith is judge over every config in force, with gathered facts: the
 // first incomplete judgement stands, holding what all of them hold.
-func judgeWith(pr PR, rcs []repoConfig, all []gathered, at time.Time) judgement {
+func judgeWith(pr PRState, rcs []repoConfig, all []gathered, at time.Time) judgement {
 	var out judgement
 	for i, rc := range rcs {
 		j := judge(pr, rc, all[i], at)
@@ -335,7 +336,7 @@ func judgeWith(pr PR, rcs []repoConfig, all []gathered, at time.Time) judgement 
 }
 
 // judge evaluates pr against one config and its facts. It is pure.
-func judge(pr PR, rc repoConfig, g gathered, at time.Time) judgement {
+func judge(pr PRState, rc repoConfig, g gathered, at time.Time) judgement {
 	if rc.parseErr != nil {
 		var j judgement
 		for _, c := range checklist.DefaultConfig().Checklists {
@@ -481,7 +482,7 @@ func holding(r checklist.Result) []string {
 
 // post creates the check runs. It stops at the first failure: the
 // delivery is then answered 5xx and recovered by redelivery.
-func (a *App) post(ctx context.Context, gh GitHub, pr PR, runs []CheckRun) error {
+func (a *App) post(ctx context.Context, gh GitHub, pr PRState, runs []CheckRun) error {
 	for _, r := range runs {
 		if err := gh.CreateCheckRun(ctx, pr.Owner, pr.Repo, r); err != nil {
 			return err

@@ -27,13 +27,13 @@ func ActorOf(u *github.User) Actor { return Actor{Login: u.GetLogin(), Bot: isBo
 // Evaluate judges pr and posts its check runs (reopened,
 // ready_for_review, a retarget); for a merged PR (closed with merged true)
 // it records the verdict and hands it to the release gate instead.
-func (a *App) Evaluate(ctx context.Context, pr PR) error {
+func (a *App) Evaluate(ctx context.Context, pr PRState) error {
 	return a.process(ctx, a.github(pr.Installation), delivery{event: pr})
 }
 
 // Opened records every box ticked, and every item marked optional, in the
 // opening body as done by sender, then evaluates.
-func (a *App) Opened(ctx context.Context, pr PR, by Actor) error {
+func (a *App) Opened(ctx context.Context, pr PRState, by Actor) error {
 	return a.process(ctx, a.github(pr.Installation), delivery{event: pr, changes: func(rc repoConfig) ([]store.Record, error) {
 		if rc.cfg == nil {
 			return nil, nil
@@ -45,7 +45,7 @@ func (a *App) Opened(ctx context.Context, pr PR, by Actor) error {
 // Edited records who changed which box or waiver between oldBody and
 // pr.Body, then evaluates; an edit that cannot change a result makes no
 // GitHub call.
-func (a *App) Edited(ctx context.Context, pr PR, oldBody string, by Actor) error {
+func (a *App) Edited(ctx context.Context, pr PRState, oldBody string, by Actor) error {
 	oldDoc, newDoc := checklist.Parse([]byte(oldBody)), checklist.Parse([]byte(pr.Body))
 	if sameStructure(oldDoc, newDoc) {
 		a.logger(ctx).Debug("edit changes no heading or box; nothing to do", "pr", pr.String())
@@ -66,7 +66,7 @@ func (a *App) Edited(ctx context.Context, pr PR, oldBody string, by Actor) error
 	// showed before this edit, and when the new result equals it nothing is
 	// posted.
 	edit := pr
-	d.unchanged = func(pr PR, rcs []repoConfig, l ledger, j judgement) bool {
+	d.unchanged = func(pr PRState, rcs []repoConfig, l ledger, j judgement) bool {
 		if changed {
 			return false
 		}
@@ -87,7 +87,7 @@ func (a *App) Edited(ctx context.Context, pr PR, oldBody string, by Actor) error
 
 // Pushed is PushedFrom with the previous head unknown: every path-scoped
 // checklist is reset (fail closed).
-func (a *App) Pushed(ctx context.Context, pr PR, sender Actor) error {
+func (a *App) Pushed(ctx context.Context, pr PRState, sender Actor) error {
 	return a.PushedFrom(ctx, pr, sender, "")
 }
 
@@ -97,7 +97,7 @@ func (a *App) Pushed(ctx context.Context, pr PR, sender Actor) error {
 // unless it is GitHub's "Update branch" merge of the base into the previous
 // head, which changes nothing a reviewer approved. A path-scoped checklist
 // is reset only by a push that changes a file it covers.
-func (a *App) PushedFrom(ctx context.Context, pr PR, sender Actor, before string) error {
+func (a *App) PushedFrom(ctx context.Context, pr PRState, sender Actor, before string) error {
 	gh := a.github(pr.Installation)
 	h, err := readHead(ctx, gh, pr, pr.Base)
 	var fixed []store.Record
@@ -167,7 +167,7 @@ func interleave(d *checklist.Document) []int {
 
 // delivery is what one event brings to a judgement.
 type delivery struct {
-	event PR
+	event PRState
 	// changes are the event's own ledger records (ticks, waivers) under a
 	// config in force; nil: none. They are computed again when the newest
 	// state has another config source (a late delivery after a retarget).
@@ -177,7 +177,7 @@ type delivery struct {
 	fixed []store.Record
 	// unchanged, when set, reports that the PR already shows the judged
 	// result, so nothing is posted.
-	unchanged func(pr PR, rcs []repoConfig, l ledger, j judgement) bool
+	unchanged func(pr PRState, rcs []repoConfig, l ledger, j judgement) bool
 	// rerun: a person asked for the runs again, and GitHub set their check
 	// suite back to queued, so a merged PR's runs are posted too.
 	rerun bool
@@ -268,7 +268,7 @@ const maxRejudge = 3
 // differs from what this delivery posted is posted again. A delivery that
 // records after that read posts after this one's runs landed, so the run
 // created last is always judged on the newest state.
-func (a *App) postFresh(ctx context.Context, gh GitHub, event, pr PR, rcs []repoConfig, l ledger, j judgement) error {
+func (a *App) postFresh(ctx context.Context, gh GitHub, event, pr PRState, rcs []repoConfig, l ledger, j judgement) error {
 	runs := j.runs
 	for round := 0; ; round++ {
 		if err := a.post(ctx, gh, pr, runs); err != nil {
@@ -324,7 +324,7 @@ func changedRuns(posted, now []CheckRun) []CheckRun {
 // posts no check runs; a late event from before the merge (event not
 // merged) still posts the runs it would have posted in time, so the PR's
 // checks end as they would have without the delay.
-func (a *App) mergedVerdict(ctx context.Context, gh GitHub, event, pr PR, rcs []repoConfig, l ledger, j judgement, rerun bool) (done bool, err error) {
+func (a *App) mergedVerdict(ctx context.Context, gh GitHub, event, pr PRState, rcs []repoConfig, l ledger, j judgement, rerun bool) (done bool, err error) {
 	if !pr.Merged {
 		return false, nil
 	}
@@ -350,7 +350,7 @@ func (a *App) mergedVerdict(ctx context.Context, gh GitHub, event, pr PR, rcs []
 // review's own copy of a reviewer checklist count as ticked by the
 // reviewer, for the commit the review approved. A later approval without a
 // checklist withdraws nothing: re-approving after a push is not unticking.
-func (a *App) ReviewSubmitted(ctx context.Context, pr PR, review Review) error {
+func (a *App) ReviewSubmitted(ctx context.Context, pr PRState, review Review) error {
 	gh := a.github(pr.Installation)
 	ref := reviewRef{ID: reviewID(review), Commit: review.CommitID}
 	at := review.SubmittedAt
@@ -387,7 +387,7 @@ func (a *App) ReviewSubmitted(ctx context.Context, pr PR, review Review) error {
 
 // currentReview is review as GitHub lists it now (nil: not listed). Offline
 // (dry-run) the delivery's own copy is all there is.
-func (a *App) currentReview(ctx context.Context, gh GitHub, pr PR, review Review) (*Review, error) {
+func (a *App) currentReview(ctx context.Context, gh GitHub, pr PRState, review Review) (*Review, error) {
 	cur, err := gh.Review(ctx, pr.Owner, pr.Repo, pr.Number, review.ID)
 	if errors.Is(err, errOffline) {
 		return &review, nil
@@ -403,7 +403,7 @@ func (a *App) currentReview(ctx context.Context, gh GitHub, pr PR, review Review
 // unticks every box whose latest record is a tick from it. It records
 // before anything that can fail (the config read), whatever the config: a
 // dismissal only ever takes counts away.
-func (a *App) ReviewDismissed(ctx context.Context, pr PR, review Review) error {
+func (a *App) ReviewDismissed(ctx context.Context, pr PRState, review Review) error {
 	gh := a.github(pr.Installation)
 	fixed, err := a.withdrawReviewTicks(ctx, pr, review.User, reviewID(review), a.now().UTC())
 	if err != nil {
@@ -423,7 +423,7 @@ func (a *App) ReviewDismissed(ctx context.Context, pr PR, review Review) error {
 // review's current one, fetched: an edit carries no time of its own, so two
 // quick edits delivered in the wrong order (or one redelivered) would
 // otherwise bring back boxes the reviewer had unticked since.
-func (a *App) ReviewEdited(ctx context.Context, pr PR, review Review) error {
+func (a *App) ReviewEdited(ctx context.Context, pr PRState, review Review) error {
 	gh := a.github(pr.Installation)
 	cur, err := a.currentReview(ctx, gh, pr, review)
 	switch {
@@ -501,7 +501,7 @@ func reviewID(r Review) int64 {
 // withdrawReviewTicks are the records unticking every box whose latest
 // record is a tick by reviewer in review id (or in a review of unknown id):
 // a dismissal takes back that review, not a later approval.
-func (a *App) withdrawReviewTicks(ctx context.Context, pr PR, reviewer Actor, id int64, at time.Time) ([]store.Record, error) {
+func (a *App) withdrawReviewTicks(ctx context.Context, pr PRState, reviewer Actor, id int64, at time.Time) ([]store.Record, error) {
 	l, err := a.loadLedger(ctx, pr)
 	if err != nil {
 		return nil, err
@@ -564,7 +564,7 @@ func (a *App) MergeGroup(ctx context.Context, g MergeGroup) error {
 		n, _ := strconv.Atoi(m[1])
 		numbers = append(numbers, n)
 	}
-	groupPR := PR{Installation: g.Installation, Owner: g.Owner, Repo: g.Repo, HeadSHA: g.HeadSHA, Base: g.Base}
+	groupPR := PRState{Installation: g.Installation, Owner: g.Owner, Repo: g.Repo, HeadSHA: g.HeadSHA, Base: g.Base}
 	rcs, err := a.configsFor(ctx, gh, groupPR)
 	if err != nil {
 		return err

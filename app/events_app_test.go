@@ -96,8 +96,8 @@ func newRig(t *testing.T) *rig {
 	return r
 }
 
-func pr(b string, at time.Duration) app.PR {
-	return app.PR{Installation: 1, Owner: "acme", Repo: "api", RepoID: 9, Number: 5, HeadSHA: head, Base: "dev", BaseSHA: base,
+func pr(b string, at time.Duration) app.PRState {
+	return app.PRState{Installation: 1, Owner: "acme", Repo: "api", RepoID: 9, Number: 5, HeadSHA: head, Base: "dev", BaseSHA: base,
 		Author: "alice", Body: b, UpdatedAt: t0.Add(at)}
 }
 
@@ -256,7 +256,7 @@ func TestPushed(t *testing.T) {
 			t.Fatal("no error with the config unreadable")
 		}
 		r.gh.ConfigError = nil
-		r.gh.PullRequestValue = map[int]app.PR{5: p}
+		r.gh.PullRequestValue = map[int]app.PRState{5: p}
 		must(t, r.app.Recheck(ctx, 1, "acme", "api", []int{5}))
 		r.want(t, "Review", newHead, "failure", "Review: 0 of 2 ticked")
 	})
@@ -264,7 +264,7 @@ func TestPushed(t *testing.T) {
 
 func TestRecheck(t *testing.T) {
 	r := newRig(t)
-	r.gh.PullRequestValue = map[int]app.PR{5: pr(body("xx", ".."), 0)}
+	r.gh.PullRequestValue = map[int]app.PRState{5: pr(body("xx", ".."), 0)}
 	must(t, r.app.Recheck(context.Background(), 1, "acme", "api", []int{5}))
 	r.want(t, "Author", head, "failure", "Author: 0 of 2 ticked") // nobody recorded the author's ticks
 	r.gh.PullRequestError = errors.New("404")
@@ -277,7 +277,7 @@ func TestMergeGroup(t *testing.T) {
 	ctx := context.Background()
 	r := newRig(t)
 	must(t, r.app.Opened(ctx, pr(body("xx", ".."), 0), alice))
-	r.gh.PullRequestValue = map[int]app.PR{5: pr(body("xx", ".."), 0)}
+	r.gh.PullRequestValue = map[int]app.PRState{5: pr(body("xx", ".."), 0)}
 	must(t, r.app.MergeGroup(ctx, app.MergeGroup{Installation: 1, Owner: "acme", Repo: "api", HeadSHA: group,
 		HeadRef: "refs/heads/gh-readonly-queue/dev/pr-5-" + head, Base: "dev"}))
 	r.want(t, "Author", group, "success", "merge queue: Author: 2 of 2 ticked")
@@ -307,8 +307,8 @@ func TestMerged(t *testing.T) {
 		t.Errorf("stored verdict %+v, %v", v, err)
 	}
 	// A re-run of the gate's check re-judges the merge and hands it on.
-	r.gh.PullRequestValue = map[int]app.PR{5: m}
-	r.gh.PullsWithCommitValue = map[string][]app.PR{merge: {m}}
+	r.gh.PullRequestValue = map[int]app.PRState{5: m}
+	r.gh.PullsWithCommitValue = map[string][]app.PRState{merge: {m}}
 	must(t, r.app.RecheckMerge(ctx, 1, "acme", "api", merge))
 	if len(r.gate.reruns) != 1 || !r.gate.reruns[0].Complete {
 		t.Errorf("reruns %+v", r.gate.reruns)
@@ -420,7 +420,7 @@ func TestPathScoped(t *testing.T) {
 // reviewer one; with no assignee the author checklist says to assign one.
 func TestBotAuthoredPR(t *testing.T) {
 	ctx := context.Background()
-	agent := func(b string, at time.Duration, assignees ...string) app.PR {
+	agent := func(b string, at time.Duration, assignees ...string) app.PRState {
 		p := pr(b, at)
 		p.Author, p.AuthorBot, p.Assignees = "copilot-swe-agent[bot]", true, assignees
 		return p

@@ -98,8 +98,8 @@ func TestEditedWritesOnlyWhenAResultChanges(t *testing.T) {
 	a, _ := newTestApp(t, out)
 	t0 := time.Date(2024, 5, 6, 9, 15, 2, 0, time.UTC)
 	alice, bob := Actor{Login: "alice"}, Actor{Login: "bob"}
-	pr := func(body string, at time.Time) PR {
-		return PR{Owner: "acme", Repo: "api", Number: 7, HeadSHA: "abc", Base: "main", Author: "alice", Body: body, UpdatedAt: at}
+	pr := func(body string, at time.Time) PRState {
+		return PRState{Owner: "acme", Repo: "api", Number: 7, HeadSHA: "abc", Base: "main", Author: "alice", Body: body, UpdatedAt: at}
 	}
 	b0 := "## Reviewer Checklist\n- [ ] Are the commit messages appropriate?\n"
 	b1 := "## Reviewer Checklist\n- [x] Are the commit messages appropriate?\n"

@@ -32,11 +32,11 @@ type GitHub interface {
 	CreateCheckRun(ctx context.Context, owner, repo string, run CheckRun) error
 	// PullRequest fetches a pull request's state (for events that carry
 	// only its number). Its Installation is left 0.
-	PullRequest(ctx context.Context, owner, repo string, number int) (PR, error)
+	PullRequest(ctx context.Context, owner, repo string, number int) (PRState, error)
 	// PullRequestsWithCommit lists the pull requests GitHub associates
 	// with a commit (for a re-run of the release gate's check on a merge
 	// commit); Owner and Repo are each PR's base repository.
-	PullRequestsWithCommit(ctx context.Context, owner, repo, sha string) ([]PR, error)
+	PullRequestsWithCommit(ctx context.Context, owner, repo, sha string) ([]PRState, error)
 	// ChangedFiles lists the paths changed between two commits (a push's
 	// before and after); complete is false when GitHub's list (300 files)
 	// was cut short.
@@ -228,10 +228,10 @@ func (g *restGitHub) CreateCheckRun(ctx context.Context, owner, repo string, run
 	return nil
 }
 
-func (g *restGitHub) PullRequest(ctx context.Context, owner, repo string, number int) (PR, error) {
+func (g *restGitHub) PullRequest(ctx context.Context, owner, repo string, number int) (PRState, error) {
 	pr, _, err := g.client.PullRequests.Get(ctx, owner, repo, number)
 	if err != nil {
-		return PR{}, fmt.Errorf("get pull request %s/%s#%d: %w", owner, repo, number, err)
+		return PRState{}, fmt.Errorf("get pull request %s/%s#%d: %w", owner, repo, number, err)
 	}
 	return PRFrom(0, &github.Repository{Owner: &github.User{Login: &owner}, Name: &repo}, pr), nil
 }
@@ -241,8 +241,8 @@ func (g *restGitHub) PullRequest(ctx context.Context, owner, repo string, number
 // PRs that carried it on, never to hundreds.
 const commitPRPages = 3
 
-func (g *restGitHub) PullRequestsWithCommit(ctx context.Context, owner, repo, sha string) ([]PR, error) {
-	var out []PR
+func (g *restGitHub) PullRequestsWithCommit(ctx context.Context, owner, repo, sha string) ([]PRState, error) {
+	var out []PRState
 	opts := &github.ListOptions{PerPage: 100}
 	for page := 0; page < commitPRPages; page++ {
 		prs, resp, err := g.client.PullRequests.ListPullRequestsWithCommit(ctx, owner, repo, sha, opts)

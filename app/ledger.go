@@ -39,7 +39,7 @@ import (
 // reuses: a repository renamed, or deleted and created again under the
 // same name, does not inherit another's ticks. Only a locator without an
 // ID (none of checkoff's paths builds one) falls back to the name.
-func ledgerPK(pr PR) string {
+func ledgerPK(pr PRState) string {
 	if pr.RepoID != 0 {
 		return fmt.Sprintf("%sid:%d#%d", store.LedgerPrefix, pr.RepoID, pr.Number)
 	}
@@ -69,7 +69,6 @@ type prRecord struct {
 	Merged    bool     `json:"merged,omitempty"`
 	MergeSHA  string   `json:"merge_sha,omitempty"`
 }
-
 
 // tickRecord is a ledger entry of a tick or a waiver as stored.
 type tickRecord struct {
@@ -129,7 +128,7 @@ type reviewRef struct {
 // tickRecords are the ledger records of changed boxes and waivers. They are
 // written by recordAndLoad, conditionally, so deliveries applied in any
 // order, or twice, converge.
-func tickRecords(pr PR, changes []checklist.Change, by Actor, at time.Time, review reviewRef) ([]store.Record, error) {
+func tickRecords(pr PRState, changes []checklist.Change, by Actor, at time.Time, review reviewRef) ([]store.Record, error) {
 	pk := ledgerPK(pr)
 	recs := make([]store.Record, 0, len(changes))
 	for _, c := range changes {
@@ -151,18 +150,18 @@ func tickRecords(pr PR, changes []checklist.Change, by Actor, at time.Time, revi
 }
 
 // pushRecord notes the time of the latest push that resets reviewer ticks.
-func pushRecord(pr PR, at time.Time) store.Record {
+func pushRecord(pr PRState, at time.Time) store.Record {
 	return store.Record{PK: ledgerPK(pr), SK: pushSK, Version: at.UnixNano(), Data: []byte("{}")}
 }
 
 // pusherRecord notes that login pushed commits to the PR: a contributor.
-func pusherRecord(pr PR, login string, at time.Time) store.Record {
+func pusherRecord(pr PRState, login string, at time.Time) store.Record {
 	return store.Record{PK: ledgerPK(pr), SK: pusherPfx + strings.ToLower(login), Version: max(at.UnixNano(), 1), Data: []byte("{}")}
 }
 
 // dismissedRecord marks review id dismissed for good: GitHub cannot undo a
 // dismissal, so a late "submitted" of the same review changes nothing.
-func dismissedRecord(pr PR, id int64) store.Record {
+func dismissedRecord(pr PRState, id int64) store.Record {
 	return store.Record{PK: ledgerPK(pr), SK: dismissPfx + strconv.FormatInt(id, 10), Version: 1, Data: []byte("{}")}
 }
 
@@ -170,7 +169,7 @@ func dismissedRecord(pr PR, id int64) store.Record {
 // keeps only the newest head's, versioned by the state it was read for: a
 // judgement is always of the newest head, so older heads' facts are dead
 // weight a long-lived PR would otherwise pile up.
-func headRecordOf(pr PR, key string, h headRecord, now time.Time) (store.Record, error) {
+func headRecordOf(pr PRState, key string, h headRecord, now time.Time) (store.Record, error) {
 	h.Key = key
 	data, err := json.Marshal(h)
 	if err != nil {
@@ -200,7 +199,7 @@ type ledger struct {
 	prVersion int64
 }
 
-func (a *App) loadLedger(ctx context.Context, pr PR) (ledger, error) {
+func (a *App) loadLedger(ctx context.Context, pr PRState) (ledger, error) {
 	recs, err := a.store.Query(ctx, ledgerPK(pr))
 	if err != nil {
 		return ledger{}, fmt.Errorf("load ledger of %s: %w", pr, err)
@@ -270,7 +269,7 @@ func (a *App) loadLedger(ctx context.Context, pr PR) (ledger, error) {
 // late edit would post check runs for a body that is no longer the PR's.
 // updated_at has one-second resolution: of two states in the same second,
 // the one judged is the delivery's own.
-func (a *App) recordAndLoad(ctx context.Context, pr PR, writes []store.Record) (PR, ledger, error) {
+func (a *App) recordAndLoad(ctx context.Context, pr PRState, writes []store.Record) (PRState, ledger, error) {
 	if !pr.UpdatedAt.IsZero() {
 		data, err := json.Marshal(prRecord{Body: pr.Body, HeadSHA: pr.HeadSHA, Base: pr.Base, BaseSHA: pr.BaseSHA, Assignees: pr.Assignees, Merged: pr.Merged, MergeSHA: pr.MergeSHA})
 		if err != nil {
@@ -291,7 +290,7 @@ func (a *App) recordAndLoad(ctx context.Context, pr PR, writes []store.Record) (
 }
 
 // newest is pr with the newest state the ledger holds, when that is newer.
-func (l ledger) newest(pr PR) PR {
+func (l ledger) newest(pr PRState) PRState {
 	if l.prVersion == 0 || l.prVersion <= pr.UpdatedAt.UnixNano() {
 		return pr
 	}
@@ -336,7 +335,7 @@ func (l ledger) digest() string {
 // people are the logins whose permission a judgement of pr under cfg
 // needs: everyone behind a tick or waiver of a reviewer checklist who could
 // count (not the author, not a bot).
-func (l ledger) people(pr PR, cfg *checklist.Config) []string {
+func (l ledger) people(pr PRState, cfg *checklist.Config) []string {
 	reviewerLists := map[string]bool{}
 	for _, c := range cfg.Checklists {
 		if c.TickedBy == checklist.Reviewer {
@@ -366,7 +365,7 @@ func (l ledger) people(pr PR, cfg *checklist.Config) []string {
 // facts turns the ledger, the write permissions of the people in it and the
 // head's facts into checklist facts. It is pure: everything it needs was
 // gathered before.
-func facts(pr PR, cfg *checklist.Config, l ledger, canWrite map[string]bool, head *headRecord) *checklist.Facts {
+func facts(pr PRState, cfg *checklist.Config, l ledger, canWrite map[string]bool, head *headRecord) *checklist.Facts {
 	f := &checklist.Facts{
 		Author: pr.Author, BotAuthor: pr.AuthorBot || strings.HasSuffix(strings.ToLower(pr.Author), "[bot]"),
 		Ticks: make(map[string]checklist.Tick, len(l.ticks)), Waivers: make(map[string]checklist.Tick, len(l.waivers)),

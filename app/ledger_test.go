@@ -66,7 +66,7 @@ func TestLedgerConverges(t *testing.T) {
 		at      time.Time
 	}
 	steps := []step{{true, "bob", t0}, {false, "alice", t0.Add(time.Second)}, {true, "carol", t0.Add(2 * time.Second)}}
-	pr := PR{Owner: "Acme", Repo: "API", Number: 7}
+	pr := PRState{Owner: "Acme", Repo: "API", Number: 7}
 	var want []store.Record
 	for _, order := range [][]int{{0, 1, 2}, {2, 1, 0}, {1, 0, 2}, {2, 0, 1}, {0, 1, 2, 2, 1, 0}} {
 		a, st := newTestApp(t, &syncWriter{})
@@ -108,10 +108,10 @@ func TestCurrentKeepsTheNewestState(t *testing.T) {
 	ctx := context.Background()
 	a, _ := newTestApp(t, &syncWriter{})
 	t0 := time.Date(2024, 5, 6, 9, 15, 2, 0, time.UTC)
-	newer := PR{Owner: "acme", Repo: "api", Number: 7, Body: "new", HeadSHA: "h2", UpdatedAt: t0.Add(time.Minute), Merged: true, MergeSHA: "m"}
-	older := PR{Owner: "acme", Repo: "api", Number: 7, Body: "old", HeadSHA: "h1", UpdatedAt: t0}
+	newer := PRState{Owner: "acme", Repo: "api", Number: 7, Body: "new", HeadSHA: "h2", UpdatedAt: t0.Add(time.Minute), Merged: true, MergeSHA: "m"}
+	older := PRState{Owner: "acme", Repo: "api", Number: 7, Body: "old", HeadSHA: "h1", UpdatedAt: t0}
 	for _, tc := range []struct {
-		in         PR
+		in         PRState
 		body, head string
 	}{
 		{newer, "new", "h2"},
@@ -129,7 +129,7 @@ func TestCurrentKeepsTheNewestState(t *testing.T) {
 	}
 	// A state without updated_at is of unknown age: nothing is recorded,
 	// and the newest state recorded is judged instead.
-	got, _, err := a.recordAndLoad(ctx, PR{Owner: "acme", Repo: "api", Number: 7, Body: "fetched"}, nil)
+	got, _, err := a.recordAndLoad(ctx, PRState{Owner: "acme", Repo: "api", Number: 7, Body: "fetched"}, nil)
 	if err != nil || got.Body != "new" {
 		t.Errorf("recordAndLoad without updated_at = %q, %v; want the newest state", got.Body, err)
 	}

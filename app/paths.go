@@ -54,7 +54,7 @@ type pushEntry struct {
 }
 
 // pushAtRecord notes a push at at; files, when read, are what it changed.
-func pushAtRecord(pr PR, at time.Time, files *fileList) (store.Record, error) {
+func pushAtRecord(pr PRState, at time.Time, files *fileList) (store.Record, error) {
 	v, data := at.UnixNano()*2, []byte("{}")
 	if files != nil {
 		var err error
@@ -74,7 +74,7 @@ func hasPaths(cfg *checklist.Config) bool {
 // pushFiles reads what a push from before to pr's head changed, when the
 // config in force has path-scoped checklists; the record replaces the
 // push's record without files.
-func (a *App) pushFiles(ctx context.Context, gh GitHub, pr PR, before string, rc repoConfig) ([]store.Record, error) {
+func (a *App) pushFiles(ctx context.Context, gh GitHub, pr PRState, before string, rc repoConfig) ([]store.Record, error) {
 	if !hasPaths(rc.cfg) {
 		return nil, nil
 	}
@@ -95,7 +95,7 @@ func (a *App) pushFiles(ctx context.Context, gh GitHub, pr PR, before string, rc
 
 // prFiles returns the files pr changes at its head, reading them from
 // GitHub once per head commit and keeping them in the ledger.
-func (a *App) prFiles(ctx context.Context, gh GitHub, pr PR, l ledger) (fileList, error) {
+func (a *App) prFiles(ctx context.Context, gh GitHub, pr PRState, l ledger) (fileList, error) {
 	if f, ok := l.files[pr.HeadSHA]; ok {
 		return f, nil
 	}

@@ -30,7 +30,7 @@ type ReleaseGate interface {
 // recorded meanwhile), the newest ledger is judged and stored again, after
 // the stored one. The verdict left standing is always of the newest ledger:
 // the delivery that recorded last checks after everyone else's writes.
-func (a *App) recordVerdict(ctx context.Context, gh GitHub, pr PR, rcs []repoConfig, l ledger, j judgement) (verdict.Verdict, error) {
+func (a *App) recordVerdict(ctx context.Context, gh GitHub, pr PRState, rcs []repoConfig, l ledger, j judgement) (verdict.Verdict, error) {
 	for round := 0; ; round++ {
 		v := verdict.Verdict{
 			Installation: pr.Installation, Owner: pr.Owner, Repo: pr.Repo, PR: pr.Number,

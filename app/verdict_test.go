@@ -82,7 +82,7 @@ func TestAttackStaleVerdictView(t *testing.T) {
 		}
 		return b
 	}
-	pr := PR{Owner: "acme", Repo: "api", RepoID: 7, Number: 3, HeadSHA: "abc", Base: "main", BaseSHA: base, Author: "alice",
+	pr := PRState{Owner: "acme", Repo: "api", RepoID: 7, Number: 3, HeadSHA: "abc", Base: "main", BaseSHA: base, Author: "alice",
 		Body: body(".."), UpdatedAt: t0, Merged: true, MergeSHA: merge}
 	if err := ahead.Opened(ctx, pr, Actor{Login: "alice"}); err != nil {
 		t.Fatal(err)

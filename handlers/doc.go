@@ -1,6 +1,6 @@
 // Package handlers holds checkoff's per-event webhook handlers: one thin
 // type per GitHub event, each turning a decoded webhook.Event into a call of
-// the App (app.App) with checkoff's own types (app.PR, app.Actor,
+// the App (app.App) with checkoff's own types (app.PRState, app.Actor,
 // app.Review, app.MergeGroup). A handler switches on the action, builds the
 // locator and calls one App method; logic that grows here belongs in the
 // App.

@@ -77,7 +77,7 @@ func (h PullRequest) Handle(ctx context.Context, ev *webhook.Event) error {
 	}
 }
 
-func (h PullRequest) edited(ctx context.Context, pr app.PR, ev *webhook.Event) error {
+func (h PullRequest) edited(ctx context.Context, pr app.PRState, ev *webhook.Event) error {
 	ch := ev.Changes
 	if ch == nil {
 		return nil
@@ -104,7 +104,7 @@ func (Review) Handles() []string { return []string{"pull_request_review"} }
 
 // Handle calls the App method for the action; other actions are no-ops.
 func (h Review) Handle(ctx context.Context, ev *webhook.Event) error {
-	var call func(context.Context, app.PR, app.Review) error
+	var call func(context.Context, app.PRState, app.Review) error
 	switch ev.Action {
 	case "submitted":
 		call = h.App.ReviewSubmitted
@@ -263,13 +263,13 @@ func (Installation) Handle(ctx context.Context, ev *webhook.Event) error {
 // prFrom builds the App's locator from a pull_request or
 // pull_request_review delivery, which the Dispatcher has checked has the
 // repository, installation and pull request fields read here (validate.go).
-func prFrom(ev *webhook.Event) (app.PR, error) {
+func prFrom(ev *webhook.Event) (app.PRState, error) {
 	pr, repo := ev.PullRequest, ev.Repository
 	updated, err := time.Parse(time.RFC3339, pr.UpdatedAt)
 	if err != nil {
-		return app.PR{}, fmt.Errorf("pull_request.updated_at: %w", err)
+		return app.PRState{}, fmt.Errorf("pull_request.updated_at: %w", err)
 	}
-	out := app.PR{
+	out := app.PRState{
 		Installation: ev.Installation.ID,
 		Owner:        repo.Owner.Login,
 		Repo:         repo.Name,

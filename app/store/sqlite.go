@@ -97,27 +97,7 @@ func OpenSQLite(path string, opts SQLiteOptions) (*SQLite, error) {
 		busy = sqliteBusyTimeout
 	}
 	open := func(sync string, conns int, txlock string) (*sql.DB, error) {
-		q := url.Values{}
-		q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busy.Milliseconds()))
-		q.Add("_pragma", "foreign_keys(1)")
-		q.Add("_pragma", "synchronous("+sync+")")
-		// No checkpoint on a writer's commit (SQLite's default after 1,000
-		// WAL pages): copying the WAL into the database and syncing it
-		// there put a checkpoint's milliseconds on some delivery's answer.
-		// The checkpointer below does it off the request path.
-		q.Add("_pragma", "wal_autocheckpoint(0)")
-		if txlock != "" {
-			q.Set("_txlock", txlock)
-		}
-		db, err := sql.Open("sqlite", "file:"+(&url.URL{Path: path}).EscapedPath()+"?"+q.Encode())
-		if err != nil {
-			return nil, err
-		}
-		db.SetMaxOpenConns(conns)
-		db.SetMaxIdleConns(conns)
-		db.SetConnMaxLifetime(0)
-		db.SetConnMaxIdleTime(0)
-		return db, nil
+		return openConns(path, busy, sync, conns, txlock)
 	}
 	fail := func(err error) (*SQLite, error) {
 		for _, db := range []*sql.DB{s.db, s.full, s.fast} {
@@ -516,6 +496,33 @@ func (s *SQLite) History(ctx context.Context, pk string) ([]HistoryEntry, error)
 		return nil, fmt.Errorf("sqlite history %s: %w", pk, err)
 	}
 	return out, nil
+}
+
+// openConns opens a pool of conns connections to the database at path with
+// the given synchronous level and transaction locking (txlock "" for
+// readers).
+func openConns(path string, busy time.Duration, sync string, conns int, txlock string) (*sql.DB, error) {
+	q := url.Values{}
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busy.Milliseconds()))
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "synchronous("+sync+")")
+	// No checkpoint on a writer's commit (SQLite's default after 1,000
+	// WAL pages): copying the WAL into the database and syncing it
+	// there put a checkpoint's milliseconds on some delivery's answer.
+	// The checkpointer below does it off the request path.
+	q.Add("_pragma", "wal_autocheckpoint(0)")
+	if txlock != "" {
+		q.Set("_txlock", txlock)
+	}
+	db, err := sql.Open("sqlite", "file:"+(&url.URL{Path: path}).EscapedPath()+"?"+q.Encode())
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(conns)
+	db.SetMaxIdleConns(conns)
+	db.SetConnMaxLifetime(0)
+	db.SetConnMaxIdleTime(0)
+	return db, nil
 }
 
 // checkpointInterval is how often the WAL is copied into the database.

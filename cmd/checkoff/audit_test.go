@@ -31,7 +31,7 @@ const auditBody = `Export invoices.
 // pull request's life: opened with one box ticked, the author ticks the
 // other, a reviewer ticks by review, the review is dismissed, a push, the
 // reviewer ticks again in the body, and the merge. It returns the PR.
-func auditScenario(t *testing.T, st store.Store) app.PR {
+func auditScenario(t *testing.T, st store.Store) app.PRState {
 	t.Helper()
 	t0 := time.Date(2026, 3, 4, 10, 0, 0, 0, time.UTC)
 	// The App's clock stamps what GitHub does not: a dismissal, a verdict.
@@ -44,7 +44,7 @@ func auditScenario(t *testing.T, st store.Store) app.PR {
 	}
 	ctx := context.Background()
 	author, reviewer := app.Actor{Login: "alice-dev"}, app.Actor{Login: "bob-reviewer"}
-	pr := app.PR{Installation: 1, Owner: "acme", Repo: "invoices", RepoID: 9876, Number: 12,
+	pr := app.PRState{Installation: 1, Owner: "acme", Repo: "invoices", RepoID: 9876, Number: 12,
 		HeadSHA: strings.Repeat("a", 40), Base: "main", BaseSHA: strings.Repeat("b", 40),
 		Author: author.Login, Body: auditBody, UpdatedAt: t0}
 	step := func(what string, err error) {

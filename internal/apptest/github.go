@@ -33,10 +33,10 @@ type GitHub struct {
 	// PermissionValue by login; a login not in it has "none".
 	PermissionValue  map[string]string
 	PermissionError  error
-	PullRequestValue map[int]app.PR
+	PullRequestValue map[int]app.PRState
 	PullRequestError error
 	// PullsWithCommitValue by commit SHA.
-	PullsWithCommitValue map[string][]app.PR
+	PullsWithCommitValue map[string][]app.PRState
 	// FilesValue are the paths the pull request changes; FilesIncomplete
 	// marks the list cut at GitHub's limit.
 	FilesValue      []string
@@ -140,20 +140,20 @@ func (g *GitHub) CreateCheckRun(_ context.Context, _, _ string, run app.CheckRun
 
 // PullRequest answers PullRequestValue[number] (404 when absent), or
 // PullRequestError.
-func (g *GitHub) PullRequest(_ context.Context, owner, repo string, number int) (app.PR, error) {
+func (g *GitHub) PullRequest(_ context.Context, owner, repo string, number int) (app.PRState, error) {
 	g.count("PullRequest")
 	if g.PullRequestError != nil {
-		return app.PR{}, g.PullRequestError
+		return app.PRState{}, g.PullRequestError
 	}
 	pr, ok := g.PullRequestValue[number]
 	if !ok {
-		return app.PR{}, fmt.Errorf("get pull request %s/%s#%d: 404 Not Found", owner, repo, number)
+		return app.PRState{}, fmt.Errorf("get pull request %s/%s#%d: 404 Not Found", owner, repo, number)
 	}
 	return pr, nil
 }
 
 // PullRequestsWithCommit answers PullsWithCommitValue[sha].
-func (g *GitHub) PullRequestsWithCommit(_ context.Context, _, _, sha string) ([]app.PR, error) {
+func (g *GitHub) PullRequestsWithCommit(_ context.Context, _, _, sha string) ([]app.PRState, error) {
 	g.count("PullRequestsWithCommit")
 	return g.PullsWithCommitValue[sha], nil
 }
