@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/checkoff-app/checkoff/app/ghclient"
-	"github.com/checkoff-app/checkoff/app/githubtest"
+	"github.com/checkoff-app/checkoff/internal/githubtest"
 )
 
 // fakeClock is a settable clock for the permission cache.

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/checkoff-app/checkoff/app/ghclient"
-	"github.com/checkoff-app/checkoff/app/githubtest"
+	"github.com/checkoff-app/checkoff/internal/githubtest"
 	"github.com/checkoff-app/checkoff/app/store"
 	"github.com/checkoff-app/checkoff/app/verdict"
 )

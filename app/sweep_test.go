@@ -9,7 +9,7 @@ import (
 	"github.com/google/go-github/v62/github"
 
 	"github.com/checkoff-app/checkoff/app/ghclient"
-	"github.com/checkoff-app/checkoff/app/githubtest"
+	"github.com/checkoff-app/checkoff/internal/githubtest"
 	"github.com/checkoff-app/checkoff/app/store"
 )
 

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/checkoff-app/checkoff/app/githubtest"
+	"github.com/checkoff-app/checkoff/internal/githubtest"
 )
 
 // The independent-review scenarios of issue #14: people who wrote the

@@ -21,7 +21,7 @@ import (
 
 	"github.com/checkoff-app/checkoff/app"
 	"github.com/checkoff-app/checkoff/app/ghclient"
-	"github.com/checkoff-app/checkoff/app/githubtest"
+	"github.com/checkoff-app/checkoff/internal/githubtest"
 	"github.com/checkoff-app/checkoff/app/verdict"
 	"github.com/checkoff-app/checkoff/webhook"
 )

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/checkoff-app/checkoff/app/githubtest"
+	"github.com/checkoff-app/checkoff/internal/githubtest"
 )
 
 // Scenarios of the checklist features through the real stack: the body

@@ -14,9 +14,9 @@ import (
 	"github.com/google/go-github/v62/github"
 
 	"github.com/checkoff-app/checkoff/app"
-	"github.com/checkoff-app/checkoff/app/githubtest"
+	"github.com/checkoff-app/checkoff/internal/githubtest"
 	"github.com/checkoff-app/checkoff/app/release"
-	"github.com/checkoff-app/checkoff/app/release/pipelinetest"
+	"github.com/checkoff-app/checkoff/internal/pipelinetest"
 	"github.com/checkoff-app/checkoff/app/verdict"
 	"github.com/checkoff-app/checkoff/checklist"
 )

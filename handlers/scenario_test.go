@@ -14,7 +14,7 @@ import (
 	"github.com/google/go-github/v62/github"
 
 	"github.com/checkoff-app/checkoff/app"
-	"github.com/checkoff-app/checkoff/app/githubtest"
+	"github.com/checkoff-app/checkoff/internal/githubtest"
 	"github.com/checkoff-app/checkoff/app/store"
 	"github.com/checkoff-app/checkoff/app/verdict"
 	"github.com/checkoff-app/checkoff/webhook"

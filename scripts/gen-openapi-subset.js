@@ -1,9 +1,9 @@
 #!/usr/bin/env node
-// gen-openapi-subset.js writes app/githubtest/openapi-subset.json: the few
+// gen-openapi-subset.js writes internal/githubtest/openapi-subset.json: the few
 // GitHub REST operations checkoff calls, cut from GitHub's official OpenAPI
 // description as packaged by npm @octokit/openapi (MIT).
 //
-// Run from the repository root after `npm ci` (or via `go generate ./app/githubtest`):
+// Run from the repository root after `npm ci` (or via `go generate ./internal/githubtest`):
 //
 //	node scripts/gen-openapi-subset.js [output-file]
 //
@@ -12,7 +12,7 @@
 // 2xx responses. Schemas stay as $refs into components/schemas (only the
 // reachable ones are copied) so the file stays small; descriptions, examples
 // and other annotations are dropped. The script fails on any schema keyword
-// the Go validator in app/githubtest/internal/jsonschema does not implement,
+// the Go validator in internal/githubtest/internal/jsonschema does not implement,
 // so an upgrade of the description cannot silently weaken validation.
 "use strict";
 
@@ -25,7 +25,7 @@ const source = "generated/api.github.com.json";
 // An optional argument writes elsewhere (the freshness test compares).
 const out = process.argv[2] ? path.resolve(process.argv[2]) : path.join(root, "app", "githubtest", "openapi-subset.json");
 
-// The operations checkoff calls. Keep in step with app/githubtest/server.go.
+// The operations checkoff calls. Keep in step with internal/githubtest/server.go.
 const operations = [
   ["post", "/repos/{owner}/{repo}/check-runs"],
   ["patch", "/repos/{owner}/{repo}/check-runs/{check_run_id}"],

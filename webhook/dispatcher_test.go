@@ -22,7 +22,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/checkoff-app/checkoff/app/githubtest"
+	"github.com/checkoff-app/checkoff/internal/githubtest"
 )
 
 const testSecret = "s3cr3t-webhook-key-never-logged"

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/checkoff-app/checkoff/app/githubtest"
+	"github.com/checkoff-app/checkoff/internal/githubtest"
 )
 
 // TestBotLogin asks the OpenAPI-checked fake GitHub for the App as the App

@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/checkoff-app/checkoff/app/githubtest"
-	"github.com/checkoff-app/checkoff/app/release/pipelinetest"
+	"github.com/checkoff-app/checkoff/internal/githubtest"
+	"github.com/checkoff-app/checkoff/internal/pipelinetest"
 	"github.com/checkoff-app/checkoff/app/store"
 	"github.com/checkoff-app/checkoff/app/verdict"
 )

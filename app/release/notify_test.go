@@ -10,7 +10,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/checkoff-app/checkoff/app/release/snstest"
+	"github.com/checkoff-app/checkoff/internal/snstest"
 )
 
 // newNotified is newEnv with the gate publishing to a topic of a fake SNS.

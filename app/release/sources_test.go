@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/checkoff-app/checkoff/app/release/pipelinetest"
+	"github.com/checkoff-app/checkoff/internal/pipelinetest"
 	"github.com/checkoff-app/checkoff/app/verdict"
 )
 

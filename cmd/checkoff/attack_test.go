@@ -20,7 +20,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/checkoff-app/checkoff/app/githubtest"
+	"github.com/checkoff-app/checkoff/internal/githubtest"
 )
 
 // TestAttack is the unverified-upload attack of issue 9 (make attack): the

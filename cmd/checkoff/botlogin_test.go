@@ -17,7 +17,7 @@ import (
 
 	jwt "github.com/golang-jwt/jwt/v4"
 
-	"github.com/checkoff-app/checkoff/app/githubtest"
+	"github.com/checkoff-app/checkoff/internal/githubtest"
 )
 
 const botTestSecret = "bot-login-secret"

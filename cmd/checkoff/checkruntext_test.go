@@ -12,7 +12,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/checkoff-app/checkoff/app/githubtest"
+	"github.com/checkoff-app/checkoff/internal/githubtest"
 )
 
 // dryRunJSON sends the walkthrough through a dry-run runtime and returns

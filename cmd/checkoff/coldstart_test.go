@@ -34,7 +34,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/checkoff-app/checkoff/app/githubtest"
+	"github.com/checkoff-app/checkoff/internal/githubtest"
 )
 
 // The cold-start test runs the real `bootstrap` (built like `make lambda`,

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/checkoff-app/checkoff/app/githubtest"
+	"github.com/checkoff-app/checkoff/internal/githubtest"
 	"github.com/checkoff-app/checkoff/app/store"
 )
 

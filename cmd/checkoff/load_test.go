@@ -19,7 +19,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/checkoff-app/checkoff/app/githubtest"
+	"github.com/checkoff-app/checkoff/internal/githubtest"
 )
 
 // TestLoad is the load tool (make load): the real `checkoff serve` with App

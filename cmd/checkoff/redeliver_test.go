@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/checkoff-app/checkoff/app/githubtest"
+	"github.com/checkoff-app/checkoff/internal/githubtest"
 )
 
 // TestRedeliverRemembersFirstAttempt: `checkoff redeliver` keeps what it

@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/checkoff-app/checkoff/app/githubtest"
-	"github.com/checkoff-app/checkoff/app/release/pipelinetest"
+	"github.com/checkoff-app/checkoff/internal/githubtest"
+	"github.com/checkoff-app/checkoff/internal/pipelinetest"
 )
 
 // postDelivery posts a signed pull_request.opened to a running serve.

@@ -6,9 +6,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/checkoff-app/checkoff/app/githubtest"
+	"github.com/checkoff-app/checkoff/internal/githubtest"
 	"github.com/checkoff-app/checkoff/app/release"
-	"github.com/checkoff-app/checkoff/app/release/pipelinetest"
+	"github.com/checkoff-app/checkoff/internal/pipelinetest"
 )
 
 // TestStatus: checkoff status explains the waiting approval on the fake

@@ -33,6 +33,6 @@ func TestSubsetIsGenerated(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(got, subsetJSON) {
-		t.Error("openapi-subset.json differs from the generator's output: run go generate ./app/githubtest")
+		t.Error("openapi-subset.json differs from the generator's output: run go generate ./internal/githubtest")
 	}
 }

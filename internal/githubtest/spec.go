@@ -12,7 +12,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/checkoff-app/checkoff/app/githubtest/internal/jsonschema"
+	"github.com/checkoff-app/checkoff/internal/githubtest/internal/jsonschema"
 )
 
 //go:generate node ../../scripts/gen-openapi-subset.js

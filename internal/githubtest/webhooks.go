@@ -14,7 +14,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/checkoff-app/checkoff/app/githubtest/internal/jsonschema"
+	"github.com/checkoff-app/checkoff/internal/githubtest/internal/jsonschema"
 )
 
 // fixtures are embedded so tests of any package can load them.
