@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -14,9 +15,9 @@ import (
 	"github.com/google/go-github/v62/github"
 
 	"github.com/checkoff-app/checkoff/app"
-	"github.com/checkoff-app/checkoff/internal/githubtest"
 	"github.com/checkoff-app/checkoff/app/store"
 	"github.com/checkoff-app/checkoff/app/verdict"
+	"github.com/checkoff-app/checkoff/internal/githubtest"
 	"github.com/checkoff-app/checkoff/webhook"
 )
 
@@ -145,6 +146,13 @@ func TestScenarioMainStory(t *testing.T) {
 		if line := itemLine(t, rv, it); !strings.Contains(line, "✅") || !strings.Contains(line, "ticked by @"+hReviewer) {
 			t.Errorf("review tick: %q", line)
 		}
+	}
+
+	// The check runs as the reader sees them before the merge, whole.
+	for _, name := range []string{authorList, reviewerList} {
+		cr := h.run(name, hNewHead)
+		golden(t, filepath.Join("testdata", "story", strings.ReplaceAll(name, " ", "_")+".golden"),
+			"conclusion: "+cr.Conclusion+"\ntitle: "+cr.Title+"\n--- summary\n"+cr.Summary)
 	}
 
 	// 7. Merge: a verdict is recorded for the release gate; nothing posted.
