@@ -2,15 +2,15 @@ package app
 
 import (
 	"bytes"
-	"flag"
 	"html"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	goldenfile "github.com/checkoff-app/checkoff/internal/golden"
 
 	"github.com/yuin/goldmark"
 	"github.com/yuin/goldmark/extension"
@@ -47,28 +47,11 @@ func key(t *testing.T, list, item string) string {
 	return r.Items[0].Key
 }
 
-var update = flag.Bool("update", false, "rewrite golden files in testdata")
-
 // golden compares got with the golden file at path, or rewrites it with
 // -update: summaries are prose, read as a whole.
 func golden(t *testing.T, path, got string) {
 	t.Helper()
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("%s differs (run go test -update after checking):\n--- got\n%s\n--- want\n%s", path, got, want)
-	}
+	goldenfile.Check(t, path, []byte(got))
 }
 
 // TestTitleAndSummary: a check run's title and summary, per kind of result,

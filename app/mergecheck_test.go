@@ -11,9 +11,9 @@ import (
 	"time"
 
 	"github.com/checkoff-app/checkoff/app/ghclient"
-	"github.com/checkoff-app/checkoff/internal/githubtest"
 	"github.com/checkoff-app/checkoff/app/store"
 	"github.com/checkoff-app/checkoff/app/verdict"
+	"github.com/checkoff-app/checkoff/internal/githubtest"
 )
 
 // recordingGate is a ReleaseGate that keeps the verdicts and re-runs it

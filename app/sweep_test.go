@@ -9,8 +9,8 @@ import (
 	"github.com/google/go-github/v62/github"
 
 	"github.com/checkoff-app/checkoff/app/ghclient"
-	"github.com/checkoff-app/checkoff/internal/githubtest"
 	"github.com/checkoff-app/checkoff/app/store"
+	"github.com/checkoff-app/checkoff/internal/githubtest"
 )
 
 // sweepFake is a fake GitHub with the App's JWT client and an embedded

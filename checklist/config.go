@@ -1,16 +1,14 @@
 package checklist
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
-	"io"
 	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/checkoff-app/checkoff/internal/strictyaml"
 
 	"gopkg.in/yaml.v3"
 )
@@ -98,23 +96,12 @@ func DefaultConfig() *Config {
 // DefaultConfig; a key absent takes its default.
 func ParseConfig(file string, data []byte) (*Config, error) {
 	p := &configParser{file: file}
-	if err := p.precheck(data); err != nil {
-		return nil, err
-	}
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	var doc yaml.Node
-	if err := dec.Decode(&doc); err != nil {
-		if errors.Is(err, io.EOF) {
-			return DefaultConfig(), nil // empty, or only comments
-		}
-		return nil, p.yamlError(err, data)
-	}
-	var extra yaml.Node
-	switch err := dec.Decode(&extra); {
-	case err == nil:
-		return nil, p.errorf(&extra, "multiple YAML documents; checkoff reads one")
-	case !errors.Is(err, io.EOF):
-		return nil, p.yamlError(err, data)
+	doc, yerr := strictyaml.Decode(data, maxConfigBytes)
+	switch {
+	case yerr != nil:
+		return nil, &ConfigError{File: file, Line: yerr.Line, Msg: yerr.Msg}
+	case doc == nil:
+		return DefaultConfig(), nil // empty, or only comments
 	}
 	cfg := DefaultConfig()
 	if len(doc.Content) == 0 {
@@ -136,73 +123,6 @@ func (p *configParser) errorf(n *yaml.Node, format string, args ...any) *ConfigE
 		line = n.Line
 	}
 	return &ConfigError{File: p.file, Line: line, Msg: fmt.Sprintf(format, args...)}
-}
-
-// precheck rejects what the YAML library reports without a line number.
-func (p *configParser) precheck(data []byte) error {
-	if len(data) > maxConfigBytes {
-		return &ConfigError{File: p.file, Msg: fmt.Sprintf("file is %d bytes; the limit is %d", len(data), maxConfigBytes)}
-	}
-	line := 1
-	for i := 0; i < len(data); {
-		r, size := utf8.DecodeRune(data[i:])
-		switch {
-		case r == utf8.RuneError && size <= 1:
-			return &ConfigError{File: p.file, Line: line, Msg: "invalid UTF-8"}
-		case r == '\n':
-			line++
-		case r == '\t' || r == '\r':
-		case r < 0x20 || r == 0x7f:
-			return &ConfigError{File: p.file, Line: line, Msg: fmt.Sprintf("control character %U is not allowed", r)}
-		}
-		i += size
-	}
-	return nil
-}
-
-var (
-	yamlLine      = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
-	unknownAnchor = regexp.MustCompile(`^yaml: unknown anchor '(.*)' referenced$`)
-)
-
-// parserProblems are the errors of the YAML library's parser stage, which
-// it reports with a 0-based line (its scanner's errors are 1-based).
-var parserProblems = map[string]bool{
-	"did not find expected <stream-start>":   true,
-	"did not find expected <document start>": true,
-	"did not find expected node content":     true,
-	"did not find expected '-' indicator":    true,
-	"did not find expected key":              true,
-	"did not find expected ',' or ']'":       true,
-	"did not find expected ',' or '}'":       true,
-	"found undefined tag handle":             true,
-	"found duplicate %YAML directive":        true,
-	"found incompatible YAML document":       true,
-	"found duplicate %TAG directive":         true,
-}
-
-// yamlError turns a syntax error from the YAML library into a ConfigError
-// with a 1-based line. The library leaves the line out for errors on the
-// first line, and counts from 0 for parser errors.
-func (p *configParser) yamlError(err error, data []byte) error {
-	msg := err.Error()
-	if m := yamlLine.FindStringSubmatch(msg); m != nil {
-		line, _ := strconv.Atoi(m[1])
-		if parserProblems[m[2]] {
-			line++
-		}
-		return &ConfigError{File: p.file, Line: line, Msg: m[2]}
-	}
-	line := 1
-	if m := unknownAnchor.FindStringSubmatch(msg); m != nil {
-		for i, l := range bytes.Split(data, []byte("\n")) {
-			if bytes.Contains(l, []byte("*"+m[1])) {
-				line = i + 1
-				break
-			}
-		}
-	}
-	return &ConfigError{File: p.file, Line: line, Msg: strings.TrimPrefix(msg, "yaml: ")}
 }
 
 // deref follows aliases (*name) to the anchored node. The YAML library

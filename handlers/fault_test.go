@@ -21,8 +21,8 @@ import (
 
 	"github.com/checkoff-app/checkoff/app"
 	"github.com/checkoff-app/checkoff/app/ghclient"
-	"github.com/checkoff-app/checkoff/internal/githubtest"
 	"github.com/checkoff-app/checkoff/app/verdict"
+	"github.com/checkoff-app/checkoff/internal/githubtest"
 	"github.com/checkoff-app/checkoff/webhook"
 )
 

@@ -14,11 +14,11 @@ import (
 	"github.com/google/go-github/v62/github"
 
 	"github.com/checkoff-app/checkoff/app"
-	"github.com/checkoff-app/checkoff/internal/githubtest"
 	"github.com/checkoff-app/checkoff/app/release"
-	"github.com/checkoff-app/checkoff/internal/pipelinetest"
 	"github.com/checkoff-app/checkoff/app/verdict"
 	"github.com/checkoff-app/checkoff/checklist"
+	"github.com/checkoff-app/checkoff/internal/githubtest"
+	"github.com/checkoff-app/checkoff/internal/pipelinetest"
 )
 
 // The release set-up of the gate scenarios: dev feeds the dev pipeline,

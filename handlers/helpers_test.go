@@ -7,7 +7,6 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
-	"flag"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -15,6 +14,8 @@ import (
 	"strconv"
 	"sync"
 	"testing"
+
+	goldenfile "github.com/checkoff-app/checkoff/internal/golden"
 
 	"github.com/checkoff-app/checkoff/webhook"
 )
@@ -111,26 +112,9 @@ func httpEvent(t *testing.T, file, event, id string, body []byte, secret string)
 	return out
 }
 
-var update = flag.Bool("update", false, "rewrite golden files in testdata")
-
 // golden compares got with the golden file at path, or rewrites it with
 // -update: check-run summaries are prose, compared whole.
 func golden(t *testing.T, path, got string) {
 	t.Helper()
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("%s differs (run go test -update after checking):\n--- got\n%s\n--- want\n%s", path, got, want)
-	}
+	goldenfile.Check(t, path, []byte(got))
 }

@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/checkoff-app/checkoff/internal/githubtest"
 	"github.com/checkoff-app/checkoff/app/verdict"
+	"github.com/checkoff-app/checkoff/internal/githubtest"
 )
 
 // The adversarial scenarios of issue #9: each tries to get a green

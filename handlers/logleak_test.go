@@ -24,8 +24,8 @@ import (
 
 	"github.com/checkoff-app/checkoff/app"
 	"github.com/checkoff-app/checkoff/app/ghclient"
-	"github.com/checkoff-app/checkoff/internal/githubtest"
 	"github.com/checkoff-app/checkoff/app/secrets"
+	"github.com/checkoff-app/checkoff/internal/githubtest"
 	"github.com/checkoff-app/checkoff/webhook"
 )
 

@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/checkoff-app/checkoff/internal/githubtest"
 	"github.com/checkoff-app/checkoff/app/verdict"
+	"github.com/checkoff-app/checkoff/internal/githubtest"
 )
 
 // rebase lands #number by rebase merge: two new commits on dev, the last

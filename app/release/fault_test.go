@@ -13,10 +13,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/checkoff-app/checkoff/internal/githubtest"
-	"github.com/checkoff-app/checkoff/internal/pipelinetest"
 	"github.com/checkoff-app/checkoff/app/store"
 	"github.com/checkoff-app/checkoff/app/verdict"
+	"github.com/checkoff-app/checkoff/internal/githubtest"
+	"github.com/checkoff-app/checkoff/internal/pipelinetest"
 )
 
 // The gate fault suite drives the release scenarios of gate_test.go —

@@ -17,10 +17,10 @@ import (
 
 	"github.com/google/go-github/v62/github"
 
-	"github.com/checkoff-app/checkoff/internal/githubtest"
-	"github.com/checkoff-app/checkoff/internal/pipelinetest"
 	"github.com/checkoff-app/checkoff/app/store"
 	"github.com/checkoff-app/checkoff/app/verdict"
+	"github.com/checkoff-app/checkoff/internal/githubtest"
+	"github.com/checkoff-app/checkoff/internal/pipelinetest"
 )
 
 const (

@@ -2,9 +2,7 @@ package release
 
 import (
 	"context"
-	"flag"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -12,32 +10,16 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/checkoff-app/checkoff/internal/githubtest"
-	"github.com/checkoff-app/checkoff/app/verdict"
-)
+	goldenfile "github.com/checkoff-app/checkoff/internal/golden"
 
-var update = flag.Bool("update", false, "rewrite testdata/*.golden")
+	"github.com/checkoff-app/checkoff/app/verdict"
+	"github.com/checkoff-app/checkoff/internal/githubtest"
+)
 
 // golden compares got with testdata/name, or rewrites it with -update.
 func golden(t *testing.T, name, got string) {
 	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("%s differs (go test -update rewrites it):\n--- got\n%s\n--- want\n%s", path, got, want)
-	}
+	goldenfile.Check(t, filepath.Join("testdata", name), []byte(got))
 }
 
 // hostile are boxes whose text tries to become markup, mentions, HTML or

@@ -5,8 +5,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/checkoff-app/checkoff/internal/pipelinetest"
 	"github.com/checkoff-app/checkoff/app/verdict"
+	"github.com/checkoff-app/checkoff/internal/pipelinetest"
 )
 
 // s3Version is an S3 object version id, the revision of an S3 source.

@@ -3,17 +3,15 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
-)
 
-var update = flag.Bool("update", false, "rewrite golden files in testdata")
+	goldenfile "github.com/checkoff-app/checkoff/internal/golden"
+)
 
 // TestCheck runs `checkoff check` in-process from testdata/check (so that
 // file names in messages read as users see them) and compares exit code,
@@ -81,19 +79,7 @@ func TestCheck(t *testing.T) {
 // compareGolden compares got with the golden file, or rewrites it with -update.
 func compareGolden(t *testing.T, path string, got []byte) {
 	t.Helper()
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs (run go test -update after checking):\n--- got\n%s\n--- want\n%s", filepath.Base(path), got, want)
-	}
+	goldenfile.Check(t, path, got)
 }
 
 // TestCheckJSONShape pins the documented --json shape: exactly these keys,

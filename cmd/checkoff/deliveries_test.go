@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/checkoff-app/checkoff/internal/githubtest"
 	"github.com/checkoff-app/checkoff/app/store"
+	"github.com/checkoff-app/checkoff/internal/githubtest"
 )
 
 // TestServeRemembersDeliveries: `checkoff serve` remembers handled

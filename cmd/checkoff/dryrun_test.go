@@ -14,9 +14,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/checkoff-app/checkoff/internal/githubtest"
 	"github.com/checkoff-app/checkoff/app/store"
 	"github.com/checkoff-app/checkoff/app/verdict"
+	"github.com/checkoff-app/checkoff/internal/githubtest"
 )
 
 // Dry-run accepts the public webhook secret checkoff-dev, so anyone who can

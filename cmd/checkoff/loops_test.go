@@ -9,10 +9,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/checkoff-app/checkoff/internal/githubtest"
-	"github.com/checkoff-app/checkoff/internal/pipelinetest"
 	"github.com/checkoff-app/checkoff/app/store"
 	"github.com/checkoff-app/checkoff/app/verdict"
+	"github.com/checkoff-app/checkoff/internal/githubtest"
+	"github.com/checkoff-app/checkoff/internal/pipelinetest"
 )
 
 // served is `checkoff serve` running in this process until stop.

@@ -14,9 +14,9 @@ import (
 
 	"github.com/google/go-github/v62/github"
 
-	"github.com/checkoff-app/checkoff/internal/githubtest"
 	"github.com/checkoff-app/checkoff/app/store"
 	"github.com/checkoff-app/checkoff/app/verdict"
+	"github.com/checkoff-app/checkoff/internal/githubtest"
 )
 
 // TestWalkthrough runs the README's local trial: `checkoff serve` in
