@@ -35,23 +35,13 @@ func runGate(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	case len(pos) > 0:
 		return misuse(stderr, gateSpec, "unexpected argument %q", pos[0])
 	}
-	cfg, err := loadConfig(os.Getenv)
-	if err != nil {
-		fmt.Fprintf(stderr, "checkoff gate: %v\n", err)
-		return exitUsage
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	rt, err := buildRuntime(ctx, cfg, runtimeOptions{logger: newLogger(stderr, cfg.logJSON, slog.LevelInfo), dryOut: stdout, oneShot: true})
-	if err != nil {
-		fmt.Fprintf(stderr, "checkoff gate: %v\n", err)
+	rt, ok := gateRuntime(ctx, gateSpec.name, *pipeline, slog.LevelInfo, stdout, stderr)
+	if !ok {
 		return exitUsage
 	}
 	defer rt.closeStore()
-	if rt.gate == nil {
-		fmt.Fprintf(stderr, "checkoff gate: pipeline %s: no release gate (set CHECKOFF_RELEASES or CHECKOFF_RELEASES_PARAMETER, and App credentials)\n", *pipeline)
-		return exitUsage
-	}
 	out, err := rt.gate.Reconcile(ctx, *pipeline)
 	if err != nil {
 		fmt.Fprintf(stderr, "checkoff gate: pipeline %s: %v\n", *pipeline, err)
@@ -59,4 +49,26 @@ func runGate(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintln(stdout, out.String())
 	return exitOK
+}
+
+// gateRuntime builds the runtime of a one-shot release command (gate,
+// status) from the environment; false, with the reason printed, when it
+// cannot or has no release gate.
+func gateRuntime(ctx context.Context, cmd, pipeline string, level slog.Level, stdout, stderr io.Writer) (*runtime, bool) {
+	cfg, err := loadConfig(os.Getenv)
+	if err != nil {
+		fmt.Fprintf(stderr, "checkoff %s: %v\n", cmd, err)
+		return nil, false
+	}
+	rt, err := buildRuntime(ctx, cfg, runtimeOptions{logger: newLogger(stderr, cfg.logJSON, level), dryOut: stdout, oneShot: true})
+	if err != nil {
+		fmt.Fprintf(stderr, "checkoff %s: %v\n", cmd, err)
+		return nil, false
+	}
+	if rt.gate == nil {
+		rt.closeStore()
+		fmt.Fprintf(stderr, "checkoff %s: pipeline %s: no release gate (set CHECKOFF_RELEASES or CHECKOFF_RELEASES_PARAMETER, and App credentials)\n", cmd, pipeline)
+		return nil, false
+	}
+	return rt, true
 }

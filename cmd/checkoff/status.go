@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"strings"
 	"time"
 
@@ -39,23 +38,13 @@ func runStatus(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	case len(pos) > 0:
 		return misuse(stderr, statusSpec, "unexpected argument %q", pos[0])
 	}
-	cfg, err := loadConfig(os.Getenv)
-	if err != nil {
-		fmt.Fprintf(stderr, "checkoff status: %v\n", err)
-		return exitUsage
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	rt, err := buildRuntime(ctx, cfg, runtimeOptions{logger: newLogger(stderr, cfg.logJSON, slog.LevelWarn), dryOut: io.Discard, oneShot: true})
-	if err != nil {
-		fmt.Fprintf(stderr, "checkoff status: %v\n", err)
+	rt, ok := gateRuntime(ctx, statusSpec.name, *pipeline, slog.LevelWarn, io.Discard, stderr)
+	if !ok {
 		return exitUsage
 	}
 	defer rt.closeStore()
-	if rt.gate == nil {
-		fmt.Fprintf(stderr, "checkoff status: pipeline %s: no release gate (set CHECKOFF_RELEASES or CHECKOFF_RELEASES_PARAMETER, and App credentials)\n", *pipeline)
-		return exitUsage
-	}
 	st, err := rt.gate.Status(ctx, *pipeline)
 	if err != nil {
 		fmt.Fprintf(stderr, "checkoff status: pipeline %s: %v\n", *pipeline, err)
