@@ -263,9 +263,8 @@ func runLeakScenarios(t *testing.T, logger *slog.Logger) {
 		`{"Parameters":[{"Name":"/checkoff/key","Type":"String","Value":` + jsonString(string(h.gh.PrivateKeyPEM())) + `},{"Name":"/checkoff/secret","Type":"SecureString","Value":"` + testSecret + `"}],"InvalidParameters":[]}`,
 		`{"Parameters":[{"Name":"/checkoff/key","Type":"SecureString","Value":"not a key ` + testSecret + `"},{"Name":"/checkoff/secret","Type":"SecureString","Value":"` + testSecret + `"}],"InvalidParameters":[]}`,
 	} {
-		_, err := secrets.Load(ctx, func(k string) string {
-			return map[string]string{"GITHUB_APP_ID": "1001", "GITHUB_PRIVATE_KEY_PARAMETER": "/checkoff/key", "GITHUB_WEBHOOK_SECRET_PARAMETER": "/checkoff/secret"}[k]
-		}, fakeSSMClient(t, answer))
+		_, err := secrets.Sources{AppID: 1001, PrivateKeyParameter: "/checkoff/key", WebhookSecretParameter: "/checkoff/secret"}.
+			Load(ctx, fakeSSMClient(t, answer))
 		if err == nil {
 			t.Fatalf("SSM answer %.60s... loaded without error", answer)
 		}

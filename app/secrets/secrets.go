@@ -10,7 +10,6 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
-	"strconv"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -209,27 +208,6 @@ func (src Sources) fetch(ctx context.Context, api ssmAPI, params []string, s *Se
 		s.WebhookSecret = values[src.WebhookSecretParameter]
 	}
 	return nil
-}
-
-// Load reads the sources from the environment variables cmd/checkoff
-// documents and loads them.
-//
-// Deprecated: cmd/checkoff reads the environment once and calls
-// Sources.Load; this remains only for callers not yet moved.
-func Load(ctx context.Context, env func(string) string, api ssmAPI) (Secrets, error) {
-	var id int64
-	if v := strings.TrimSpace(env("GITHUB_APP_ID")); v != "" {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || n <= 0 {
-			return Secrets{}, errors.New("GITHUB_APP_ID: want a positive integer")
-		}
-		id = n
-	}
-	return Sources{
-		AppID: id, PrivateKey: env("GITHUB_PRIVATE_KEY"), PrivateKeyFile: env("GITHUB_PRIVATE_KEY_FILE"),
-		PrivateKeyParameter: env("GITHUB_PRIVATE_KEY_PARAMETER"),
-		WebhookSecret:       env("GITHUB_WEBHOOK_SECRET"), WebhookSecretParameter: env("GITHUB_WEBHOOK_SECRET_PARAMETER"),
-	}.Load(ctx, api)
 }
 
 // normalizePEM undoes the \n escaping of a PEM put on one line.

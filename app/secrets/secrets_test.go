@@ -452,17 +452,3 @@ func TestSourcesRedacted(t *testing.T) {
 		}
 	}
 }
-
-// TestLoadFromEnvironment: the deprecated Load still reads the variables
-// until its last caller moves to Sources.Load.
-func TestLoadFromEnvironment(t *testing.T) {
-	env := map[string]string{"GITHUB_APP_ID": " 7 ", "GITHUB_PRIVATE_KEY": escaped, "GITHUB_WEBHOOK_SECRET": webhookSecret}
-	s, err := Load(context.Background(), func(k string) string { return env[k] }, nil)
-	if err != nil || s.AppID != 7 || string(s.WebhookSecret) != webhookSecret || !s.HasApp() {
-		t.Fatalf("Load = %v, %v", s, err)
-	}
-	env["GITHUB_APP_ID"] = "checkoff"
-	if _, err := Load(context.Background(), func(k string) string { return env[k] }, nil); err == nil || !strings.Contains(err.Error(), "GITHUB_APP_ID") {
-		t.Errorf("bad App ID: %v", err)
-	}
-}
