@@ -17,8 +17,8 @@ import (
 
 // All returns one thin handler per event checkoff acts on, all over the
 // same App.
-func All(a *app.App) []webhook.EventHandler {
-	return []webhook.EventHandler{
+func All(a *app.App) []webhook.Handler {
+	return []webhook.Handler{
 		PullRequest{a}, Review{a}, CheckRun{a}, CheckSuite{a}, MergeGroup{a}, Installation{},
 	}
 }

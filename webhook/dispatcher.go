@@ -65,46 +65,6 @@ type Handler interface {
 	Handle(ctx context.Context, ev *Event) error
 }
 
-// EventHandler is what Options.Handlers holds: a Handler, or, during the
-// move of the per-event handlers out of this package, a handler of the
-// earlier shape, Handle(ctx, eventType, deliveryID string, payload
-// []byte) error, which is given the raw payload. NewDispatcher panics on
-// anything else.
-//
-// Deprecated: once cmd/checkoff's tests implement Handler, this becomes
-// Handler.
-type EventHandler interface {
-	// Handles returns the X-GitHub-Event values this handler accepts.
-	Handles() []string
-}
-
-// rawHandler is the earlier handler shape (see EventHandler).
-type rawHandler interface {
-	Handle(ctx context.Context, eventType, deliveryID string, payload []byte) error
-}
-
-// rawAdapter lets a rawHandler serve as a Handler.
-type rawAdapter struct {
-	EventHandler
-	raw rawHandler
-}
-
-func (a rawAdapter) Handle(ctx context.Context, ev *Event) error {
-	return a.raw.Handle(ctx, ev.Name, ev.Delivery, ev.Body)
-}
-
-// asHandler returns h as a Handler, or panics: a handler without Handle is
-// a wiring bug.
-func asHandler(h EventHandler) Handler {
-	switch raw := h.(type) {
-	case Handler:
-		return raw
-	case rawHandler:
-		return rawAdapter{h, raw}
-	}
-	panic(fmt.Sprintf("webhook: handler %T has no Handle(context.Context, *webhook.Event) error", h))
-}
-
 // Deliveries remembers which deliveries were handled successfully, so that a
 // redelivery of one of them is a no-op. The app implements it over its store.
 type Deliveries interface {
@@ -120,7 +80,7 @@ type Options struct {
 	Secret []byte
 	// Handlers route events by name; two handlers for one event is a wiring
 	// bug and makes NewDispatcher panic.
-	Handlers []EventHandler
+	Handlers []Handler
 	// Deliveries de-duplicates redeliveries; nil disables de-duplication.
 	Deliveries Deliveries
 	// Logger receives one line per delivery; nil means slog.Default().
@@ -223,7 +183,7 @@ func NewDispatcher(opts Options) *Dispatcher {
 			if prev, dup := d.handlers[ev]; dup {
 				panic(fmt.Sprintf("webhook: event %q handled by both %T and %T", ev, prev, h))
 			}
-			d.handlers[ev] = asHandler(h)
+			d.handlers[ev] = h
 		}
 	}
 	return d

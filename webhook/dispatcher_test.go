@@ -214,7 +214,7 @@ func newEnv(mod func(*Options)) *testEnv {
 	}
 	opts := Options{
 		Secret:     []byte(testSecret),
-		Handlers:   []EventHandler{env.h},
+		Handlers:   []Handler{env.h},
 		Deliveries: env.dl,
 		Logger:     slog.New(slog.NewJSONHandler(env.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		BotLogin:   "checkoff[bot]",
@@ -616,7 +616,7 @@ func TestRedeliveryDedupe(t *testing.T) {
 		// judgement.
 		h := &fakeHandler{events: []string{"check_run", "check_suite"}}
 		dl := &fakeDeliveries{}
-		d := NewDispatcher(Options{Secret: []byte(testSecret), Handlers: []EventHandler{h}, Deliveries: dl, Logger: slog.New(slog.DiscardHandler)})
+		d := NewDispatcher(Options{Secret: []byte(testSecret), Handlers: []Handler{h}, Deliveries: dl, Logger: slog.New(slog.DiscardHandler)})
 		for _, name := range []string{"check_run.rerequested", "check_run.requested_action", "check_suite.rerequested"} {
 			rerun := githubtest.Payload(t, name, nil)
 			for _, id := range []string{name + "-1", name + "-2", name + "-2"} {
@@ -778,7 +778,7 @@ func TestBotSenderMatchesCaseInsensitively(t *testing.T) {
 func TestRoutingByEvent(t *testing.T) {
 	review := &fakeHandler{events: []string{"pull_request_review"}}
 	pr := &fakeHandler{events: []string{"pull_request"}}
-	d := NewDispatcher(Options{Secret: []byte(testSecret), Handlers: []EventHandler{pr, review}, Logger: slog.New(slog.DiscardHandler)})
+	d := NewDispatcher(Options{Secret: []byte(testSecret), Handlers: []Handler{pr, review}, Logger: slog.New(slog.DiscardHandler)})
 	w := httptest.NewRecorder()
 	d.ServeHTTP(w, delivery("pull_request_review", "d-1", githubtest.Payload(t, "pull_request_review.submitted", nil)))
 	if w.Code != http.StatusOK || review.Calls != 1 || pr.Calls != 0 {
@@ -787,7 +787,7 @@ func TestRoutingByEvent(t *testing.T) {
 }
 
 func TestNewDispatcherPanicsOnWiringBugs(t *testing.T) {
-	for name, handlers := range map[string][]EventHandler{
+	for name, handlers := range map[string][]Handler{
 		"duplicate event": {&fakeHandler{events: []string{"pull_request"}}, &fakeHandler{events: []string{"check_run", "pull_request"}}},
 		"no events":       {&fakeHandler{}},
 		"nil handler":     {nil},
@@ -885,7 +885,7 @@ func BenchmarkDispatch(b *testing.B) {
 		"json-log": slog.New(slog.NewJSONHandler(io.Discard, nil)),
 	} {
 		b.Run(name, func(b *testing.B) {
-			d := NewDispatcher(Options{Secret: []byte(testSecret), Handlers: []EventHandler{noopHandler{}}, Logger: logger})
+			d := NewDispatcher(Options{Secret: []byte(testSecret), Handlers: []Handler{noopHandler{}}, Logger: logger})
 			body := bytes.NewReader(pr)
 			r := delivery("pull_request", "72d3162e-cc78-11e3-81ab-4c9367dc0958", pr)
 			r.Body = io.NopCloser(body)

@@ -33,7 +33,7 @@ func FuzzDispatcher(f *testing.F) {
 		dl := &fakeDeliveries{}
 		d := NewDispatcher(Options{
 			Secret:     []byte(testSecret),
-			Handlers:   []EventHandler{h},
+			Handlers:   []Handler{h},
 			Deliveries: dl,
 			Logger:     slog.New(slog.DiscardHandler),
 			MaxBody:    16 << 10,

@@ -26,7 +26,7 @@ const serveSecret = "serve-test-secret"
 type countingHandler struct{ calls atomic.Int32 }
 
 func (*countingHandler) Handles() []string { return []string{"pull_request"} }
-func (h *countingHandler) Handle(context.Context, string, string, []byte) error {
+func (h *countingHandler) Handle(context.Context, *webhook.Event) error {
 	h.calls.Add(1)
 	return nil
 }
@@ -52,7 +52,7 @@ func startServer(t *testing.T, scale time.Duration) *serveEnv {
 	t.Helper()
 	e := &serveEnv{handler: &countingHandler{}, deliveries: &countingDeliveries{}}
 	d := webhook.NewDispatcher(webhook.Options{
-		Secret: []byte(serveSecret), Handlers: []webhook.EventHandler{e.handler},
+		Secret: []byte(serveSecret), Handlers: []webhook.Handler{e.handler},
 		Deliveries: e.deliveries, Logger: slog.New(slog.DiscardHandler),
 	})
 	e.srv = newServer(d)
