@@ -8,10 +8,14 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/checkoff-app/checkoff/app"
 	"github.com/checkoff-app/checkoff/app/store"
 	"github.com/checkoff-app/checkoff/app/verdict"
@@ -180,4 +184,68 @@ func TestAuditBadInput(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, store.SQLiteFileName)); !os.IsNotExist(err) {
 		t.Errorf("audit created a database: %v", err)
 	}
+}
+
+// TestAuditDynamo: the same trail, left by the App in DynamoDB (dynalite)
+// and read by the CLI with CHECKOFF_TABLE, reads as it does from SQLite.
+func TestAuditDynamo(t *testing.T) {
+	endpoint := startDynalite(t)
+	createLedgerTable(t, endpoint)
+	for k, v := range map[string]string{
+		"AWS_REGION": "eu-west-1", "AWS_ACCESS_KEY_ID": "AKIDCOLDSTART", "AWS_SECRET_ACCESS_KEY": "cold-start-secret",
+		"AWS_SESSION_TOKEN": "", "AWS_PROFILE": "", "AWS_EC2_METADATA_DISABLED": "true", "AWS_ENDPOINT_URL_DYNAMODB": endpoint,
+		"AWS_CONFIG_FILE": filepath.Join(t.TempDir(), "none"), "AWS_SHARED_CREDENTIALS_FILE": filepath.Join(t.TempDir(), "none"),
+	} {
+		t.Setenv(k, v)
+	}
+	client := dynamodb.New(dynamodb.Options{
+		Region: "eu-west-1", BaseEndpoint: aws.String(endpoint),
+		Credentials: credentials.NewStaticCredentialsProvider("AKIDCOLDSTART", "cold-start-secret", ""),
+	})
+	auditScenario(t, store.NewDynamo(client, coldTable))
+
+	var stdout, stderr bytes.Buffer
+	env := func(k string) string {
+		if k == "CHECKOFF_TABLE" {
+			return coldTable
+		}
+		return ""
+	}
+	if code := runAudit([]string{"acme/invoices#12", "--repo-id", "9876"}, &stdout, &stderr, env); code != exitOK {
+		t.Fatalf("audit exit %d: %s", code, stderr.String())
+	}
+	// The same entries as on SQLite. Within one delivery's batch DynamoDB
+	// writes concurrently, so the order of entries of one delivery may
+	// differ; the deliveries' order may not.
+	want, err := os.ReadFile(filepath.Join("testdata", "audit", "trail.golden"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	byDelivery := func(out string) []string {
+		lines := strings.Split(strings.TrimSpace(out), "\n")
+		var out2 []string
+		for i := 0; i < len(lines); {
+			j := i
+			for j < len(lines) && deliveryOf(lines[j]) == deliveryOf(lines[i]) {
+				j++
+			}
+			group := slices.Clone(lines[i:j])
+			slices.Sort(group)
+			out2 = append(out2, group...)
+			i = j
+		}
+		return out2
+	}
+	if got, want := byDelivery(stdout.String()), byDelivery(string(want)); !slices.Equal(got, want) {
+		t.Errorf("trail from DynamoDB:\n%s\nwant the SQLite trail:\n%s", stdout.String(), want)
+	}
+}
+
+// deliveryOf is the DELIVERY column of an audit line ("" for others).
+func deliveryOf(line string) string {
+	f := strings.Fields(line)
+	if len(f) < 4 || !strings.HasPrefix(f[3], "d-") {
+		return ""
+	}
+	return f[3]
 }
