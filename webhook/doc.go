@@ -20,7 +20,7 @@
 //   - Lambda.Invoke is the Lambda entry point (lambda.Handler): it decodes
 //     the invocation once, then hands API Gateway HTTP API v2 and Function
 //     URL requests to the Dispatcher, CodePipeline action events (one type,
-//     PipelineActionEvent) to the release gate, and scheduled events to the
+//     pipelineevent.ActionEvent) to the release gate, and scheduled events to the
 //     sweeper.
 //
 // A POST /webhook passes these checks in order, and every rejection answers

@@ -14,6 +14,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/checkoff-app/checkoff/internal/pipelineevent"
+
 	"github.com/aws/aws-lambda-go/events"
 )
 
@@ -51,38 +53,13 @@ type Lambda struct {
 	// PipelineAction receives "CodePipeline Action Execution State Change"
 	// events (the release gate). Every state and category is passed on;
 	// filtering is the callee's business (and the EventBridge rule's).
-	PipelineAction func(ctx context.Context, ev PipelineActionEvent) error
+	PipelineAction func(ctx context.Context, ev pipelineevent.ActionEvent) error
 	// Schedule runs on an EventBridge "Scheduled Event" (the redelivery
 	// sweeper).
 	Schedule func(ctx context.Context) error
 	// Logger is the base logger for EventBridge invocations; nil means
 	// slog.Default(). Callbacks get it through LoggerFrom.
 	Logger *slog.Logger
-}
-
-// PipelineActionEvent is a "CodePipeline Action Execution State Change"
-// event as PipelineAction receives it: the detail decoded straight into its
-// fields, and the envelope's identifiers beside them. It is the one type
-// of that event in the intake.
-type PipelineActionEvent struct {
-	ID      string    `json:"-"` // EventBridge event id
-	Account string    `json:"-"` // AWS account of the pipeline
-	Region  string    `json:"-"` // region of the event
-	Time    time.Time `json:"-"` // when the state changed
-
-	Pipeline          string `json:"pipeline"`
-	ExecutionID       string `json:"execution-id"` // the pipeline execution
-	Stage             string `json:"stage"`
-	Action            string `json:"action"`
-	ActionExecutionID string `json:"action-execution-id"` // when present
-	State             string `json:"state"`               // STARTED, SUCCEEDED, FAILED, CANCELED, ABANDONED
-	Type              struct {
-		Owner    string `json:"owner"`    // AWS, Custom, ThirdParty
-		Category string `json:"category"` // Approval for a manual approval
-		Provider string `json:"provider"` // Manual for a manual approval
-	} `json:"type"`
-	// The detail's "version" fields are not read: AWS has sent them as 1,
-	// 1.0 and "1" over the years.
 }
 
 // invocation is any payload the function is invoked with, decoded once:
@@ -151,13 +128,13 @@ func (l *Lambda) eventBridge(ctx context.Context, ev *invocation) error {
 	return fmt.Errorf("%w: detail-type %q from %q", ErrUnsupportedEvent, *ev.DetailType, ev.Source)
 }
 
-func decodePipelineAction(ev *invocation) (PipelineActionEvent, error) {
-	var pa PipelineActionEvent
+func decodePipelineAction(ev *invocation) (pipelineevent.ActionEvent, error) {
+	var pa pipelineevent.ActionEvent
 	if err := json.Unmarshal(ev.Detail, &pa); err != nil {
-		return PipelineActionEvent{}, fmt.Errorf("decode CodePipeline event %s detail: %w", ev.ID, err)
+		return pipelineevent.ActionEvent{}, fmt.Errorf("decode CodePipeline event %s detail: %w", ev.ID, err)
 	}
 	if pa.Pipeline == "" || pa.ExecutionID == "" || pa.Stage == "" || pa.Action == "" || pa.State == "" {
-		return PipelineActionEvent{}, fmt.Errorf("CodePipeline event %s: detail lacks pipeline, execution-id, stage, action or state", ev.ID)
+		return pipelineevent.ActionEvent{}, fmt.Errorf("CodePipeline event %s: detail lacks pipeline, execution-id, stage, action or state", ev.ID)
 	}
 	pa.ID, pa.Account, pa.Region, pa.Time = ev.ID, ev.Account, ev.Region, ev.Time
 	return pa, nil

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/checkoff-app/checkoff/internal/pipelineevent"
+
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 )
@@ -166,14 +168,14 @@ func TestLambdaHealthz(t *testing.T) {
 }
 
 // actionEvent is ev with its action type set.
-func actionEvent(ev PipelineActionEvent, category, owner, provider string) PipelineActionEvent {
+func actionEvent(ev pipelineevent.ActionEvent, category, owner, provider string) pipelineevent.ActionEvent {
 	ev.Type.Category, ev.Type.Owner, ev.Type.Provider = category, owner, provider
 	return ev
 }
 
 func TestLambdaPipelineAction(t *testing.T) {
-	for file, want := range map[string]PipelineActionEvent{
-		"codepipeline-approval-started.json": actionEvent(PipelineActionEvent{
+	for file, want := range map[string]pipelineevent.ActionEvent{
+		"codepipeline-approval-started.json": actionEvent(pipelineevent.ActionEvent{
 			ID:                "6f1c9a0e-8b2d-4d3e-9f4a-1b2c3d4e5f60",
 			Account:           "123456789012",
 			Region:            "eu-west-1",
@@ -187,7 +189,7 @@ func TestLambdaPipelineAction(t *testing.T) {
 		}, "Approval", "AWS", "Manual"),
 		// Older events carry detail.version as a string and type.version as
 		// a number; the current ones as 3.0 and "1". Both must decode.
-		"codepipeline-action-legacy.json": actionEvent(PipelineActionEvent{
+		"codepipeline-action-legacy.json": actionEvent(pipelineevent.ActionEvent{
 			ID:          "CWE-event-id",
 			Account:     "123456789012",
 			Region:      "us-east-1",
@@ -200,10 +202,10 @@ func TestLambdaPipelineAction(t *testing.T) {
 		}, "Deploy", "AWS", "CodeDeploy"),
 	} {
 		t.Run(file, func(t *testing.T) {
-			var got []PipelineActionEvent
+			var got []pipelineevent.ActionEvent
 			var logger *slog.Logger
 			l := &Lambda{
-				PipelineAction: func(ctx context.Context, ev PipelineActionEvent) error {
+				PipelineAction: func(ctx context.Context, ev pipelineevent.ActionEvent) error {
 					got = append(got, ev)
 					logger = LoggerFrom(ctx)
 					return nil
@@ -229,7 +231,7 @@ func TestLambdaPipelineActionErrors(t *testing.T) {
 
 	t.Run("callback error is returned", func(t *testing.T) {
 		boom := errors.New("GetPipelineState: throttled")
-		l := &Lambda{PipelineAction: func(context.Context, PipelineActionEvent) error { return boom }}
+		l := &Lambda{PipelineAction: func(context.Context, pipelineevent.ActionEvent) error { return boom }}
 		_, err := l.Invoke(context.Background(), sample)
 		if !errors.Is(err, boom) {
 			t.Errorf("err = %v, want it to wrap %v", err, boom)
@@ -238,7 +240,7 @@ func TestLambdaPipelineActionErrors(t *testing.T) {
 
 	t.Run("incomplete detail", func(t *testing.T) {
 		calls := 0
-		l := &Lambda{PipelineAction: func(context.Context, PipelineActionEvent) error { calls++; return nil }}
+		l := &Lambda{PipelineAction: func(context.Context, pipelineevent.ActionEvent) error { calls++; return nil }}
 		p := bytes.Replace(sample, []byte(`"execution-id"`), []byte(`"execution-idx"`), 1)
 		if _, err := l.Invoke(context.Background(), p); err == nil {
 			t.Error("missing execution-id accepted")
@@ -254,7 +256,7 @@ func TestLambdaSchedule(t *testing.T) {
 	calls := 0
 	l := &Lambda{
 		Schedule:       func(context.Context) error { calls++; return nil },
-		PipelineAction: func(context.Context, PipelineActionEvent) error { t.Error("PipelineAction called"); return nil },
+		PipelineAction: func(context.Context, pipelineevent.ActionEvent) error { t.Error("PipelineAction called"); return nil },
 	}
 	if _, err := l.Invoke(context.Background(), sample); err != nil {
 		t.Fatal(err)
@@ -272,7 +274,7 @@ func TestLambdaSchedule(t *testing.T) {
 func TestLambdaUnsupported(t *testing.T) {
 	all := &Lambda{
 		HTTP:           newEnv(nil).d,
-		PipelineAction: func(context.Context, PipelineActionEvent) error { return nil },
+		PipelineAction: func(context.Context, pipelineevent.ActionEvent) error { return nil },
 		Schedule:       func(context.Context) error { return nil },
 	}
 	for name, tc := range map[string]struct {

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/checkoff-app/checkoff/internal/pipelineevent"
+
 	"github.com/checkoff-app/checkoff/app/store"
 	"github.com/checkoff-app/checkoff/app/verdict"
 	"github.com/checkoff-app/checkoff/internal/githubtest"
@@ -326,8 +328,8 @@ func (f *faultyGate) step() {
 			f.count()
 		}
 	case k < 89: // an event for a pipeline checkoff does not gate
-		out, err := e.gate.HandleActionEvent(context.Background(), ActionEvent{Pipeline: "someone-elses-pipeline",
-			ExecutionID: "0123abcd-0123-4567-89ab-0123456789ab", Stage: approveStage, Action: approveName, State: "STARTED", Category: "Approval"})
+		out, err := e.gate.HandleActionEvent(context.Background(), pipelineevent.ActionEvent{Pipeline: "someone-elses-pipeline",
+			ExecutionID: "0123abcd-0123-4567-89ab-0123456789ab", Stage: approveStage, Action: approveName, State: "STARTED", Type: pipelineevent.ActionType{Category: "Approval"}})
 		if err != nil || out.Decision != Nothing {
 			f.t.Errorf("unknown pipeline: %v %v", out, err)
 		}

@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/checkoff-app/checkoff/internal/pipelineevent"
+
 	"github.com/google/go-github/v62/github"
 
 	"github.com/checkoff-app/checkoff/app/store"
@@ -238,9 +240,9 @@ func (e *env) release() string {
 
 // started delivers the EventBridge event for the approval of exec.
 func (e *env) started(exec string) (Outcome, error) {
-	return e.gate.HandleActionEvent(context.Background(), ActionEvent{
+	return e.gate.HandleActionEvent(context.Background(), pipelineevent.ActionEvent{
 		Pipeline: devPipeline, ExecutionID: exec, Stage: approveStage, Action: approveName,
-		State: "STARTED", Category: "Approval",
+		State: "STARTED", Type: pipelineevent.ActionType{Category: "Approval"},
 	})
 }
 
@@ -640,9 +642,9 @@ func TestCodePipelineFailures(t *testing.T) {
 
 func TestUnknownPipelineAndBranch(t *testing.T) {
 	e := newEnv(t, envOptions{})
-	out, err := e.gate.HandleActionEvent(context.Background(), ActionEvent{
+	out, err := e.gate.HandleActionEvent(context.Background(), pipelineevent.ActionEvent{
 		Pipeline: "someone-elses-pipeline", ExecutionID: "0123abcd-0123-4567-89ab-0123456789ab",
-		Stage: approveStage, Action: approveName, State: "STARTED", Category: "Approval",
+		Stage: approveStage, Action: approveName, State: "STARTED", Type: pipelineevent.ActionType{Category: "Approval"},
 	})
 	if err != nil || out.Decision != Nothing {
 		t.Fatalf("unknown pipeline event: %v %v", out, err)
@@ -654,10 +656,10 @@ func TestUnknownPipelineAndBranch(t *testing.T) {
 		t.Errorf("Reconcile of an unknown pipeline: %v", err)
 	}
 	// Events the gate does not act on.
-	for _, ev := range []ActionEvent{
-		{Pipeline: devPipeline, Stage: approveStage, Action: approveName, State: "SUCCEEDED", Category: "Approval"},
-		{Pipeline: devPipeline, Stage: "Build", Action: "Build", State: "STARTED", Category: "Build"},
-		{Pipeline: devPipeline, Stage: "SecurityReview", Action: "Approve", State: "STARTED", Category: "Approval"},
+	for _, ev := range []pipelineevent.ActionEvent{
+		{Pipeline: devPipeline, Stage: approveStage, Action: approveName, State: "SUCCEEDED", Type: pipelineevent.ActionType{Category: "Approval"}},
+		{Pipeline: devPipeline, Stage: "Build", Action: "Build", State: "STARTED", Type: pipelineevent.ActionType{Category: "Build"}},
+		{Pipeline: devPipeline, Stage: "SecurityReview", Action: "Approve", State: "STARTED", Type: pipelineevent.ActionType{Category: "Approval"}},
 	} {
 		if out, err := e.gate.HandleActionEvent(context.Background(), ev); err != nil || out.Decision != Nothing {
 			t.Errorf("%+v: %v %v", ev, out, err)

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/checkoff-app/checkoff/internal/pipelineevent"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/codepipeline"
 	"github.com/aws/aws-sdk-go-v2/service/codepipeline/types"
@@ -83,27 +85,16 @@ func (g *Gate) ReconcileAll(ctx context.Context) ([]Outcome, error) {
 	return outs, errors.Join(errs...)
 }
 
-// ActionEvent is the part of an EventBridge "CodePipeline Action Execution
-// State Change" event's detail the gate reads.
-type ActionEvent struct {
-	Pipeline    string // detail.pipeline
-	ExecutionID string // detail.execution-id
-	Stage       string // detail.stage
-	Action      string // detail.action
-	State       string // detail.state: STARTED, SUCCEEDED, ...
-	Category    string // detail.type.category: Approval, Build, ...
-}
-
 // HandleActionEvent reconciles the event's pipeline when an approval
 // action of a configured pipeline started. Other events, other pipelines
 // and other approval actions are ignored with a log line. The event only
 // triggers the reconcile: which execution and token to answer are read
 // from CodePipeline, never taken from the event.
-func (g *Gate) HandleActionEvent(ctx context.Context, e ActionEvent) (Outcome, error) {
+func (g *Gate) HandleActionEvent(ctx context.Context, e pipelineevent.ActionEvent) (Outcome, error) {
 	out := Outcome{Pipeline: e.Pipeline, ExecutionID: e.ExecutionID, Decision: Nothing}
-	if e.State != "STARTED" || e.Category != "Approval" {
-		out.Reason = fmt.Sprintf("ignored %s %s action event", e.State, e.Category)
-		g.log.DebugContext(ctx, "release gate: event ignored", "pipeline", e.Pipeline, "state", e.State, "category", e.Category)
+	if e.State != "STARTED" || e.Type.Category != "Approval" {
+		out.Reason = fmt.Sprintf("ignored %s %s action event", e.State, e.Type.Category)
+		g.log.DebugContext(ctx, "release gate: event ignored", "pipeline", e.Pipeline, "state", e.State, "category", e.Type.Category)
 		return out, nil
 	}
 	rel, ok := g.cfg.ForPipeline(e.Pipeline)

@@ -13,7 +13,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/checkoff-app/checkoff/app"
-	"github.com/checkoff-app/checkoff/app/release"
+	"github.com/checkoff-app/checkoff/internal/pipelineevent"
 	"github.com/checkoff-app/checkoff/webhook"
 )
 
@@ -65,14 +65,11 @@ func lambdaHandler(rt *runtime) *webhook.Lambda {
 	return &webhook.Lambda{
 		HTTP:   rt.dispatcher,
 		Logger: rt.log,
-		PipelineAction: func(ctx context.Context, ev webhook.PipelineActionEvent) error {
+		PipelineAction: func(ctx context.Context, ev pipelineevent.ActionEvent) error {
 			if rt.gate == nil {
 				return fmt.Errorf("pipeline event for %s: no release gate configured", ev.Pipeline)
 			}
-			_, err := rt.gate.HandleActionEvent(ctx, release.ActionEvent{
-				Pipeline: ev.Pipeline, ExecutionID: ev.ExecutionID, Stage: ev.Stage,
-				Action: ev.Action, State: ev.State, Category: ev.Type.Category,
-			})
+			_, err := rt.gate.HandleActionEvent(ctx, ev)
 			return err
 		},
 		Schedule: func(ctx context.Context) error {
