@@ -74,7 +74,6 @@ func logins(users []*github.User) []string {
 type repoConfig struct {
 	cfg      *checklist.Config
 	parseErr error
-	ref      string // where it was read
 	source   string // which file applied, for the check summaries
 }
 
@@ -145,22 +144,22 @@ func (a *App) loadConfig(ctx context.Context, gh GitHub, pr PRState, ref string)
 		source = fmt.Sprintf("`%s` of %s/%s (no repository file)", configPath, pr.Owner, orgConfigRepo)
 	}
 	if !found {
-		return repoConfig{cfg: checklist.DefaultConfig(), ref: ref, source: "checkoff's built-in defaults (no `" + configPath + "`)"}, nil
+		return repoConfig{cfg: checklist.DefaultConfig(), source: "checkoff's built-in defaults (no `" + configPath + "`)"}, nil
 	}
 	cfg, err := checklist.ParseConfig(configPath, data)
 	if err != nil {
-		return repoConfig{parseErr: err, ref: ref, source: source}, nil
+		return repoConfig{parseErr: err, source: source}, nil
 	}
 	// The gate's check run is told apart from checklist runs by its name
 	// (a re-run of it re-judges a merge), so no checklist may take it.
 	// (ParseConfig refuses it, and names that read like it.)
 	for _, c := range cfg.Checklists {
 		if checklist.ReservedName(c.Name) {
-			return repoConfig{ref: ref, source: source, parseErr: &checklist.ConfigError{File: configPath,
+			return repoConfig{source: source, parseErr: &checklist.ConfigError{File: configPath,
 				Msg: fmt.Sprintf("checklist name %q is reserved for checkoff's release gate check; rename the checklist", c.Name)}}, nil
 		}
 	}
-	return repoConfig{cfg: cfg, ref: ref, source: source}, nil
+	return repoConfig{cfg: cfg, source: source}, nil
 }
 
 // judgement is the outcome of one evaluation: the runs to post, and
