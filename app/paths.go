@@ -18,8 +18,9 @@ import (
 // only when the push changes one. Their facts live in the ledger beside the
 // others:
 //
-//	push@<nanos>   one push: the files it changed, when read (version
-//	               2·nanos without the files, 2·nanos+1 with them)
+//	push@<nanos>   one push and the files it changed (incomplete when
+//	               they could not all be read), written only while a
+//	               checklist is path-scoped
 //	files          the files the PR changes at the newest head, read
 //	               once per head commit
 const (
@@ -50,20 +51,16 @@ func (f fileList) matches(globs []string) bool {
 // pushEntry is one push as the ledger keeps it.
 type pushEntry struct {
 	at    time.Time
-	files *fileList // nil: not read
+	files *fileList // nil: a push recorded without its files
 }
 
-// pushAtRecord notes a push at at; files, when read, are what it changed.
-func pushAtRecord(pr PRState, at time.Time, files *fileList) (store.Record, error) {
-	v, data := at.UnixNano()*2, []byte("{}")
-	if files != nil {
-		var err error
-		if data, err = json.Marshal(files); err != nil {
-			return store.Record{}, fmt.Errorf("encode files of a push to %s: %w", pr, err)
-		}
-		v++
+// pushAtRecord notes a push at at and the files it changed.
+func pushAtRecord(pr PRState, at time.Time, files fileList) (store.Record, error) {
+	data, err := json.Marshal(files)
+	if err != nil {
+		return store.Record{}, fmt.Errorf("encode files of a push to %s: %w", pr, err)
 	}
-	return store.Record{PK: ledgerPK(pr), SK: pushAtPfx + strconv.FormatInt(at.UnixNano(), 10), Version: v, Data: data}, nil
+	return store.Record{PK: ledgerPK(pr), SK: pushAtPfx + strconv.FormatInt(at.UnixNano(), 10), Version: max(at.UnixNano(), 1), Data: data}, nil
 }
 
 // hasPaths reports whether cfg has a path-scoped checklist.
@@ -78,13 +75,13 @@ func (a *App) pushFiles(ctx context.Context, gh GitHub, pr PRState, before strin
 	if !hasPaths(rc.cfg) {
 		return nil, nil
 	}
-	files := &fileList{}
+	var files fileList // the previous head unknown: incomplete, it resets them all
 	if commitSHA.MatchString(before) {
 		got, complete, err := gh.ChangedFiles(ctx, pr.Owner, pr.Repo, before, pr.HeadSHA)
 		if err != nil {
 			return nil, err
 		}
-		files = &fileList{Files: got, Complete: complete}
+		files = fileList{Files: got, Complete: complete}
 	}
 	rec, err := pushAtRecord(pr, pr.UpdatedAt, files)
 	if err != nil {
@@ -150,12 +147,9 @@ func (l *ledger) decodePathRecord(r store.Record) (bool, error) {
 		if err != nil {
 			return true, nil // not ours to judge: ignored
 		}
-		p := pushEntry{at: time.Unix(0, nanos).UTC()}
-		if r.Version%2 == 1 {
-			p.files = &fileList{}
-			if err := json.Unmarshal(r.Data, p.files); err != nil {
-				return true, err
-			}
+		p := pushEntry{at: time.Unix(0, nanos).UTC(), files: &fileList{}}
+		if err := json.Unmarshal(r.Data, p.files); err != nil {
+			return true, err
 		}
 		l.pushes = append(l.pushes, p)
 		return true, nil
