@@ -14,7 +14,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/checkoff-app/checkoff/deploy"
+	"github.com/checkoff-app/checkoff/internal/cfntest"
 )
 
 const (
@@ -29,8 +29,8 @@ const (
 // pipelineStack is contrib/pipeline.yml resolved for one Stage value, as
 // CloudFormation would deploy it.
 type pipelineStack struct {
-	tpl      *deploy.Template
-	v        *deploy.Values
+	tpl      *cfntest.Template
+	v        *cfntest.Values
 	stage    string // the Stage parameter
 	name     string // the pipeline's name
 	pipeline map[string]any
@@ -38,18 +38,18 @@ type pipelineStack struct {
 
 func loadPipeline(t *testing.T, stage, functionArn string) *pipelineStack {
 	t.Helper()
-	tpl, err := deploy.ParseTemplate(read(t, "pipeline.yml"))
+	tpl, err := cfntest.ParseTemplate(read(t, "pipeline.yml"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	refs := deploy.Pseudo(region, account, "invoice-pipeline-"+stage)
+	refs := cfntest.Pseudo(region, account, "invoice-pipeline-"+stage)
 	for k, v := range map[string]string{
 		"Stage": stage, "ConnectionArn": connectionArn, "CheckoffFunctionArn": functionArn,
 		"ArtifactBucket": bucket, "CodeBucket": codeBucket,
 	} {
 		refs[k] = v
 	}
-	v := &deploy.Values{Template: tpl, Refs: refs, Attrs: map[string]string{
+	v := &cfntest.Values{Template: tpl, Refs: refs, Attrs: map[string]string{
 		"ArtifactBucket.Arn": "arn:aws:s3:::" + bucket,
 		"CodeBucket.Arn":     "arn:aws:s3:::" + codeBucket,
 	}}
@@ -110,7 +110,7 @@ func actionType(a map[string]any) string {
 
 func stageValues(t *testing.T) []string {
 	t.Helper()
-	tpl, err := deploy.ParseTemplate(read(t, "pipeline.yml"))
+	tpl, err := cfntest.ParseTemplate(read(t, "pipeline.yml"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -260,7 +260,7 @@ func TestPipelineApprovalRule(t *testing.T) {
 					"approval succeeded": {approvalEvent(otherName, "SUCCEEDED", "Approval"), false},
 					"build started":      {approvalEvent(otherName, "STARTED", "Build"), false},
 				} {
-					got, err := deploy.MatchEvent(pattern, tc.ev)
+					got, err := cfntest.MatchEvent(pattern, tc.ev)
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -906,13 +906,13 @@ func TestPipelineCodeOutlivesArtifacts(t *testing.T) {
 func TestPipelineCfnLint(t *testing.T) {
 	if _, err := exec.LookPath("cfn-lint"); err != nil {
 		if os.Getenv("CI") == "true" {
-			t.Fatal(deploy.ErrNoCfnLint)
+			t.Fatal(cfntest.ErrNoCfnLint)
 		}
-		t.Skip(deploy.ErrNoCfnLint)
+		t.Skip(cfntest.ErrNoCfnLint)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	findings, err := deploy.CfnLint(ctx, "..", "contrib/pipeline.yml")
+	findings, err := cfntest.CfnLint(ctx, "..", "contrib/pipeline.yml")
 	if err != nil {
 		t.Fatal(err)
 	}

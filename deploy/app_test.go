@@ -8,6 +8,8 @@ import (
 	"sort"
 	"testing"
 
+	"github.com/checkoff-app/checkoff/internal/cfntest"
+
 	"github.com/checkoff-app/checkoff/handlers"
 	"github.com/checkoff-app/checkoff/webhook"
 )
@@ -40,7 +42,7 @@ func TestAppManifest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	doc, err := DecodeYAML(data)
+	doc, err := cfntest.DecodeYAML(data)
 	if err != nil {
 		t.Fatalf("app.yml: %v", err)
 	}
@@ -86,7 +88,7 @@ func TestAppManifest(t *testing.T) {
 		}
 	}
 	sort.Strings(handled)
-	events, err := stringList(m["default_events"])
+	events, err := cfntest.StringList(m["default_events"])
 	if err != nil {
 		t.Fatalf("default_events: %v", err)
 	}

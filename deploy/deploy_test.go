@@ -25,6 +25,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/checkoff-app/checkoff/internal/cfntest"
+
 	"github.com/checkoff-app/checkoff/app/release"
 	"github.com/checkoff-app/checkoff/webhook"
 )
@@ -243,12 +245,12 @@ type packageOutput struct {
 	dir      string // holds cloudformation-template-update-stack.json
 	template string // its path
 	region   string // the region the framework resolved (serverless-state.json)
-	tpl      *Template
+	tpl      *cfntest.Template
 }
 
 // slsPackage packages serverless.yml for the test stage and region with
 // params, and returns the generated update template.
-func slsPackage(t *testing.T, zipPath string, params ...string) *Template {
+func slsPackage(t *testing.T, zipPath string, params ...string) *cfntest.Template {
 	t.Helper()
 	return slsPackageWith(t, zipPath, packageOptions{region: testRegion, params: params}).tpl
 }
@@ -333,7 +335,7 @@ func runPackage(node, dir, base string, args, env []string) (packageOutput, erro
 	if err != nil {
 		return packageOutput{}, err
 	}
-	if res.tpl, err = ParseTemplate(data); err != nil {
+	if res.tpl, err = cfntest.ParseTemplate(data); err != nil {
 		return packageOutput{}, err
 	}
 	state, err := os.ReadFile(filepath.Join(out, "serverless-state.json"))
@@ -356,11 +358,11 @@ func runPackage(node, dir, base string, args, env []string) (packageOutput, erro
 
 // values resolves the generated template as CloudFormation would for the
 // test stack: resources get the physical names and ARNs AWS would give.
-func values(t *testing.T, tpl *Template) *Values {
+func values(t *testing.T, tpl *cfntest.Template) *cfntest.Values {
 	t.Helper()
-	v := &Values{
+	v := &cfntest.Values{
 		Template: tpl,
-		Refs:     Pseudo(testRegion, testAccount, stackName),
+		Refs:     cfntest.Pseudo(testRegion, testAccount, stackName),
 		Attrs:    map[string]string{},
 	}
 	v.Refs["CheckoffTable"] = tableName
@@ -402,7 +404,7 @@ func approvalTargets(t *testing.T, releasesYAML []byte) []approvalTarget {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pipeline, err := ParseTemplate(data)
+	pipeline, err := cfntest.ParseTemplate(data)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -423,7 +425,7 @@ func approvalTargets(t *testing.T, releasesYAML []byte) []approvalTarget {
 
 // manualApprovals returns the names of the Manual approval actions in the
 // named stage of the template's pipeline.
-func manualApprovals(t *testing.T, tpl *Template, stage string) []string {
+func manualApprovals(t *testing.T, tpl *cfntest.Template, stage string) []string {
 	t.Helper()
 	var names []string
 	for _, p := range tpl.OfType("AWS::CodePipeline::Pipeline") {
@@ -451,7 +453,7 @@ func manualApprovals(t *testing.T, tpl *Template, stage string) []string {
 // resolved resources it is allowed on, failing on any grant that is not
 // least-privilege: a wildcard action, NotAction or NotResource, a Resource
 // "*", or a wildcard resource outside the framework's own log group.
-func grants(t *testing.T, tpl *Template, v *Values) map[string][]string {
+func grants(t *testing.T, tpl *cfntest.Template, v *cfntest.Values) map[string][]string {
 	t.Helper()
 	stmts, err := tpl.Statements()
 	if err != nil {
@@ -532,7 +534,7 @@ func TestServerlessPackage(t *testing.T) {
 
 	t.Run("functions", func(t *testing.T) {
 		// One binary, one handler: the dispatcher tells the events apart.
-		for name, f := range map[string]Resource{"webhook": webhookFn, "gate": gateFn} {
+		for name, f := range map[string]cfntest.Resource{"webhook": webhookFn, "gate": gateFn} {
 			p := f.Properties
 			for key, want := range map[string]any{
 				"Runtime": "provided.al2023", "Architectures": []any{"arm64"}, "Handler": "bootstrap",
@@ -583,7 +585,7 @@ func TestServerlessPackage(t *testing.T) {
 		}
 		sum := sha256.Sum256(data)
 		want := base64.StdEncoding.EncodeToString(sum[:])
-		for _, f := range []Resource{webhookFn, gateFn} {
+		for _, f := range []cfntest.Resource{webhookFn, gateFn} {
 			code, _ := f.Properties["Code"].(map[string]any)
 			if key, _ := code["S3Key"].(string); path.Base(key) != filepath.Base(zipPath) {
 				t.Errorf("function code S3Key %q does not name the artifact %s", key, filepath.Base(zipPath))
@@ -722,7 +724,7 @@ func TestServerlessPackage(t *testing.T) {
 
 		// Reserved concurrency: the webhook function is capped, and the
 		// gate function has executions of its own that webhooks cannot take.
-		reserved := func(f Resource) float64 {
+		reserved := func(f cfntest.Resource) float64 {
 			n, _ := f.Properties["ReservedConcurrentExecutions"].(float64)
 			return n
 		}
@@ -783,7 +785,7 @@ func TestServerlessPackage(t *testing.T) {
 				"build started":      {tg.pipeline, "STARTED", "Build", false},
 				"other pipeline":     {tg.pipeline + "-other", "STARTED", "Approval", false},
 			} {
-				got, err := MatchEvent(pattern, approvalEvent(tc.pipeline, tg.stage, tg.action, tc.state, tc.category))
+				got, err := cfntest.MatchEvent(pattern, approvalEvent(tc.pipeline, tg.stage, tg.action, tc.state, tc.category))
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -1049,7 +1051,7 @@ func TestCfnLint(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	findings, err := CfnLint(ctx, root(t), templates...)
+	findings, err := cfntest.CfnLint(ctx, root(t), templates...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1065,7 +1067,7 @@ func TestCfnLintFindsErrors(t *testing.T) {
 	out := slsPackageWith(t, lambdaZip(t), packageOptions{region: testRegion, params: []string{"kmsKeyArn=alias/aws/ssm"}})
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	findings, err := CfnLint(ctx, root(t), out.template)
+	findings, err := cfntest.CfnLint(ctx, root(t), out.template)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1082,8 +1084,8 @@ func TestCfnLintFindsErrors(t *testing.T) {
 // which checks for it first), and checks the version is the pinned one.
 func needCfnLint(t *testing.T) {
 	t.Helper()
-	v, err := CfnLintVersionOf(context.Background())
-	if errors.Is(err, ErrNoCfnLint) {
+	v, err := cfntest.CfnLintVersionOf(context.Background())
+	if errors.Is(err, cfntest.ErrNoCfnLint) {
 		if os.Getenv("CI") == "true" {
 			t.Fatal(err)
 		}
@@ -1092,8 +1094,8 @@ func needCfnLint(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v != CfnLintVersion {
-		t.Logf("cfn-lint %s, pinned %s: findings may differ (%s)", v, CfnLintVersion, CfnLintInstall)
+	if v != cfntest.CfnLintVersion {
+		t.Logf("cfn-lint %s, pinned %s: findings may differ (%s)", v, cfntest.CfnLintVersion, cfntest.CfnLintInstall)
 	}
 }
 
@@ -1133,7 +1135,7 @@ func approvalEvent(pipeline, stage, action, state, category string) map[string]a
 
 // checkTarget verifies a rule has one target, the function fnArn, and
 // returns it.
-func checkTarget(t *testing.T, v *Values, rule map[string]any, name, fnArn string) map[string]any {
+func checkTarget(t *testing.T, v *cfntest.Values, rule map[string]any, name, fnArn string) map[string]any {
 	t.Helper()
 	targets, _ := rule["Targets"].([]any)
 	if len(targets) != 1 {
@@ -1149,7 +1151,7 @@ func checkTarget(t *testing.T, v *Values, rule map[string]any, name, fnArn strin
 
 // permissions returns the source ARNs from which principal may invoke the
 // function fnArn, and fails on a permission for any other function.
-func permissions(t *testing.T, tpl *Template, v *Values, fnArn, principal string) []string {
+func permissions(t *testing.T, tpl *cfntest.Template, v *cfntest.Values, fnArn, principal string) []string {
 	t.Helper()
 	var out []string
 	for _, name := range tpl.OfType("AWS::Lambda::Permission") {

@@ -1,4 +1,4 @@
-package deploy
+package cfntest
 
 import (
 	"bytes"
@@ -298,10 +298,10 @@ func statements(doc any) ([]Statement, error) {
 			return nil, fmt.Errorf("Statement[%d]: Effect %v", i, m["Effect"])
 		}
 		var err error
-		if s.Actions, err = stringList(m["Action"]); err != nil {
+		if s.Actions, err = StringList(m["Action"]); err != nil {
 			return nil, fmt.Errorf("Statement[%d] Action: %w", i, err)
 		}
-		if s.NotAction, err = stringList(m["NotAction"]); err != nil {
+		if s.NotAction, err = StringList(m["NotAction"]); err != nil {
 			return nil, fmt.Errorf("Statement[%d] NotAction: %w", i, err)
 		}
 		s.Resources = anyList(m["Resource"])
@@ -315,7 +315,9 @@ func statements(doc any) ([]Statement, error) {
 	return out, nil
 }
 
-func stringList(v any) ([]string, error) {
+// StringList reads a string, or a list of literal strings, as IAM and
+// CloudFormation write them; nil reads as none.
+func StringList(v any) ([]string, error) {
 	switch x := v.(type) {
 	case nil:
 		return nil, nil
