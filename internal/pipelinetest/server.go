@@ -1,10 +1,7 @@
 package pipelinetest
 
 import (
-	"bytes"
-	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -12,15 +9,15 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/checkoff-app/checkoff/internal/sigv4test"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/codepipeline"
 )
@@ -475,8 +472,6 @@ func writeError(w http.ResponseWriter, f Fault) {
 	w.Write(data)
 }
 
-var authPattern = regexp.MustCompile(`^AWS4-HMAC-SHA256 Credential=([^/]+)/(\d{8})/([^/]+)/([^/]+)/aws4_request, SignedHeaders=([a-z0-9;-]+), Signature=([0-9a-f]{64})$`)
-
 // checkRequest returns why AWS would reject the request: transport,
 // signature and the input's shape.
 func (s *Server) checkRequest(r *http.Request, body []byte, op string) []string {
@@ -491,47 +486,11 @@ func (s *Server) checkRequest(r *http.Request, body []byte, op string) []string 
 	if !ok {
 		return append(problems, fmt.Sprintf("X-Amz-Target %q is not an operation the fake serves", r.Header.Get("X-Amz-Target")))
 	}
-	problems = append(problems, checkSignature(r, body)...)
+	problems = append(problems, sigv4test.Check(r, body, sigv4test.Credentials{AccessKeyID: AccessKeyID, SecretAccessKey: SecretAccessKey, Region: Region, Service: "codepipeline"})...)
 	if !json.Valid(body) {
 		return append(problems, "body is not JSON")
 	}
 	return append(problems, validate("", body, in)...)
-}
-
-// checkSignature recomputes the SigV4 signature over the signed headers.
-func checkSignature(r *http.Request, body []byte) []string {
-	m := authPattern.FindStringSubmatch(r.Header.Get("Authorization"))
-	if m == nil {
-		return []string{fmt.Sprintf("Authorization %q is not a SigV4 header", r.Header.Get("Authorization"))}
-	}
-	akid, day, region, service, signed, sig := m[1], m[2], m[3], m[4], m[5], m[6]
-	var problems []string
-	if akid != AccessKeyID || region != Region || service != "codepipeline" {
-		problems = append(problems, fmt.Sprintf("credential scope %s/%s/%s, want %s/%s/codepipeline", akid, region, service, AccessKeyID, Region))
-	}
-	at, err := time.Parse("20060102T150405Z", r.Header.Get("X-Amz-Date"))
-	if err != nil || at.Format("20060102") != day {
-		return append(problems, fmt.Sprintf("X-Amz-Date %q does not match the credential date %s", r.Header.Get("X-Amz-Date"), day))
-	}
-	req, _ := http.NewRequest(r.Method, "http://"+r.Host+r.URL.RequestURI(), bytes.NewReader(body))
-	req.ContentLength = r.ContentLength
-	for _, h := range strings.Split(signed, ";") {
-		switch h {
-		case "host", "content-length", "x-amz-date":
-		default:
-			req.Header[http.CanonicalHeaderKey(h)] = r.Header.Values(h)
-		}
-	}
-	sum := sha256.Sum256(body)
-	err = v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: AccessKeyID, SecretAccessKey: SecretAccessKey},
-		req, hex.EncodeToString(sum[:]), "codepipeline", Region, at)
-	if err != nil {
-		return append(problems, "re-sign: "+err.Error())
-	}
-	if want := authPattern.FindStringSubmatch(req.Header.Get("Authorization")); want == nil || want[6] != sig || want[5] != signed {
-		problems = append(problems, "SigV4 signature does not verify")
-	}
-	return problems
 }
 
 // --- operations (s.mu held) ---

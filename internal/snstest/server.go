@@ -2,9 +2,7 @@ package snstest
 
 import (
 	"bytes"
-	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/hex"
 	"encoding/xml"
 	"fmt"
@@ -22,9 +20,10 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/checkoff-app/checkoff/internal/sigv4test"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 )
@@ -191,9 +190,8 @@ var publishParams = map[string]bool{
 }
 
 var (
-	attrParam   = regexp.MustCompile(`^MessageAttributes\.entry\.\d+\.(Name|Value\.(DataType|StringValue|BinaryValue))$`)
-	topicARN    = regexp.MustCompile(`^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$`)
-	authPattern = regexp.MustCompile(`^AWS4-HMAC-SHA256 Credential=([^/]+)/(\d{8})/([^/]+)/([^/]+)/aws4_request, SignedHeaders=([a-z0-9;-]+), Signature=([0-9a-f]{64})$`)
+	attrParam = regexp.MustCompile(`^MessageAttributes\.entry\.\d+\.(Name|Value\.(DataType|StringValue|BinaryValue))$`)
+	topicARN  = regexp.MustCompile(`^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$`)
 )
 
 // checkRequest returns the decoded form and why SNS would reject the
@@ -206,7 +204,7 @@ func checkRequest(r *http.Request, body []byte) (url.Values, []string) {
 	if ct, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || ct != "application/x-www-form-urlencoded" {
 		problems = append(problems, fmt.Sprintf("Content-Type %q, want application/x-www-form-urlencoded", r.Header.Get("Content-Type")))
 	}
-	problems = append(problems, checkSignature(r, body)...)
+	problems = append(problems, sigv4test.Check(r, body, sigv4test.Credentials{AccessKeyID: AccessKeyID, SecretAccessKey: SecretAccessKey, Region: Region, Service: "sns"})...)
 	form, err := url.ParseQuery(string(body))
 	if err != nil {
 		return form, append(problems, "body is not form-encoded: "+err.Error())
@@ -281,41 +279,6 @@ func checkSubject(s string) []string {
 			problems = append(problems, fmt.Sprintf("Subject holds control character %U", c))
 			break
 		}
-	}
-	return problems
-}
-
-func checkSignature(r *http.Request, body []byte) []string {
-	m := authPattern.FindStringSubmatch(r.Header.Get("Authorization"))
-	if m == nil {
-		return []string{fmt.Sprintf("Authorization %q is not a SigV4 header", r.Header.Get("Authorization"))}
-	}
-	akid, day, region, service, signed, sig := m[1], m[2], m[3], m[4], m[5], m[6]
-	var problems []string
-	if akid != AccessKeyID || region != Region || service != "sns" {
-		problems = append(problems, fmt.Sprintf("credential scope %s/%s/%s, want %s/%s/sns", akid, region, service, AccessKeyID, Region))
-	}
-	at, err := time.Parse("20060102T150405Z", r.Header.Get("X-Amz-Date"))
-	if err != nil || at.Format("20060102") != day {
-		return append(problems, fmt.Sprintf("X-Amz-Date %q does not match the credential date %s", r.Header.Get("X-Amz-Date"), day))
-	}
-	req, _ := http.NewRequest(r.Method, "http://"+r.Host+r.URL.RequestURI(), bytes.NewReader(body))
-	req.ContentLength = r.ContentLength
-	for _, h := range strings.Split(signed, ";") {
-		switch h {
-		case "host", "content-length", "x-amz-date":
-		default:
-			req.Header[http.CanonicalHeaderKey(h)] = r.Header.Values(h)
-		}
-	}
-	sum := sha256.Sum256(body)
-	err = v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: AccessKeyID, SecretAccessKey: SecretAccessKey},
-		req, hex.EncodeToString(sum[:]), "sns", Region, at)
-	if err != nil {
-		return append(problems, "re-sign: "+err.Error())
-	}
-	if want := authPattern.FindStringSubmatch(req.Header.Get("Authorization")); want == nil || want[6] != sig || want[5] != signed {
-		problems = append(problems, "SigV4 signature does not verify")
 	}
 	return problems
 }
