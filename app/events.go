@@ -404,12 +404,18 @@ func (a *App) currentReview(ctx context.Context, gh GitHub, pr PRState, review R
 // before anything that can fail (the config read), whatever the config: a
 // dismissal only ever takes counts away.
 func (a *App) ReviewDismissed(ctx context.Context, pr PRState, review Review) error {
+	return a.withdrawReview(ctx, pr, review, false)
+}
+
+// withdrawReview unticks what review ticked; for good (dismissed) it also
+// records the review as dismissed, so nothing of it can count again.
+func (a *App) withdrawReview(ctx context.Context, pr PRState, review Review, forGood bool) error {
 	gh := a.github(pr.Installation)
 	fixed, err := a.withdrawReviewTicks(ctx, pr, review.User, reviewID(review), a.now().UTC())
 	if err != nil {
 		return err
 	}
-	if id := reviewID(review); id > 0 {
+	if id := reviewID(review); id > 0 && forGood {
 		fixed = append(fixed, dismissedRecord(pr, id))
 	}
 	return a.process(ctx, gh, delivery{event: pr, fixed: fixed})
@@ -429,7 +435,12 @@ func (a *App) ReviewEdited(ctx context.Context, pr PRState, review Review) error
 	switch {
 	case err != nil:
 		return err
-	case cur == nil, cur.Dismissed(): // gone or dismissed: nothing of it stands
+	case cur == nil:
+		// Not listed: nothing of it stands now. GitHub never deletes an
+		// approving review, so this is its list lagging; the review's
+		// ticks go, but not for good (a later delivery may bring them).
+		return a.withdrawReview(ctx, pr, review, false)
+	case cur.Dismissed():
 		return a.ReviewDismissed(ctx, pr, review)
 	case !cur.Approved():
 		return a.process(ctx, gh, delivery{event: pr})

@@ -488,3 +488,28 @@ func TestPickNHolds(t *testing.T) {
 		t.Errorf("holding %q", v.Holding)
 	}
 }
+
+// TestReviewEditedNotListed: an edit of a review GitHub does not list
+// (its list lagging) takes the review's ticks away, but not for good: once
+// listed, the review counts again. Only a dismissal is for good.
+func TestReviewEditedNotListed(t *testing.T) {
+	ctx := context.Background()
+	r := newRig(t)
+	// A clock that moves: the edits happen one after another.
+	clock := t0.Add(time.Hour)
+	a, err := app.New(app.Options{Store: r.st, GitHub: func(int64) app.GitHub { return r.gh }, Now: func() time.Time {
+		clock = clock.Add(time.Minute)
+		return clock
+	}})
+	must(t, err)
+	r.app = a
+	must(t, r.approve(t, "APPROVED", head))
+	r.want(t, "Review", head, "success", "Review: 2 of 2 ticked")
+	rv := r.gh.ReviewValue[reviewN]
+	delete(r.gh.ReviewValue, reviewN)
+	must(t, r.app.ReviewEdited(ctx, pr(body("xx", ".."), 2*time.Minute), rv))
+	r.want(t, "Review", head, "failure", "Review: 0 of 2 ticked")
+	r.gh.ReviewValue[reviewN] = rv
+	must(t, r.app.ReviewEdited(ctx, pr(body("xx", ".."), 3*time.Minute), rv))
+	r.want(t, "Review", head, "success", "Review: 2 of 2 ticked")
+}
