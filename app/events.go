@@ -404,7 +404,7 @@ func (a *App) currentReview(ctx context.Context, gh GitHub, pr PRState, review R
 // before anything that can fail (the config read), whatever the config: a
 // dismissal only ever takes counts away.
 func (a *App) ReviewDismissed(ctx context.Context, pr PRState, review Review) error {
-	return a.withdrawReview(ctx, pr, review, false)
+	return a.withdrawReview(ctx, pr, review, true)
 }
 
 // withdrawReview unticks what review ticked; for good (dismissed) it also
