@@ -24,29 +24,32 @@ type Deliveries struct {
 
 func deliveryPK(id string) string { return store.DeliveryPrefix + id }
 
-// Seen reports whether delivery id was handled successfully before.
-func (d Deliveries) Seen(ctx context.Context, id string) (bool, error) {
-	_, err := d.Store.Get(ctx, deliveryPK(id), "done")
-	switch {
-	case err == nil:
-		return true, nil
-	case errors.Is(err, store.ErrNotFound):
-		return false, nil
-	default:
-		return false, fmt.Errorf("look up delivery %s: %w", id, err)
+// Seen returns the first of ids handled successfully before, or "".
+func (d Deliveries) Seen(ctx context.Context, ids ...string) (string, error) {
+	for _, id := range ids {
+		_, err := d.Store.Get(ctx, deliveryPK(id), "done")
+		switch {
+		case err == nil:
+			return id, nil
+		case !errors.Is(err, store.ErrNotFound):
+			return "", fmt.Errorf("look up delivery %s: %w", id, err)
+		}
 	}
+	return "", nil
 }
 
-// Done marks delivery id handled.
-func (d Deliveries) Done(ctx context.Context, id string) error {
+// Done marks each of ids handled.
+func (d Deliveries) Done(ctx context.Context, ids ...string) error {
 	now := time.Now
 	if d.Now != nil {
 		now = d.Now
 	}
 	t := now()
-	_, err := d.Store.PutIfAbsent(ctx, store.Record{PK: deliveryPK(id), SK: "done", Version: t.UnixNano(), Data: []byte("{}"), Expires: t.Add(DeliveryTTL)})
-	if err != nil {
-		return fmt.Errorf("mark delivery %s done: %w", id, err)
+	for _, id := range ids {
+		_, err := d.Store.PutIfAbsent(ctx, store.Record{PK: deliveryPK(id), SK: "done", Version: t.UnixNano(), Data: []byte("{}"), Expires: t.Add(DeliveryTTL)})
+		if err != nil {
+			return fmt.Errorf("mark delivery %s done: %w", id, err)
+		}
 	}
 	return nil
 }

@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +13,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	jsonv2 "github.com/go-json-experiment/json"
 )
 
 // Defaults for Options.
@@ -68,10 +69,12 @@ type Handler interface {
 // Deliveries remembers which deliveries were handled successfully, so that a
 // redelivery of one of them is a no-op. The app implements it over its store.
 type Deliveries interface {
-	// Seen reports whether the delivery id was already marked Done.
-	Seen(ctx context.Context, id string) (bool, error)
-	// Done marks the delivery id as handled successfully.
-	Done(ctx context.Context, id string) error
+	// Seen returns the first of ids already marked Done, or "" if none
+	// was.
+	Seen(ctx context.Context, ids ...string) (string, error)
+	// Done marks each of ids (a delivery's ID and its body's key) as
+	// handled successfully.
+	Done(ctx context.Context, ids ...string) error
 }
 
 // Options configures a Dispatcher. Zero values get the documented defaults.
@@ -256,8 +259,8 @@ func (d *Dispatcher) serveWebhook(w http.ResponseWriter, r *http.Request) {
 	}
 	// Best effort: a lost mark only means a redelivery is handled again,
 	// which handlers tolerate (their writes converge).
-	for _, key := range keys {
-		if err := d.deliveries.Done(ctx, key); err != nil {
+	if len(keys) > 0 {
+		if err := d.deliveries.Done(ctx, keys...); err != nil {
 			log.LogAttrs(ctx, slog.LevelWarn, "mark delivery done failed", slog.Any("err", err))
 		}
 	}
@@ -351,10 +354,15 @@ func (in *intake) decode(event, delivery string, body []byte) (*envelope, bool) 
 		return nil, false
 	}
 	env := &envelope{Event: &Event{}}
-	if err := json.Unmarshal(body, env); err != nil {
-		var typeErr *json.UnmarshalTypeError
-		if errors.As(err, &typeErr) && typeErr.Field != "" {
-			reason := "payload field " + typeErr.Field + " has the wrong type"
+	// json v2 (the proposal's reference implementation): the payload is
+	// the largest thing a delivery parses, and v2 parses it in under half
+	// encoding/json's time. Its defaults are also the stricter ones: keys
+	// match exactly, and a repeated key or invalid UTF-8 is refused.
+	if err := jsonv2.Unmarshal(body, env); err != nil {
+		var semErr *jsonv2.SemanticError
+		if errors.As(err, &semErr) && semErr.JSONPointer != "" && semErr.JSONKind != 0 {
+			field := strings.ReplaceAll(strings.TrimPrefix(string(semErr.JSONPointer), "/"), "/", ".")
+			reason := "payload field " + field + " has the wrong type"
 			in.refuse(http.StatusBadRequest, reason, "bad payload: "+reason)
 			return nil, false
 		}
@@ -406,7 +414,7 @@ func (in *intake) dedupe(ctx context.Context, log *slog.Logger, ev *Event) ([]st
 	if !isRerun(ev) {
 		keys = append(keys, bodyKey(ev.Body))
 	}
-	seen, err := in.d.seen(ctx, keys)
+	seen, err := in.d.deliveries.Seen(ctx, keys...)
 	switch {
 	case err != nil:
 		// Unknown state: answer 5xx so the sweeper redelivers later,
@@ -425,20 +433,6 @@ func (in *intake) dedupe(ctx context.Context, log *slog.Logger, ev *Event) ([]st
 		return nil, false
 	}
 	return keys, true
-}
-
-// seen returns the first of the delivery's keys that was marked done, or "".
-func (d *Dispatcher) seen(ctx context.Context, keys []string) (string, error) {
-	for _, key := range keys {
-		seen, err := d.deliveries.Seen(ctx, key)
-		if err != nil {
-			return "", err
-		}
-		if seen {
-			return key, nil
-		}
-	}
-	return "", nil
 }
 
 // bodyKey is the Deliveries key of a payload: "sha256:" and the hex

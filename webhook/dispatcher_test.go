@@ -76,27 +76,34 @@ type fakeDeliveries struct {
 	DoneCalls int
 }
 
-func (f *fakeDeliveries) Seen(_ context.Context, id string) (bool, error) {
+func (f *fakeDeliveries) Seen(_ context.Context, ids ...string) (string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.SeenCalls++
+	f.SeenCalls += len(ids) // keys looked up, however batched
 	if f.SeenError != nil {
-		return false, f.SeenError
+		return "", f.SeenError
 	}
-	return f.done[id], nil
+	for _, id := range ids {
+		if f.done[id] {
+			return id, nil
+		}
+	}
+	return "", nil
 }
 
-func (f *fakeDeliveries) Done(_ context.Context, id string) error {
+func (f *fakeDeliveries) Done(_ context.Context, ids ...string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.DoneCalls++
+	f.DoneCalls += len(ids) // marks asked for, however batched
 	if f.DoneError != nil {
 		return f.DoneError
 	}
 	if f.done == nil {
 		f.done = make(map[string]bool)
 	}
-	f.done[id] = true
+	for _, id := range ids {
+		f.done[id] = true
+	}
 	return nil
 }
 
@@ -374,6 +381,29 @@ func badInputCases(t testing.TB) map[string]struct {
 				return delivery("pull_request", "d-1", pr[:len(pr)/2])
 			},
 			status: http.StatusBadRequest,
+		},
+		"a field of the wrong type": {
+			req: func() *http.Request {
+				return delivery("pull_request", "d-1", []byte(`{"action":"edited","pull_request":{"number":"7"}}`))
+			},
+			status: http.StatusBadRequest,
+			body:   "bad payload: payload field pull_request.number has the wrong type\n",
+		},
+		"a repeated key": {
+			// Two values for one key are two readings of one payload:
+			// refused rather than resolved by whichever comes last.
+			req: func() *http.Request {
+				return delivery("pull_request", "d-1", []byte(`{"action":"edited","action":"opened"}`))
+			},
+			status: http.StatusBadRequest,
+			body:   "Bad Request\n",
+		},
+		"invalid UTF-8": {
+			req: func() *http.Request {
+				return delivery("pull_request", "d-1", []byte("{\"action\":\"edited\",\"pull_request\":{\"body\":\"\xff\"}}"))
+			},
+			status: http.StatusBadRequest,
+			body:   "Bad Request\n",
 		},
 		"JSON but not an object": {
 			req: func() *http.Request {

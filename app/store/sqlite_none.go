@@ -44,5 +44,5 @@ func (*SQLite) History(context.Context, string) ([]HistoryEntry, error) {
 }
 func (*SQLite) Deliveries(time.Duration) *SQLiteMarks { return &SQLiteMarks{} }
 
-func (*SQLiteMarks) Seen(context.Context, string) (bool, error) { return false, errNoSQLite }
-func (*SQLiteMarks) Done(context.Context, string) error         { return errNoSQLite }
+func (*SQLiteMarks) Seen(context.Context, ...string) (string, error) { return "", errNoSQLite }
+func (*SQLiteMarks) Done(context.Context, ...string) error           { return errNoSQLite }

@@ -71,7 +71,7 @@ func TestSQLiteTwoHandles(t *testing.T) {
 		if err := a.Deliveries(time.Hour).Done(ctx, "d-1"); err != nil {
 			t.Fatal(err)
 		}
-		if seen, err := b.Deliveries(time.Hour).Seen(ctx, "d-1"); err != nil || !seen {
+		if seen, err := b.Deliveries(time.Hour).Seen(ctx, "d-1"); err != nil || seen != "d-1" {
 			t.Errorf("b.Seen of a's mark = %v, %v; want true", seen, err)
 		}
 	})
@@ -294,7 +294,7 @@ func TestSQLiteMarks(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "checkoff.db")
 	s := openSQLite(t, path, clock.Now)
 	m := s.Deliveries(time.Hour)
-	if seen, err := m.Seen(ctx, "d-1"); err != nil || seen {
+	if seen, err := m.Seen(ctx, "d-1"); err != nil || seen != "" {
 		t.Fatalf("Seen before Done = %v, %v; want false", seen, err)
 	}
 	canceled, cancel := context.WithCancel(ctx)
@@ -302,10 +302,10 @@ func TestSQLiteMarks(t *testing.T) {
 	if err := m.Done(canceled, "d-1"); err != nil { // the delivery was handled: mark it anyway
 		t.Fatalf("Done with a canceled context: %v", err)
 	}
-	if seen, err := m.Seen(ctx, "d-1"); err != nil || !seen {
+	if seen, err := m.Seen(ctx, "d-1"); err != nil || seen != "d-1" {
 		t.Fatalf("Seen after Done = %v, %v; want true", seen, err)
 	}
-	if seen, _ := m.Seen(ctx, "d-2"); seen {
+	if seen, _ := m.Seen(ctx, "d-2"); seen != "" {
 		t.Error("another delivery is seen")
 	}
 	for _, bad := range []string{"", "two words", "line\nbreak", "\x7f", strings.Repeat("x", maxSKBytes+1)} {
@@ -316,6 +316,35 @@ func TestSQLiteMarks(t *testing.T) {
 	if err := s.Deliveries(0).Done(ctx, "d-3"); err == nil {
 		t.Error("Done with a zero ttl accepted")
 	}
+	// A delivery's ID and body key are marked together, or neither is.
+	if err := m.Done(ctx, "d-4", "sha256:ab"); err != nil {
+		t.Fatalf("Done of two keys: %v", err)
+	}
+	for _, id := range []string{"d-4", "sha256:ab"} {
+		if seen, err := m.Seen(ctx, id); err != nil || seen != id {
+			t.Errorf("Seen(%s) after Done of two keys = %v, %v; want true", id, seen, err)
+		}
+	}
+	for _, c := range []struct {
+		ids  []string
+		want string
+	}{
+		{[]string{"d-x", "sha256:ab"}, "sha256:ab"},
+		{[]string{"sha256:ab", "d-4"}, "sha256:ab"},
+		{[]string{"d-x", "d-y", "d-4"}, "d-4"},
+		{[]string{"d-x", "d-y", "d-z"}, ""},
+		{nil, ""},
+	} {
+		if seen, err := m.Seen(ctx, c.ids...); err != nil || seen != c.want {
+			t.Errorf("Seen(%v) = %q, %v; want %q", c.ids, seen, err, c.want)
+		}
+	}
+	if err := m.Done(ctx, "d-5", "two words"); err == nil {
+		t.Error("Done with one bad key accepted")
+	}
+	if seen, _ := m.Seen(ctx, "d-5"); seen != "" {
+		t.Error("a batch with a bad key marked its good one")
+	}
 	// Marks outlive the process, until their ttl.
 	s.Close()
 	if _, err := m.Seen(ctx, "d-1"); !errors.Is(err, errClosed) {
@@ -325,12 +354,40 @@ func TestSQLiteMarks(t *testing.T) {
 		t.Errorf("Done after Close: %v, want errClosed", err)
 	}
 	m = openSQLite(t, path, clock.Now).Deliveries(time.Hour)
-	if seen, err := m.Seen(ctx, "d-1"); err != nil || !seen {
+	if seen, err := m.Seen(ctx, "d-1"); err != nil || seen != "d-1" {
 		t.Fatalf("Seen after reopening = %v, %v; want true", seen, err)
 	}
 	clock.Advance(time.Hour)
-	if seen, err := m.Seen(ctx, "d-1"); err != nil || seen {
+	if seen, err := m.Seen(ctx, "d-1"); err != nil || seen != "" {
 		t.Errorf("Seen after the ttl = %v, %v; want false", seen, err)
+	}
+}
+
+// TestSQLiteMarksConcurrent: marks asked for at once are committed in
+// shared transactions, and every caller returns only once its own are.
+func TestSQLiteMarksConcurrent(t *testing.T) {
+	ctx := context.Background()
+	m := openSQLite(t, filepath.Join(t.TempDir(), "checkoff.db"), nil).Deliveries(time.Hour)
+	var wg sync.WaitGroup
+	errs := make(chan error, 200)
+	for i := range 100 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			id := fmt.Sprintf("d-%d", i)
+			if err := m.Done(ctx, id, "sha256:"+id); err != nil {
+				errs <- err
+				return
+			}
+			if seen, err := m.Seen(ctx, "sha256:"+id); err != nil || seen != "sha256:"+id {
+				errs <- fmt.Errorf("Seen(%s) right after its Done = %q, %v", id, seen, err)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
 	}
 }
 

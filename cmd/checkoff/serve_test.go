@@ -33,11 +33,11 @@ func (h *countingHandler) Handle(context.Context, *webhook.Event) error {
 
 type countingDeliveries struct{ calls atomic.Int32 }
 
-func (d *countingDeliveries) Seen(context.Context, string) (bool, error) {
+func (d *countingDeliveries) Seen(context.Context, ...string) (string, error) {
 	d.calls.Add(1)
-	return false, nil
+	return "", nil
 }
-func (d *countingDeliveries) Done(context.Context, string) error { d.calls.Add(1); return nil }
+func (d *countingDeliveries) Done(context.Context, ...string) error { d.calls.Add(1); return nil }
 
 type serveEnv struct {
 	addr       string
