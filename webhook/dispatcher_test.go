@@ -389,15 +389,6 @@ func badInputCases(t testing.TB) map[string]struct {
 			status: http.StatusBadRequest,
 			body:   "bad payload: payload field pull_request.number has the wrong type\n",
 		},
-		"a repeated key": {
-			// Two values for one key are two readings of one payload:
-			// refused rather than resolved by whichever comes last.
-			req: func() *http.Request {
-				return delivery("pull_request", "d-1", []byte(`{"action":"edited","action":"opened"}`))
-			},
-			status: http.StatusBadRequest,
-			body:   "Bad Request\n",
-		},
 		"invalid UTF-8": {
 			req: func() *http.Request {
 				return delivery("pull_request", "d-1", []byte("{\"action\":\"edited\",\"pull_request\":{\"body\":\"\xff\"}}"))
