@@ -146,7 +146,7 @@ func (a *App) loadConfig(ctx context.Context, gh GitHub, pr PRState, ref string)
 	if !found {
 		return repoConfig{cfg: checklist.DefaultConfig(), source: "checkoff's built-in defaults (no `" + configPath + "`)"}, nil
 	}
-	cfg, err := checklist.ParseConfig(configPath, data)
+	cfg, err := parseConfig(data)
 	if err != nil {
 		return repoConfig{parseErr: err, source: source}, nil
 	}
@@ -371,7 +371,7 @@ func judge(pr PRState, rc repoConfig, g gathered, at time.Time) judgement {
 		j.holding = []string{"@" + pr.Author + " is in skip_authors"}
 		return j
 	}
-	results := evaluateScoped(checklist.Parse([]byte(pr.Body)), cfg, g)
+	results := evaluateScoped(parseBody(pr.Body), cfg, g)
 	j := judgement{complete: len(results) > 0}
 	for _, r := range results {
 		if c := r.Checklist; len(c.Paths) > 0 && g.files != nil && !g.files.matches(c.Paths) {

@@ -38,7 +38,7 @@ func (a *App) Opened(ctx context.Context, pr PRState, by Actor) error {
 		if rc.cfg == nil {
 			return nil, nil
 		}
-		return tickRecords(pr, checklist.Diff(nil, checklist.Parse([]byte(pr.Body)), rc.cfg), by, pr.UpdatedAt, reviewRef{})
+		return tickRecords(pr, checklist.Diff(nil, parseBody(pr.Body), rc.cfg), by, pr.UpdatedAt, reviewRef{})
 	}})
 }
 
@@ -46,7 +46,7 @@ func (a *App) Opened(ctx context.Context, pr PRState, by Actor) error {
 // pr.Body, then evaluates; an edit that cannot change a result makes no
 // GitHub call.
 func (a *App) Edited(ctx context.Context, pr PRState, oldBody string, by Actor) error {
-	oldDoc, newDoc := checklist.Parse([]byte(oldBody)), checklist.Parse([]byte(pr.Body))
+	oldDoc, newDoc := parseBody(oldBody), parseBody(pr.Body)
 	if sameStructure(oldDoc, newDoc) {
 		a.logger(ctx).Debug("edit changes no heading or box; nothing to do", "pr", pr.String())
 		return nil
@@ -359,7 +359,7 @@ func (a *App) ReviewSubmitted(ctx context.Context, pr PRState, review Review) er
 	}
 	approved := review.Approved()
 	// Any box may be a reviewer checklist's under the config in force.
-	if approved && len(checklist.Parse([]byte(review.Body)).Items) > 0 {
+	if approved && len(parseBody(review.Body).Items) > 0 {
 		// Its ticks count only while GitHub says the review stands: a
 		// dismissal delivered before this "submitted" may be lost or late.
 		current, err := a.currentReview(ctx, gh, pr, review)
@@ -381,7 +381,7 @@ func (a *App) ReviewSubmitted(ctx context.Context, pr PRState, review Review) er
 		if rc.cfg == nil || !approved {
 			return nil, nil
 		}
-		return tickRecords(pr, reviewTicks(checklist.Parse([]byte(review.Body)), rc.cfg), review.User, at, ref)
+		return tickRecords(pr, reviewTicks(parseBody(review.Body), rc.cfg), review.User, at, ref)
 	}})
 }
 
@@ -466,7 +466,7 @@ func reviewEdits(l ledger, review Review, id int64, cfg *checklist.Config) []che
 	fromThis := func(t tickRecord) bool { return t.Review && t.Checked && t.ReviewID == id }
 	ticked := map[string]bool{}
 	var changes []checklist.Change
-	for _, c := range reviewTicks(checklist.Parse([]byte(review.Body)), cfg) {
+	for _, c := range reviewTicks(parseBody(review.Body), cfg) {
 		ticked[c.Key] = true
 		if t, ok := l.ticks[c.Key]; !ok || !fromThis(t) {
 			changes = append(changes, c)
