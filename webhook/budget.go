@@ -122,15 +122,20 @@ type bodyError struct {
 // another waits for. A body of unknown length (or longer than declared,
 // which net/http does not let happen) takes a chunk at a time and is
 // refused, not kept waiting, when the budget is spent. The reservation is
-// released on every return; the copy of a verified body is authenticated,
-// and no longer the budget's business.
-func (d *Dispatcher) readVerified(w http.ResponseWriter, r *http.Request, sig string) ([]byte, *bodyError) {
+// released on every return; a verified body is authenticated, and no
+// longer the budget's business.
+//
+// A body that fits one chunk (every usual payload) is returned in its
+// pooled chunk, not copied: release hands the chunk back, after which the
+// body must not be read. release is never nil and may be called twice.
+func (d *Dispatcher) readVerified(w http.ResponseWriter, r *http.Request, sig string) (body []byte, release func(), _ *bodyError) {
+	noop := func() {}
 	want, err := hex.DecodeString(sig[len("sha256="):])
 	if err != nil {
-		return nil, &bodyError{http.StatusUnauthorized, "signature is not hex"}
+		return nil, noop, &bodyError{http.StatusUnauthorized, "signature is not hex"}
 	}
 	if r.ContentLength > d.maxBody {
-		return nil, &bodyError{http.StatusRequestEntityTooLarge, "body over limit"}
+		return nil, noop, &bodyError{http.StatusRequestEntityTooLarge, "body over limit"}
 	}
 	var held int64
 	defer func() { d.unverified.release(held) }()
@@ -138,7 +143,7 @@ func (d *Dispatcher) readVerified(w http.ResponseWriter, r *http.Request, sig st
 		// Room for the declared bytes and for the read that sees EOF.
 		n := (r.ContentLength/chunkSize + 1) * chunkSize
 		if err := d.unverified.reserve(r.Context(), n, d.unverifiedWait); err != nil {
-			return nil, &bodyError{http.StatusServiceUnavailable, err.Error()}
+			return nil, noop, &bodyError{http.StatusServiceUnavailable, err.Error()}
 		}
 		held = n
 	}
@@ -149,18 +154,18 @@ func (d *Dispatcher) readVerified(w http.ResponseWriter, r *http.Request, sig st
 		}
 	}()
 	mac := hmac.New(sha256.New, d.secret)
-	body := http.MaxBytesReader(w, r.Body, d.maxBody)
+	in := http.MaxBytesReader(w, r.Body, d.maxBody)
 	var total int64
 	for {
 		if total+chunkSize > held {
 			if !d.unverified.tryReserve(chunkSize) {
-				return nil, &bodyError{http.StatusServiceUnavailable, errBudgetSpent.Error()}
+				return nil, noop, &bodyError{http.StatusServiceUnavailable, errBudgetSpent.Error()}
 			}
 			held += chunkSize
 		}
 		c := chunkPool.Get().(*[]byte)
 		chunks = append(chunks, c)
-		n, err := io.ReadFull(body, *c)
+		n, err := io.ReadFull(in, *c)
 		mac.Write((*c)[:n])
 		total += int64(n)
 		if err == io.EOF || err == io.ErrUnexpectedEOF {
@@ -169,18 +174,24 @@ func (d *Dispatcher) readVerified(w http.ResponseWriter, r *http.Request, sig st
 		var tooLarge *http.MaxBytesError
 		switch {
 		case errors.As(err, &tooLarge):
-			return nil, &bodyError{http.StatusRequestEntityTooLarge, "body over limit"}
+			return nil, noop, &bodyError{http.StatusRequestEntityTooLarge, "body over limit"}
 		case err != nil:
-			return nil, &bodyError{http.StatusBadRequest, "read body failed"}
+			return nil, noop, &bodyError{http.StatusBadRequest, "read body failed"}
 		}
 	}
 	if !hmac.Equal(mac.Sum(nil), want) {
-		return nil, &bodyError{http.StatusUnauthorized, "signature mismatch"}
+		return nil, noop, &bodyError{http.StatusUnauthorized, "signature mismatch"}
+	}
+	if len(chunks) == 1 {
+		c := chunks[0]
+		chunks = nil // the caller's now
+		var once sync.Once
+		return (*c)[:total], func() { once.Do(func() { chunkPool.Put(c) }) }, nil
 	}
 	out := make([]byte, 0, total)
 	for _, c := range chunks {
 		n := min(int64(chunkSize), total-int64(len(out)))
 		out = append(out, (*c)[:n]...)
 	}
-	return out, nil
+	return out, noop, nil
 }

@@ -216,27 +216,20 @@ func (d *Dispatcher) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // serveWebhook runs the ingress checks in order: configuration, signature
 // header, content type, body size and the unverified-body budget, HMAC,
-// GitHub headers, a delivery slot, JSON, the event's handler and sender, the
-// payload's shape, de-duplication. Every rejection returns before a handler
+// GitHub headers, JSON, the event's handler and sender, the payload's shape,
+// a delivery slot, de-duplication. Every rejection returns before a handler
 // or Deliveries is touched.
 func (d *Dispatcher) serveWebhook(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	in := d.newIntake(w, r)
-	body, ok := in.authenticate()
+	body, release, ok := in.authenticate()
 	if !ok {
 		return
 	}
+	defer release()
 	event, delivery, ok := in.githubHeaders()
 	if !ok {
 		return
-	}
-	if d.slots != nil {
-		if err := d.acquire(r.Context()); err != nil {
-			w.Header().Set("Retry-After", "1")
-			in.reject(http.StatusServiceUnavailable, err.Error())
-			return
-		}
-		defer func() { <-d.slots }()
 	}
 	env, ok := in.decode(event, delivery, body)
 	if !ok {
@@ -248,8 +241,21 @@ func (d *Dispatcher) serveWebhook(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	keys, ok := in.dedupe(ctx, log, env.Event)
-	if !ok {
+	// From here on the delivery is its decoded Event and its body's key: the
+	// raw payload is let go before waiting for a slot, so deliveries queued
+	// behind busy slots hold a few KiB each, not their whole payloads.
+	keys := in.dedupeKeys(env.Event, body)
+	body = nil
+	release()
+	if d.slots != nil {
+		if err := d.acquire(r.Context()); err != nil {
+			w.Header().Set("Retry-After", "1")
+			in.reject(http.StatusServiceUnavailable, err.Error())
+			return
+		}
+		defer func() { <-d.slots }()
+	}
+	if !in.dedupe(ctx, log, keys) {
 		return
 	}
 	if err := d.call(ctx, start, h, env.Event); err != nil {
@@ -305,32 +311,33 @@ func (in *intake) reject(status int, reason string) {
 // authenticate returns the body once its HMAC matches, having checked the
 // configuration, the signature header's shape, the content type, the size
 // and the unverified-body budget first.
-func (in *intake) authenticate() ([]byte, bool) {
+func (in *intake) authenticate() (body []byte, release func(), ok bool) {
+	noop := func() {}
 	if len(in.d.secret) == 0 {
 		// Fail closed: without a secret nothing can be authenticated.
 		in.reject(http.StatusUnauthorized, "webhook secret not configured")
-		return nil, false
+		return nil, noop, false
 	}
 	sig := in.r.Header.Get(headerSignature256)
 	if reason := checkSignatureShape(sig); reason != "" {
 		in.reject(http.StatusUnauthorized, reason)
-		return nil, false
+		return nil, noop, false
 	}
 	// GitHub Apps always deliver application/json; the form encoding exists
 	// only for repository hooks, so it is refused rather than parsed.
 	if mt, _, err := mime.ParseMediaType(in.r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
 		in.reject(http.StatusUnsupportedMediaType, "content type is not application/json")
-		return nil, false
+		return nil, noop, false
 	}
-	body, berr := in.d.readVerified(in.w, in.r, sig)
+	body, release, berr := in.d.readVerified(in.w, in.r, sig)
 	if berr != nil {
 		if berr.status == http.StatusServiceUnavailable {
 			in.w.Header().Set("Retry-After", "1")
 		}
 		in.reject(berr.status, berr.reason)
-		return nil, false
+		return nil, noop, false
 	}
-	return body, true
+	return body, release, true
 }
 
 // githubHeaders returns X-GitHub-Event and X-GitHub-Delivery once both are
@@ -366,7 +373,7 @@ func (in *intake) decode(event, delivery string, body []byte) (*envelope, bool) 
 		in.reject(http.StatusBadRequest, "malformed JSON payload")
 		return nil, false
 	}
-	env.Name, env.Delivery, env.Body = event, delivery, body
+	env.Name, env.Delivery = event, delivery
 	return env, true
 }
 
@@ -408,18 +415,26 @@ func (in *intake) route(ctx context.Context, log *slog.Logger, env *envelope) (H
 	return h, true
 }
 
-// dedupe returns the Deliveries keys to mark once ev is handled, having
-// answered a delivery already handled, or a store that cannot tell. The
-// body is remembered beside the delivery ID: the ID is not signed, so a
-// captured body re-sent under a new ID is a replay, not a new delivery.
-// Re-run requests are the exception (see isRerun).
-func (in *intake) dedupe(ctx context.Context, log *slog.Logger, ev *Event) ([]string, bool) {
+// dedupeKeys are the Deliveries keys of a delivery: its ID and its body's
+// key. The body is remembered beside the delivery ID: the ID is not signed,
+// so a captured body re-sent under a new ID is a replay, not a new
+// delivery. Re-run requests are the exception (see isRerun).
+func (in *intake) dedupeKeys(ev *Event, body []byte) []string {
 	if in.d.deliveries == nil {
-		return nil, true
+		return nil
 	}
 	keys := []string{ev.Delivery}
 	if !isRerun(ev) {
-		keys = append(keys, bodyKey(ev.Body))
+		keys = append(keys, bodyKey(body))
+	}
+	return keys
+}
+
+// dedupe reports whether the delivery of keys is to be handled, having
+// answered one already handled, or a store that cannot tell.
+func (in *intake) dedupe(ctx context.Context, log *slog.Logger, keys []string) bool {
+	if len(keys) == 0 {
+		return true
 	}
 	seen, err := in.d.deliveries.Seen(ctx, keys...)
 	switch {
@@ -428,18 +443,18 @@ func (in *intake) dedupe(ctx context.Context, log *slog.Logger, ev *Event) ([]st
 		// rather than risk handling on a store that is down.
 		log.LogAttrs(ctx, slog.LevelError, "delivery lookup failed", slog.Any("err", err))
 		reply(in.w, http.StatusInternalServerError, "delivery lookup failed")
-		return nil, false
-	case seen == ev.Delivery:
+		return false
+	case seen == keys[0]: // the delivery's ID
 		log.LogAttrs(ctx, slog.LevelInfo, "redelivery of a handled delivery: no-op")
 		reply(in.w, http.StatusOK, "already handled")
-		return nil, false
+		return false
 	case seen != "":
 		// GitHub never sends one body under two IDs; someone replays it.
 		log.LogAttrs(ctx, slog.LevelWarn, "body of a handled delivery under a new ID: no-op")
 		reply(in.w, http.StatusOK, "already handled")
-		return nil, false
+		return false
 	}
-	return keys, true
+	return true
 }
 
 // bodyKey is the Deliveries key of a payload: "sha256:" and the hex

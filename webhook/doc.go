@@ -37,8 +37,6 @@
 //	  (2 s; a chunked body: at once)         503, Retry-After: 1
 //	HMAC-SHA256 over the raw body wrong      401
 //	X-GitHub-Event / X-GitHub-Delivery bad   400
-//	no slot free within Options.QueueTimeout
-//	  (when Options.MaxConcurrent is set)    503, Retry-After: 1
 //	payload not a JSON object, or a field
 //	  of the wrong type                      400
 //	ping                                     200
@@ -46,6 +44,9 @@
 //	sender is Options.BotLogin               200 (ignored)
 //	payload of another event's shape, or
 //	  without a field its handler needs      400, the reason in the answer
+//	no slot free within Options.QueueTimeout
+//	  (when Options.MaxConcurrent is set;
+//	  the raw payload is let go by then)     503, Retry-After: 1
 //	delivery ID or body already Done         200 (no-op)
 //	handler error, panic or timeout          500
 //	handled                                  200

@@ -16,8 +16,6 @@ type Event struct {
 	Name string `json:"-"`
 	// Delivery is X-GitHub-Delivery, the delivery's GUID.
 	Delivery string `json:"-"`
-	// Body is the raw payload, as signed.
-	Body []byte `json:"-"`
 
 	Action       string        `json:"action"`
 	Before       string        `json:"before"` // synchronize: the previous head

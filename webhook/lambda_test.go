@@ -83,8 +83,8 @@ func TestLambdaHTTP(t *testing.T) {
 			if env.h.Calls != 1 || env.h.LastEvent != "pull_request" || env.h.LastDelivery != "d-lambda-1" {
 				t.Errorf("handler calls=%d event=%q delivery=%q", env.h.Calls, env.h.LastEvent, env.h.LastDelivery)
 			}
-			if !bytes.Equal(env.h.LastPayload, pr) {
-				t.Error("handler payload differs from the signed body")
+			if want := fixturePR(t, pr); env.h.LastPR == nil || env.h.LastPR.Number != want.Number {
+				t.Errorf("handler got pull request %+v, want the payload's %+v", env.h.LastPR, want)
 			}
 			// The same JSON is a valid API Gateway v2 response.
 			var v2 events.APIGatewayV2HTTPResponse
