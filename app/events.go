@@ -277,12 +277,17 @@ func (a *App) postFresh(ctx context.Context, gh GitHub, event, pr PRState, rcs [
 		if round == maxRejudge {
 			return nil
 		}
-		l2, err := a.loadLedger(ctx, pr)
+		// Most often nothing moved: compare versions before decoding.
+		recs, err := a.store.Query(ctx, ledgerPK(pr))
+		if err != nil {
+			return fmt.Errorf("load ledger of %s: %w", pr, err)
+		}
+		if recordsDigest(recs) == l.digest() {
+			return nil
+		}
+		l2, err := decodeLedger(pr, recs)
 		if err != nil {
 			return err
-		}
-		if !l2.movedSince(l) {
-			return nil
 		}
 		posted := j.runs
 		next := l2.newest(pr)

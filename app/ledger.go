@@ -204,6 +204,11 @@ func (a *App) loadLedger(ctx context.Context, pr PRState) (ledger, error) {
 	if err != nil {
 		return ledger{}, fmt.Errorf("load ledger of %s: %w", pr, err)
 	}
+	return decodeLedger(pr, recs)
+}
+
+// decodeLedger is the ledger of pr from its records.
+func decodeLedger(pr PRState, recs []store.Record) (ledger, error) {
 	l := ledger{
 		ticks: make(map[string]tickRecord, len(recs)), waivers: map[string]tickRecord{},
 		versions: make(map[string]int64, len(recs)), dismissed: map[int64]bool{}, heads: map[string]headRecord{},
@@ -277,12 +282,13 @@ func (a *App) recordAndLoad(ctx context.Context, pr PRState, writes []store.Reco
 		}
 		writes = append(writes, store.Record{PK: ledgerPK(pr), SK: prSK, Version: pr.UpdatedAt.UnixNano(), Data: data})
 	}
-	if len(writes) > 0 {
-		if _, err := a.store.PutManyIfNewer(ctx, writes); err != nil {
-			return pr, ledger{}, fmt.Errorf("record ledger of %s: %w", pr, err)
-		}
+	// One step where the store allows: the ledger read back is the one
+	// just written to, without a read transaction of its own.
+	_, recs, err := store.PutManyThenQuery(ctx, a.store, writes, ledgerPK(pr))
+	if err != nil {
+		return pr, ledger{}, fmt.Errorf("record and load ledger of %s: %w", pr, err)
 	}
-	l, err := a.loadLedger(ctx, pr)
+	l, err := decodeLedger(pr, recs)
 	if err != nil {
 		return pr, ledger{}, err
 	}
@@ -316,17 +322,32 @@ func (l ledger) movedSince(old ledger) bool {
 func (l ledger) digest() string {
 	keys := make([]string, 0, len(l.versions))
 	for k := range l.versions {
-		if k != headSK && k != filesSK {
-			keys = append(keys, k)
-		}
+		keys = append(keys, k)
 	}
+	return versionsDigest(keys, func(sk string) int64 { return l.versions[sk] })
+}
+
+// recordsDigest is the digest of the ledger recs decode to, without
+// decoding them.
+func recordsDigest(recs []store.Record) string {
+	keys := make([]string, 0, len(recs))
+	versions := make(map[string]int64, len(recs))
+	for _, r := range recs {
+		keys = append(keys, r.SK)
+		versions[r.SK] = r.Version
+	}
+	return versionsDigest(keys, func(sk string) int64 { return versions[sk] })
+}
+
+func versionsDigest(keys []string, version func(sk string) int64) string {
+	keys = slices.DeleteFunc(keys, func(k string) bool { return k == headSK || k == filesSK })
 	slices.Sort(keys)
 	h := sha256.New()
 	var buf [8]byte
 	for _, k := range keys {
 		h.Write([]byte(k))
 		h.Write([]byte{0})
-		binary.BigEndian.PutUint64(buf[:], uint64(l.versions[k]))
+		binary.BigEndian.PutUint64(buf[:], uint64(version(k)))
 		h.Write(buf[:])
 	}
 	return fmt.Sprintf("%x", h.Sum(nil)[:16])

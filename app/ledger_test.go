@@ -160,6 +160,14 @@ func TestLedgerMovedSince(t *testing.T) {
 			if got := now.movedSince(old); got != tc.moved {
 				t.Errorf("movedSince = %v, want %v", got, tc.moved)
 			}
+			// postFresh compares undecoded records with the same digest.
+			var recs []store.Record
+			for sk, v := range now.versions {
+				recs = append(recs, store.Record{SK: sk, Version: v})
+			}
+			if got := recordsDigest(recs) != old.digest(); got != tc.moved {
+				t.Errorf("records digest differs = %v, want %v", got, tc.moved)
+			}
 		})
 	}
 }

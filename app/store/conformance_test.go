@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -68,6 +69,7 @@ func testConformance(t *testing.T, newStore newStoreFunc) {
 	t.Run("concurrent PutIfAbsent", func(t *testing.T) { testConcurrentAbsent(t, newStore(t, time.Now)) })
 	t.Run("PutManyIfNewer", func(t *testing.T) { testPutMany(t, newStore) })
 	t.Run("PutManyIfNewer against a model", func(t *testing.T) { testPutManyModel(t, newStore(t, time.Now)) })
+	t.Run("PutManyThenQuery against a model", func(t *testing.T) { testPutManyThenQuery(t, newStore(t, time.Now)) })
 }
 
 func testPutMany(t *testing.T, newStore newStoreFunc) {
@@ -187,6 +189,52 @@ func testPutManyModel(t *testing.T, s Store) {
 			t.Errorf("Get(%s/%s) = v%d %q, %v; want v%d", k.pk, k.sk, got.Version, got.Data, err, v)
 		}
 	}
+}
+
+// testPutManyThenQuery: the partition read back is the partition as the
+// writes left it, whether the store does both in one step or not.
+func testPutManyThenQuery(t *testing.T, s Store) {
+	ctx := context.Background()
+	rng := rand.New(rand.NewPCG(3, 4))
+	model := map[string]map[string]int64{"q0": {}, "q1": {}}
+	for round := range 30 {
+		pk := fmt.Sprintf("q%d", rng.IntN(2))
+		var batch []Record
+		seen := map[string]bool{}
+		for range rng.IntN(6) { // sometimes none: a plain read
+			k := fmt.Sprintf("q%d\x00item:%d", rng.IntN(2), rng.IntN(4))
+			if seen[k] {
+				continue
+			}
+			seen[k] = true
+			p, sk, _ := strings.Cut(k, "\x00")
+			v := int64(1 + rng.IntN(20))
+			batch = append(batch, Record{PK: p, SK: sk, Version: v, Data: fmt.Appendf(nil, "%d", v)})
+		}
+		wrote, got, err := PutManyThenQuery(ctx, s, batch, pk)
+		if err != nil {
+			t.Fatalf("round %d: %v", round, err)
+		}
+		for i, r := range batch {
+			if want := r.Version > model[r.PK][r.SK]; wrote[i] != want {
+				t.Fatalf("round %d: %s/%s v%d over v%d: wrote = %v, want %v", round, r.PK, r.SK, r.Version, model[r.PK][r.SK], wrote[i], want)
+			}
+			model[r.PK][r.SK] = max(model[r.PK][r.SK], r.Version)
+		}
+		var want []Record
+		for sk, v := range model[pk] {
+			want = append(want, Record{PK: pk, SK: sk, Version: v, Data: fmt.Appendf(nil, "%d", v)})
+		}
+		slices.SortFunc(want, func(a, b Record) int { return strings.Compare(a.SK, b.SK) })
+		checkRecords(t, fmt.Sprintf("round %d: read back %s", round, pk), got, want)
+	}
+	// A bad key fails the call before anything is written or read.
+	before, _ := s.Query(ctx, "q0")
+	if _, _, err := PutManyThenQuery(ctx, s, []Record{{PK: "q0", SK: "item:0", Version: 99}, {PK: "q0", SK: ""}}, "q0"); err == nil {
+		t.Error("a batch with an empty sort key was accepted")
+	}
+	after, _ := s.Query(ctx, "q0")
+	checkRecords(t, "after a refused batch", after, before)
 }
 
 func testScenarios(t *testing.T, newStore newStoreFunc) {

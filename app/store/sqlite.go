@@ -63,8 +63,9 @@ type SQLite struct {
 }
 
 var (
-	_ Store     = (*SQLite)(nil)
-	_ Historian = (*SQLite)(nil)
+	_ Store      = (*SQLite)(nil)
+	_ Historian  = (*SQLite)(nil)
+	_ PutQuerier = (*SQLite)(nil)
 )
 
 const (
@@ -221,7 +222,7 @@ type readStmts struct{ get, query, seen *sql.Stmt }
 // writeStmts are the statements of one writer pool; a transaction uses
 // them through tx.StmtContext, which reuses the connection's prepared
 // statement.
-type writeStmts struct{ upsertNewer, upsertAbsent, history, mark *sql.Stmt }
+type writeStmts struct{ upsertNewer, upsertAbsent, history, mark, query *sql.Stmt }
 
 // prepare prepares every statement of the request path, once.
 func (s *SQLite) prepare(ctx context.Context) error {
@@ -238,7 +239,7 @@ func (s *SQLite) prepare(ctx context.Context) error {
 	}
 	s.read = readStmts{
 		get:   prep(s.db, "SELECT version, data, expires FROM records WHERE pk = ? AND sk = ? AND "+liveCond),
-		query: prep(s.db, "SELECT sk, version, data, expires FROM records WHERE pk = ? AND "+liveCond+" ORDER BY sk"),
+		query: prep(s.db, queryRecords),
 		seen:  prep(s.db, "SELECT id FROM deliveries WHERE id IN (?1, ?2) AND expires > ?3"),
 	}
 	for _, w := range []struct {
@@ -250,6 +251,7 @@ func (s *SQLite) prepare(ctx context.Context) error {
 			upsertAbsent: prep(w.db, upsertAbsent),
 			history:      prep(w.db, insertHistory),
 			mark:         prep(w.db, upsertMark),
+			query:        prep(w.db, queryRecords),
 		}
 	}
 	return err
@@ -306,7 +308,10 @@ func fromNanos(n sql.NullInt64) time.Time {
 	return time.Unix(0, n.Int64)
 }
 
-const liveCond = "(expires IS NULL OR expires > ?)"
+const (
+	liveCond     = "(expires IS NULL OR expires > ?)"
+	queryRecords = "SELECT sk, version, data, expires FROM records WHERE pk = ? AND " + liveCond + " ORDER BY sk"
+)
 
 // Get returns the live record at (pk, sk), or ErrNotFound.
 func (s *SQLite) Get(ctx context.Context, pk, sk string) (Record, error) {
@@ -338,25 +343,38 @@ func (s *SQLite) Query(ctx context.Context, pk string) ([]Record, error) {
 	if err := checkPart("partition", pk, maxPKBytes); err != nil {
 		return nil, err
 	}
-	rows, err := s.read.query.QueryContext(ctx, pk, s.now().UnixNano())
+	out, err := scanRecords(s.read.query.QueryContext(ctx, pk, s.now().UnixNano()))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite query %s: %w", pk, err)
+	}
+	return fixPK(out, pk), nil
+}
+
+// scanRecords reads the rows of queryRecords; their PK is the caller's.
+func scanRecords(rows *sql.Rows, err error) ([]Record, error) {
+	if err != nil {
+		return nil, err
 	}
 	defer rows.Close()
 	var out []Record
 	for rows.Next() {
-		r := Record{PK: pk}
+		var r Record
 		var exp sql.NullInt64
 		if err := rows.Scan(&r.SK, &r.Version, &r.Data, &exp); err != nil {
-			return nil, fmt.Errorf("sqlite query %s: %w", pk, err)
+			return nil, err
 		}
 		r.Expires = fromNanos(exp)
 		out = append(out, r)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite query %s: %w", pk, err)
+	return out, rows.Err()
+}
+
+// fixPK sets the partition key of records read from pk.
+func fixPK(recs []Record, pk string) []Record {
+	for i := range recs {
+		recs[i].PK = pk
 	}
-	return out, nil
+	return recs
 }
 
 // The conditional upserts. An expired record counts as absent: it is
@@ -376,7 +394,7 @@ const (
 // PutIfNewer writes rec unless a live record at its key has a Version >=
 // rec.Version, and reports whether it wrote.
 func (s *SQLite) PutIfNewer(ctx context.Context, rec Record) (bool, error) {
-	wrote, err := s.putMany(ctx, []Record{rec}, false)
+	wrote, _, err := s.putMany(ctx, []Record{rec}, false, "")
 	if err != nil {
 		return false, err
 	}
@@ -386,7 +404,7 @@ func (s *SQLite) PutIfNewer(ctx context.Context, rec Record) (bool, error) {
 // PutIfAbsent writes rec unless a live record exists at its key, and
 // reports whether it wrote.
 func (s *SQLite) PutIfAbsent(ctx context.Context, rec Record) (bool, error) {
-	wrote, err := s.putMany(ctx, []Record{rec}, true)
+	wrote, _, err := s.putMany(ctx, []Record{rec}, true, "")
 	if err != nil {
 		return false, err
 	}
@@ -396,32 +414,48 @@ func (s *SQLite) PutIfAbsent(ctx context.Context, rec Record) (bool, error) {
 // PutManyIfNewer applies PutIfNewer to each of recs in order, in one
 // transaction: unlike the Store contract requires, it is atomic.
 func (s *SQLite) PutManyIfNewer(ctx context.Context, recs []Record) ([]bool, error) {
-	return s.putMany(ctx, recs, false)
+	wrote, _, err := s.putMany(ctx, recs, false, "")
+	return wrote, err
+}
+
+// PutManyThenQuery is PutManyIfNewer(recs) and then Query(pk), in one
+// transaction on the writer connection.
+func (s *SQLite) PutManyThenQuery(ctx context.Context, recs []Record, pk string) ([]bool, []Record, error) {
+	if err := checkPart("partition", pk, maxPKBytes); err != nil {
+		return nil, nil, err
+	}
+	if len(recs) == 0 {
+		out, err := s.Query(ctx, pk)
+		return nil, out, err
+	}
+	return s.putMany(ctx, recs, false, pk)
 }
 
 // putMany writes recs in one transaction, each if newer (or, with
-// ifAbsent, only where no live record is).
-func (s *SQLite) putMany(ctx context.Context, recs []Record, ifAbsent bool) ([]bool, error) {
+// ifAbsent, only where no live record is), and then, when queryPK is set,
+// reads the live records under it in the same transaction.
+func (s *SQLite) putMany(ctx context.Context, recs []Record, ifAbsent bool, queryPK string) ([]bool, []Record, error) {
 	if err := s.ready(ctx); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	exps := make([]sql.NullInt64, len(recs))
 	durable := false
 	for i, rec := range recs {
 		if err := checkKey(rec.PK, rec.SK); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		exp, err := nanos(rec.Expires)
 		if err != nil {
-			return nil, fmt.Errorf("put %s/%s: %w", rec.PK, rec.SK, err)
+			return nil, nil, fmt.Errorf("put %s/%s: %w", rec.PK, rec.SK, err)
 		}
 		exps[i] = exp
 		durable = durable || !exp.Valid
 	}
 	wrote := make([]bool, len(recs))
 	if len(recs) == 0 {
-		return wrote, nil
+		return wrote, nil, nil
 	}
+	var read []Record
 	delivery := deliveryOf(ctx)
 	err := s.write(ctx, durable, func(tx *sql.Tx, st *writeStmts, now int64) error {
 		upsert := st.upsertNewer
@@ -456,12 +490,21 @@ func (s *SQLite) putMany(ctx context.Context, recs []Record, ifAbsent bool) ([]b
 				return fmt.Errorf("record history of %s/%s: %w", rec.PK, rec.SK, err)
 			}
 		}
+		if queryPK == "" {
+			return nil
+		}
+		query := tx.StmtContext(ctx, st.query)
+		defer query.Close()
+		var err error
+		if read, err = scanRecords(query.QueryContext(ctx, queryPK, now)); err != nil {
+			return fmt.Errorf("query %s: %w", queryPK, err)
+		}
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return wrote, nil
+	return wrote, fixPK(read, queryPK), nil
 }
 
 // Delete removes the record at (pk, sk); deleting nothing is not an error.

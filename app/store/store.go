@@ -28,7 +28,7 @@ var ErrNotFound = errors.New("record not found")
 // errClosed is the error of a call on a closed store.
 var errClosed = errors.New("store is closed")
 
-// Store is the ledger's persistence. Implementations: File (embedded, for
+// Store is the ledger's persistence. Implementations: SQLite (embedded, for
 // serve and the CLI) and Dynamo (for Lambda). All methods are safe for
 // concurrent use; expired records are never returned.
 type Store interface {
@@ -54,4 +54,35 @@ type Store interface {
 	PutIfAbsent(ctx context.Context, rec Record) (bool, error)
 	// Delete removes the record at (pk, sk); deleting nothing is not an error.
 	Delete(ctx context.Context, pk, sk string) error
+}
+
+// PutQuerier is a Store that writes records and reads a partition back in
+// one step: PutManyThenQuery is PutManyIfNewer(recs), then Query(pk). The
+// SQLite store runs both in one transaction on its writer connection, so
+// the read sees exactly the writes before it and needs no read transaction
+// of its own. Call the function PutManyThenQuery, which takes two calls on
+// a Store without it.
+type PutQuerier interface {
+	PutManyThenQuery(ctx context.Context, recs []Record, pk string) ([]bool, []Record, error)
+}
+
+// PutManyThenQuery writes recs if newer (s.PutManyIfNewer) and returns the
+// live records under pk (s.Query) afterwards, in one step where s is a
+// PutQuerier.
+func PutManyThenQuery(ctx context.Context, s Store, recs []Record, pk string) ([]bool, []Record, error) {
+	if q, ok := s.(PutQuerier); ok {
+		return q.PutManyThenQuery(ctx, recs, pk)
+	}
+	var wrote []bool
+	if len(recs) > 0 {
+		var err error
+		if wrote, err = s.PutManyIfNewer(ctx, recs); err != nil {
+			return nil, nil, err
+		}
+	}
+	out, err := s.Query(ctx, pk)
+	if err != nil {
+		return nil, nil, err
+	}
+	return wrote, out, nil
 }
