@@ -727,8 +727,9 @@ func (s *SQLite) Deliveries(ttl time.Duration) *SQLiteMarks {
 // (synchronous=NORMAL): a power cut may forget the latest.
 //
 // Marks asked for while a commit of marks is under way are committed
-// together in the next one (group commit): under load one transaction
-// carries many deliveries' marks instead of each paying its own.
+// together in the next one (group commit), which under load waits up to
+// markLinger for more: one transaction carries many deliveries' marks
+// instead of each paying its own.
 type SQLiteMarks struct {
 	s   *SQLite
 	ttl time.Duration
@@ -736,14 +737,24 @@ type SQLiteMarks struct {
 	mu      sync.Mutex
 	next    *markBatch // marks waiting for the next commit
 	writing bool       // a goroutine is committing batches
+	began   time.Time  // when the last commit began
+	shared  bool       // the last commit carried more than one Done's marks
 }
+
+// markLinger is how long a commit of marks lets its batch fill when the
+// last one began less than that ago and carried several Done calls' marks:
+// that is, under load, where a delivery's answer already waits tens of
+// milliseconds for CPU, and one commit then carries many deliveries'
+// marks. Deliveries one at a time have their marks committed at once.
+const markLinger = 2 * time.Millisecond
 
 // markBatch is the marks of one group commit; done is closed once it is
 // committed (err set) or failed.
 type markBatch struct {
-	ids  []string
-	done chan struct{}
-	err  error
+	ids   []string
+	calls int // Done calls waiting on it
+	done  chan struct{}
+	err   error
 }
 
 // Seen returns the first of ids marked done within the ttl, or "" if none
@@ -805,6 +816,7 @@ func (m *SQLiteMarks) Done(ctx context.Context, ids ...string) error {
 	}
 	b := m.next
 	b.ids = append(b.ids, ids...)
+	b.calls++
 	if !m.writing {
 		m.writing = true
 		go m.commit(context.WithoutCancel(ctx))
@@ -821,13 +833,18 @@ func (m *SQLiteMarks) Done(ctx context.Context, ids ...string) error {
 func (m *SQLiteMarks) commit(ctx context.Context) {
 	for {
 		m.mu.Lock()
-		b := m.next
-		m.next = nil
-		if b == nil {
+		if m.next == nil {
 			m.writing = false
 			m.mu.Unlock()
 			return
 		}
+		if wait := markLinger - time.Since(m.began); wait > 0 && m.shared {
+			m.mu.Unlock()
+			time.Sleep(wait)
+			m.mu.Lock()
+		}
+		b := m.next
+		m.next, m.began, m.shared = nil, time.Now(), b.calls > 1
 		m.mu.Unlock()
 		b.err = m.s.write(ctx, false, func(tx *sql.Tx, st *writeStmts, now int64) error {
 			mark := tx.StmtContext(ctx, st.mark)
