@@ -48,6 +48,9 @@ import (
 //	                                   (e.g. GOMEMLIMIT=24MiB)
 //	CHECKOFF_LOAD_SERVER_ARGS  ""      extra serve flags, space-separated
 //	                                   (e.g. --max-concurrent=16)
+//	CHECKOFF_LOAD_BIN          (built) a checkoff binary to run instead of
+//	                                   building this tree's (before/after
+//	                                   comparisons under one load generator)
 func TestLoad(t *testing.T) {
 	if os.Getenv("CHECKOFF_LOAD") == "" {
 		t.Skip("load tool: set CHECKOFF_LOAD=1 (make load)")
@@ -74,7 +77,10 @@ func TestLoad(t *testing.T) {
 			latencies = append(latencies, d)
 		}
 	}
-	bin := buildServer(t, t.TempDir())
+	bin := os.Getenv("CHECKOFF_LOAD_BIN")
+	if bin == "" {
+		bin = buildServer(t, t.TempDir())
+	}
 	for _, lat := range latencies {
 		cfg.latency = lat
 		t.Run("github_latency="+lat.String(), func(t *testing.T) { runLoad(t, bin, cfg) })
