@@ -40,15 +40,13 @@ func TestParseBodyIsParse(t *testing.T) {
 	}
 	var wg sync.WaitGroup
 	for range 8 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			for _, b := range inputs {
 				if got, want := parseBody(b), checklist.Parse([]byte(b)); !reflect.DeepEqual(got, want) {
 					t.Errorf("parseBody(%.40q) = %+v, want %+v", b, got, want)
 				}
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	// Consumers read the shared Document and never write it.

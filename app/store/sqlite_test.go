@@ -371,9 +371,7 @@ func TestSQLiteMarksConcurrent(t *testing.T) {
 	var wg sync.WaitGroup
 	errs := make(chan error, 200)
 	for i := range 100 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			id := fmt.Sprintf("d-%d", i)
 			if err := m.Done(ctx, id, "sha256:"+id); err != nil {
 				errs <- err
@@ -382,7 +380,7 @@ func TestSQLiteMarksConcurrent(t *testing.T) {
 			if seen, err := m.Seen(ctx, "sha256:"+id); err != nil || seen != "sha256:"+id {
 				errs <- fmt.Errorf("Seen(%s) right after its Done = %q, %v", id, seen, err)
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	close(errs)
