@@ -320,34 +320,35 @@ func (l ledger) movedSince(old ledger) bool {
 // are written once per commit by whichever judgement reads them first, and
 // every judgement of that commit reads the same.
 func (l ledger) digest() string {
-	keys := make([]string, 0, len(l.versions))
-	for k := range l.versions {
-		keys = append(keys, k)
-	}
-	return versionsDigest(keys, func(sk string) int64 { return l.versions[sk] })
+	return versionsDigest(l.versions)
 }
 
 // recordsDigest is the digest of the ledger recs decode to, without
 // decoding them.
 func recordsDigest(recs []store.Record) string {
-	keys := make([]string, 0, len(recs))
 	versions := make(map[string]int64, len(recs))
 	for _, r := range recs {
-		keys = append(keys, r.SK)
 		versions[r.SK] = r.Version
 	}
-	return versionsDigest(keys, func(sk string) int64 { return versions[sk] })
+	return versionsDigest(versions)
 }
 
-func versionsDigest(keys []string, version func(sk string) int64) string {
-	keys = slices.DeleteFunc(keys, func(k string) bool { return k == headSK || k == filesSK })
+// versionsDigest hashes versions by sort key, head facts and file lists
+// left out.
+func versionsDigest(versions map[string]int64) string {
+	keys := make([]string, 0, len(versions))
+	for k := range versions {
+		if k != headSK && k != filesSK {
+			keys = append(keys, k)
+		}
+	}
 	slices.Sort(keys)
 	h := sha256.New()
 	var buf [8]byte
 	for _, k := range keys {
 		h.Write([]byte(k))
 		h.Write([]byte{0})
-		binary.BigEndian.PutUint64(buf[:], uint64(version(k)))
+		binary.BigEndian.PutUint64(buf[:], uint64(versions[k]))
 		h.Write(buf[:])
 	}
 	return fmt.Sprintf("%x", h.Sum(nil)[:16])
