@@ -17,7 +17,6 @@ import (
 	"github.com/checkoff-app/checkoff/internal/sigv4test"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/codepipeline"
 )
@@ -140,10 +139,7 @@ func (s *Server) Client() *codepipeline.Client {
 		BaseEndpoint: aws.String(s.URL),
 		HTTPClient:   s.srv.Client(),
 		Credentials:  credentials.NewStaticCredentialsProvider(AccessKeyID, SecretAccessKey, ""),
-		Retryer: retry.NewStandard(func(o *retry.StandardOptions) {
-			o.MaxAttempts = 3
-			o.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return time.Millisecond, nil })
-		}),
+		Retryer:      sigv4test.Retryer(),
 	})
 }
 

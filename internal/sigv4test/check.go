@@ -3,7 +3,7 @@
 // the credential scope must be the fake's, and the signature must verify
 // when the request is signed again with the fake's secret.
 //
-// Entry point: Check.
+// Entry points: Check, and Retryer for the fakes' clients.
 package sigv4test
 
 import (
@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 )
 
@@ -63,4 +64,14 @@ func Check(r *http.Request, body []byte, c Credentials) []string {
 		problems = append(problems, "SigV4 signature does not verify")
 	}
 	return problems
+}
+
+// Retryer is the SDK's standard retryer as the fakes' clients use it: three
+// attempts with a millisecond between them, so retries of injected faults
+// are quick.
+func Retryer() aws.Retryer {
+	return retry.NewStandard(func(o *retry.StandardOptions) {
+		o.MaxAttempts = 3
+		o.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return time.Millisecond, nil })
+	})
 }

@@ -16,14 +16,12 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 	"unicode"
 	"unicode/utf8"
 
 	"github.com/checkoff-app/checkoff/internal/sigv4test"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 )
@@ -97,10 +95,7 @@ func (s *Server) Client() *sns.Client {
 		BaseEndpoint: aws.String(s.URL),
 		HTTPClient:   s.srv.Client(),
 		Credentials:  credentials.NewStaticCredentialsProvider(AccessKeyID, SecretAccessKey, ""),
-		Retryer: retry.NewStandard(func(o *retry.StandardOptions) {
-			o.MaxAttempts = 3
-			o.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return time.Millisecond, nil })
-		}),
+		Retryer:      sigv4test.Retryer(),
 	})
 }
 
